@@ -1,0 +1,104 @@
+/*
+ * cli: the ftc command-line driver's shared pieces.
+ */
+#ifndef FTC_CLI_H
+#define FTC_CLI_H
+
+#include <isl/ctx.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "te.h"
+#include "te_parse.h"
+
+enum { CLI_OK = 0, CLI_USER_ERROR = 1, CLI_INTERNAL_ERROR = 2 };
+
+#define CLI_MAX_DEFINES 64
+
+/* Options every command that reads a .te file accepts. */
+typedef struct cli_opts {
+	const char *file;                    /* the .te file */
+	te_define defs[CLI_MAX_DEFINES];     /* -D NAME=VALUE */
+	int ndefs;
+	uint64_t seed;                       /* --seed, default 1 */
+	const char *schedule;                /* --schedule FILE */
+	const char *target;                  /* --target T */
+	bool interp;                         /* --interp */
+	bool help;
+} cli_opts;
+
+/* Which options a command accepts beyond -D and --help. */
+enum { CLI_SEED = 1, CLI_SCHEDULE = 2, CLI_TARGET = 4, CLI_INTERP = 8 };
+
+/*
+ * One command-line option: `short_name` like "-D" (or NULL), `long_name` like
+ * "--seed" (or NULL), whether it takes a value.
+ */
+typedef struct cli_optspec {
+	const char *short_name;
+	const char *long_name;
+	bool has_value;
+} cli_optspec;
+
+/*
+ * Walk argv[1..argc): for each option in `specs` call `on_opt(i, value,
+ * ctx)`, for each other argument `on_arg(arg, ctx)`; `--` ends options.
+ * Accepts "-DX=1", "-D X=1", "--seed 3" and "--seed=3".  Returns 0, or 1
+ * after printing "ftc CMD: ..." to stderr for an unknown option, a missing
+ * value, or a callback's failure (callbacks print their own message and
+ * return non-zero).
+ */
+int cli_parse_args(const char *cmd, int argc, char **argv,
+		   const cli_optspec *specs, int nspecs,
+		   int (*on_opt)(int which, const char *value, void *ctx),
+		   int (*on_arg)(const char *arg, void *ctx), void *ctx);
+
+/* Parse the common options (-D, -h/--help, one FILE, and those in the
+ * `allowed` mask).  0 or 1. */
+int cli_parse_common(const char *cmd, int argc, char **argv, cli_opts *o,
+		     unsigned allowed);
+
+/* Release what cli_parse_common allocated in `o`. */
+void cli_opts_release(cli_opts *o);
+
+/* Read a whole file into a NUL-terminated malloc'd string; NULL + message
+ * on stderr when it cannot be read. */
+char *cli_read_file(const char *path);
+
+/*
+ * Read, parse and verify o->file.  On success returns the graph and sets
+ * *src to the file text (caller frees both).  On failure prints the
+ * diagnostic and returns NULL.
+ */
+te_graph *cli_load(const cli_opts *o, isl_ctx *ctx, char **src);
+
+/*
+ * Read and parse the schedule file o->schedule (NULL: *out = NULL, the
+ * naive schedule).  0, or 1 after printing FILE:LINE:COL: error.
+ * *src receives the text for later diagnostics (caller frees).
+ */
+struct sch_schedule;
+int cli_load_schedule(const cli_opts *o, struct sch_schedule **out, char **src);
+
+/* Print a lowering error: against the schedule file when it has a line. */
+void cli_lower_error(const cli_opts *o, const char *sched_src, const rt_error *err);
+
+/* The C-identifier stem of a path ("examples/gemm.te" -> "gemm"). */
+void cli_stem(const char *path, char *out, size_t n);
+
+/* Load the schedule of `o` and lower g with it, verified; NULL after
+ * printing the error. */
+struct lir_func;
+struct lir_func *cli_lower_graph(const cli_opts *o, const te_graph *g, isl_ctx *ctx);
+
+/* A new isl context that reports errors by return value only (every
+ * caller checks), or NULL after printing "out of memory". */
+isl_ctx *cli_isl_ctx(void);
+
+int cli_check(int argc, char **argv);
+int cli_lower(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * ftc lower FILE.te [--schedule FILE]: print the loop IR of a schedule.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lir.h"
+#include "lower.h"
+#include "sched.h"
+
+static const char lower_help[] =
+	"usage: ftc lower FILE.te [-D NAME=VALUE]... [--schedule FILE]\n"
+	"\n"
+	"Lower FILE.te under a schedule (default: the naive schedule, every\n"
+	"stage's loops in axis order) and print the loop IR as pseudo-C.\n"
+	"Schedule files hold one step a line (see docs/schedules.md).\n"
+	"\n"
+	"  -D NAME=VALUE     replace the value of param NAME\n"
+	"  --schedule FILE   the schedule to lower with\n"
+	"  -h, --help        show this help\n";
+
+void cli_stem(const char *path, char *out, size_t n)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strcspn(base, ".");
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, base, len);
+	out[len] = '\0';
+	for (char *p = out; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			*p = '_';
+	if (!out[0] || (out[0] >= '0' && out[0] <= '9'))
+		snprintf(out, n, "kernel");
+}
+
+lir_func *cli_lower_graph(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
+{
+	sch_schedule *s = NULL;
+	char *ssrc = NULL, name[64];
+	rt_error err;
+	lir_func *f = NULL;
+
+	rt_error_clear(&err);
+	if (cli_load_schedule(o, &s, &ssrc))
+		goto out;
+	cli_stem(o->file, name, sizeof(name));
+	f = lir_lower(g, s, ctx, name, &err);
+	if (f && lir_verify(f, &err)) {
+		fprintf(stderr, "%s: internal error: the lowered loop IR is invalid: %s\n", o->file, err.msg);
+		f = lir_func_free(f);
+	} else if (!f) {
+		cli_lower_error(o, ssrc, &err);
+	}
+out:
+	sch_free(s);
+	free(ssrc);
+	return f;
+}
+
+int cli_lower(int argc, char **argv)
+{
+	cli_opts o;
+	isl_ctx *ctx = NULL;
+	te_graph *g = NULL;
+	lir_func *f = NULL;
+	char *src = NULL, *text = NULL;
+	int rc = CLI_USER_ERROR;
+
+	if (cli_parse_common("lower", argc, argv, &o, CLI_SCHEDULE))
+		goto out;
+	if (o.help) {
+		fputs(lower_help, stdout);
+		rc = CLI_OK;
+		goto out;
+	}
+	if (!(ctx = cli_isl_ctx()) || !(g = cli_load(&o, ctx, &src)) ||
+	    !(f = cli_lower_graph(&o, g, ctx)))
+		goto out;
+	if (!(text = lir_print(f))) {
+		fprintf(stderr, "ftc lower: out of memory\n");
+		rc = CLI_INTERNAL_ERROR;
+		goto out;
+	}
+	fputs(text, stdout);
+	rc = CLI_OK;
+out:
+	free(text);
+	lir_func_free(f);
+	free(src);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+	cli_opts_release(&o);
+	return rc;
+}

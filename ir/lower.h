@@ -1,0 +1,37 @@
+/*
+ * lower: a te graph and a schedule into the loop IR, with isl.
+ *
+ * Iteration domains and access relations are isl sets and maps; each
+ * schedule primitive becomes part of an isl schedule tree (one band per
+ * loop, a mark naming the loop above each band, sequences for stage order,
+ * reduction init/update, compute_at and caches); bound inference for
+ * compute_at and cache_read/cache_write is the image of the consumer's tile
+ * through its access relations (a fixed-size box per tile); full tiles of
+ * vectorized and unrolled loops are isolated so that those loops have
+ * constant trip counts, with a separate tail; the loop nest comes from
+ * isl's AST generator and is translated into lir.  Dependence analysis
+ * refuses parallel, vectorized and GPU-bound loops that carry a dependence,
+ * and the final schedule is checked with isl's dataflow analysis: every
+ * read of a computed value must have a write that precedes it.
+ */
+#ifndef FTC_LOWER_H
+#define FTC_LOWER_H
+
+#include <isl/ctx.h>
+
+#include "lir.h"
+#include "sched.h"
+#include "te.h"
+
+/*
+ * Lower the verified graph `g` under schedule `s` (NULL: the naive
+ * schedule, every stage's loops in axis order) into a new lir function
+ * named `name` whose parameters are g's inputs then outputs, in stage
+ * order.  `ctx` is borrowed.  Returns the function (caller frees with
+ * lir_func_free), or NULL with `err` naming the offending step (and its
+ * line:column in the schedule text) when the schedule is illegal.
+ */
+lir_func *lir_lower(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
+		    const char *name, rt_error *err);
+
+#endif
