@@ -12,12 +12,15 @@
 #define FTC_VERSION "0.1.0"
 #endif
 
+int cli_compile(int argc, char **argv); /* cli_compile.c */
+
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
 	{"check", cli_check, "parse and verify a .te file; print its canonical form"},
+	{"compile", cli_compile, "write a C library (NAME.h, libNAME.a) for a .te file"},
 	{"eval", cli_eval, "run the reference interpreter on random inputs; print checksums"},
 	{"lower", cli_lower, "print the loop IR of a schedule"},
 	{"run", cli_run, "run a schedule (--interp: the loop IR interpreter) and check it"},

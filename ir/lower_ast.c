@@ -31,6 +31,7 @@ typedef struct tr {
 	int consumed;
 	lir_expr **params; /* values of t0.. in offset expressions */
 	int nparams;
+	int leafv[LW_MAX_STAGES][SCH_MAX_LOOPS]; /* var of each enclosing loop of a stage, -1 */
 	int nloops;        /* marked loops: which stage's loop each lir for is */
 	struct { const lir_stmt *s; int stage, pos; } loops[8192];
 } tr;
@@ -228,7 +229,8 @@ static void child_ctx(tr *T, int x, int p, lir_expr **ctx, lir_expr **base, lir_
 	for (int i = 0; i < s->nctx; i++)
 		out[i] = ctx[i];
 	for (int q = 0; q <= p; q++)
-		out[s->nctx + q] = ax_value(T, s, s->loops.loop[q], base);
+		out[s->nctx + q] = T->leafv[x][q] >= 0 ? lir_var_ref(T->f, T->leafv[x][q])
+						       : ax_value(T, s, s->loops.loop[q], base);
 }
 
 /*
@@ -543,11 +545,15 @@ static lir_stmt *tr_for(tr *T, __isl_keep isl_ast_node *node)
 	T->vars[T->depth++] = var;
 	lo = tr_expr(T, init);
 	hi = tr_expr(T, bound);
+	if (m)
+		T->leafv[m->stage][m->pos] = var;
 	if (ct == isl_ast_expr_op_le)
 		hi = ix(T, LIR_ADD, hi, c64(T, 1));
 	else if (ct != isl_ast_expr_op_lt)
 		tr_fail(T, "unexpected loop condition");
 	body = tr_node(T, bodyn);
+	if (m)
+		T->leafv[m->stage][m->pos] = -1;
 	isl_id_free(T->ids[--T->depth]);
 	if ((kind == LIR_VECTORIZED || kind == LIR_UNROLLED) &&
 	    !(lo && hi && lo->op == LIR_CONST && hi->op == LIR_CONST))
@@ -847,6 +853,7 @@ lir_stmt *lw_generate(lw *L)
 	}
 	T->L = L;
 	T->f = L->f;
+	memset(T->leafv, 0xff, sizeof(T->leafv));
 	body = tr_node(T, ast);
 	isl_ast_node_free(ast);
 	if (body && place_allocs(T, body))

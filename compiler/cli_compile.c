@@ -1,0 +1,959 @@
+/*
+ * ftc compile FILE.te -o DIR: lower a .te file, compile it for the target
+ * and write a C library into DIR: NAME.h (the prototype and what it
+ * computes), NAME.o, libNAME.a (NAME.o with a GNU/SysV symbol index, written
+ * here: no `ar` is needed) and a copy of libftcrt.a, the runtime it calls.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cg.h"
+#include "cli.h"
+#include "lir.h"
+#include "lower.h"
+#include "sched.h"
+
+#ifndef FTC_VERSION
+#define FTC_VERSION "0.1.0"
+#endif
+
+static const char compile_help[] =
+	"usage: ftc compile FILE.te [-D NAME=VALUE]... [--schedule FILE] [--target T]\n"
+	"                   [--name NAME] [--emit-llvm] -o DIR\n"
+	"\n"
+	"Lower FILE.te under a schedule, compile it for the target with LLVM and\n"
+	"write a C library into DIR (created if missing):\n"
+	"  NAME.h       int NAME(const float *A, ..., float *C): inputs then outputs,\n"
+	"               row-major, with what it computes, the target and the schedule\n"
+	"  NAME.o       the code\n"
+	"  libNAME.a    NAME.o as a static archive with a symbol index\n"
+	"  libftcrt.a   the runtime the code calls (thread pool, buffers)\n"
+	"  NAME.ll      the optimized LLVM IR (with --emit-llvm)\n"
+	"Link: cc prog.c -I DIR DIR/libNAME.a DIR/libftcrt.a -lpthread -lm\n"
+	"\n"
+	"The schedule is the one given with --schedule, otherwise the naive one\n"
+	"(every stage's loops in axis order); once ftc has a tuning db, compile\n"
+	"will use the db's best schedule when none is given.\n"
+	"\n"
+	"  -o DIR            the output directory (required)\n"
+	"  --name NAME       the function's name, a C identifier (default: FILE's stem)\n"
+	"  --schedule FILE   the schedule to compile\n"
+	"  --target T        cpu [-mcpu=NAME] [-mattr=FEATURES] [-threads=N] (default: the host)\n"
+	"  --emit-llvm       also write NAME.ll\n"
+	"  -D NAME=VALUE     replace the value of param NAME\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"The runtime copied is $FTC_RUNTIME_LIB when set, else the build tree's,\n"
+	"else the installed one; when none is found compile warns and goes on.\n";
+
+/* ---- a growable byte buffer ---- */
+
+typedef struct sbuf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const void *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->cap - b->n < n + 1) {
+		size_t cap = (b->cap + n + 1) * 2;
+		char *p = realloc(b->p, cap);
+
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->oom = true;
+	} else if ((size_t)n < sizeof(small)) {
+		sb_put(b, small, n);
+	} else {
+		char *big = malloc((size_t)n + 1);
+
+		if (!big) {
+			b->oom = true;
+			return;
+		}
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		sb_put(b, big, n);
+		free(big);
+	}
+}
+
+/*
+ * Append `text` as lines of a C block comment, each prefixed by `prefix`;
+ * a "*" "/" inside the text is broken up so that it cannot end the comment.
+ */
+static void sb_comment_lines(sbuf *b, const char *prefix, const char *text)
+{
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+
+		sb_str(b, prefix);
+		for (size_t i = 0; i < len; i++) {
+			sb_put(b, text + i, 1);
+			if (text[i] == '*' && i + 1 < len && text[i + 1] == '/')
+				sb_put(b, " ", 1);
+		}
+		sb_put(b, "\n", 1);
+		text += len + (text[len] == '\n');
+	}
+}
+
+/* ---- names ---- */
+
+static const char *const c_keywords[] = {
+	/* C11 */
+	"auto", "break", "case", "char", "const", "continue", "default", "do", "double",
+	"else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long",
+	"register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
+	"switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
+	"_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
+	"_Static_assert", "_Thread_local",
+	/* C23 */
+	"alignas", "alignof", "bool", "constexpr", "false", "nullptr", "static_assert",
+	"thread_local", "true", "typeof", "typeof_unqual", "_BitInt", "_Decimal32",
+	"_Decimal64", "_Decimal128",
+};
+
+/* Those of C++, where the header is also meant to be usable. */
+static const char *const cxx_keywords[] = {
+	"and", "and_eq", "asm", "bitand", "bitor", "catch", "char8_t", "char16_t",
+	"char32_t", "class", "compl", "concept", "consteval", "constinit", "const_cast",
+	"co_await", "co_return", "co_yield", "decltype", "delete", "dynamic_cast",
+	"explicit", "export", "friend", "mutable", "namespace", "new", "noexcept", "not",
+	"not_eq", "operator", "or", "or_eq", "private", "protected", "public",
+	"reinterpret_cast", "requires", "static_cast", "template", "this", "throw", "try",
+	"typeid", "typename", "using", "virtual", "wchar_t", "xor", "xor_eq",
+};
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+#define IN_LIST(s, list) in_list(s, list, sizeof(list) / sizeof(list[0]))
+
+/*
+ * Why `name` cannot name the generated function, or NULL when it can: a C
+ * identifier of at most TE_MAX_NAME - 1 characters that is not a C or C++
+ * keyword, not reserved to the implementation and not in the runtime's
+ * namespace.
+ */
+static const char *bad_function_name(const char *name)
+{
+	if (!name[0] || (name[0] >= '0' && name[0] <= '9'))
+		return "is not a C identifier";
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return "is not a C identifier";
+	if (strlen(name) >= TE_MAX_NAME)
+		return "is too long (at most 63 characters)";
+	if (IN_LIST(name, c_keywords))
+		return "is a C keyword";
+	if (IN_LIST(name, cxx_keywords))
+		return "is a C++ keyword";
+	if (name[0] == '_' && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
+		return "is reserved to the C implementation";
+	if (strncmp(name, "ftc_rt_", 7) == 0)
+		return "is in the runtime's namespace (ftc_rt_)";
+	return NULL;
+}
+
+/*
+ * The C parameter name of tensor `tensor`: its own name, with '_' appended
+ * while that is a keyword, a type the header uses or another tensor's name.
+ */
+static void param_name(const te_graph *g, const char *tensor, char *out, size_t n)
+{
+	bool renamed = false;
+
+	snprintf(out, n, "%s", tensor);
+	while (strlen(out) + 1 < n &&
+	       (IN_LIST(out, c_keywords) || IN_LIST(out, cxx_keywords) ||
+		strcmp(out, "int32_t") == 0 || (renamed && te_graph_find(g, out)))) {
+		strcat(out, "_");
+		renamed = true;
+	}
+}
+
+static const char *c_type(te_dtype t)
+{
+	switch (t) {
+	case TE_F32:
+		return "float";
+	case TE_F64:
+		return "double";
+	case TE_I32:
+		return "int32_t";
+	default:
+		return NULL;
+	}
+}
+
+/* Whether stage s is a parameter, and in which pass: inputs 0, outputs 1. */
+static bool is_param(const te_stage *s, int pass)
+{
+	return pass == 0 ? s->kind == TE_STAGE_INPUT : s->kind == TE_STAGE_COMPUTE && s->is_output;
+}
+
+/* ---- the header ---- */
+
+typedef struct lib_info {
+	const char *name;        /* the function */
+	const char *target;      /* canonical target string */
+	const char *sched_file;  /* NULL: naive */
+	const char *sched_text;  /* canonical schedule text, NULL: naive */
+} lib_info;
+
+/* The prototype's parameter list, one a line, into b. */
+static void header_params(sbuf *b, const te_graph *g)
+{
+	int n = te_graph_nstages(g), k = 0, np = 0;
+	char pname[TE_MAX_NAME + 16];
+
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++)
+			np += is_param(te_graph_stage(g, i), pass);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++) {
+			const te_stage *s = te_graph_stage(g, i);
+
+			if (!is_param(s, pass))
+				continue;
+			param_name(g, s->name, pname, sizeof(pname));
+			sb_printf(b, "\t%s%s *%s /* ", pass == 0 ? "const " : "", c_type(s->type), pname);
+			for (int d = 0; d < s->rank; d++)
+				sb_printf(b, "[%lld]", (long long)s->shape[d]);
+			if (s->rank == 0)
+				sb_str(b, "scalar");
+			sb_printf(b, " */%s\n", ++k < np ? "," : ");");
+		}
+}
+
+/*
+ * The text of NAME.h for graph g (every parameter of f32, f64 or i32).
+ * Returns a malloc'd string, or NULL when out of memory.
+ */
+static char *header_text(const te_graph *g, const lib_info *li)
+{
+	sbuf b = {0};
+	char hash[17], *te = te_graph_print(g, false);
+	bool need_stdint = false;
+
+	if (!te)
+		return NULL;
+	te_graph_hash(g, hash);
+	for (int i = 0; i < te_graph_nstages(g); i++) {
+		const te_stage *s = te_graph_stage(g, i);
+
+		need_stdint |= (is_param(s, 0) || is_param(s, 1)) && s->type == TE_I32;
+	}
+	sb_printf(&b, "/*\n * %s.h: generated by ftc %s (ftc compile); do not edit.\n *\n", li->name,
+		  FTC_VERSION);
+	sb_printf(&b, " * %s computes, in ftc's tensor-expression language:\n *\n", li->name);
+	sb_comment_lines(&b, " *   ", te);
+	sb_printf(&b, " *\n * workload hash: %s\n * target:        %s\n", hash, li->target);
+	if (li->sched_text && li->sched_text[0]) {
+		sb_str(&b, " * schedule:      ");
+		sb_comment_lines(&b, "", li->sched_file);
+		sb_comment_lines(&b, " *   ", li->sched_text);
+	} else {
+		sb_printf(&b, " * schedule:      naive (every stage's loops in axis order)\n");
+	}
+	sb_printf(&b,
+		  " *\n"
+		  " * Parameters are the inputs, then the outputs, in the order they are\n"
+		  " * defined above.  Each is a dense row-major array (the last index varies\n"
+		  " * fastest) of the shape noted beside it; it needs no alignment beyond\n"
+		  " * its element type's and must not overlap any other.  Inputs are only\n"
+		  " * read; every element of every output is written.  %s returns 0, or 1\n"
+		  " * when a temporary buffer could not be allocated (the outputs are then\n"
+		  " * unspecified).  Parallel loops run on libftcrt's thread pool\n"
+		  " * (FTC_NUM_THREADS caps its size).\n"
+		  " *\n"
+		  " * Link: cc ... lib%s.a libftcrt.a -lpthread -lm\n"
+		  " */\n",
+		  li->name, li->name);
+	sb_printf(&b, "#ifndef FTC_GENERATED_%s_H\n#define FTC_GENERATED_%s_H\n\n", li->name, li->name);
+	if (need_stdint)
+		sb_str(&b, "#include <stdint.h>\n\n");
+	sb_str(&b, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+	sb_printf(&b, "int %s(\n", li->name);
+	header_params(&b, g);
+	sb_printf(&b,
+		  "\n/* The same call with args[i] holding the i-th parameter above. */\n"
+		  "int %s_packed(void **args);\n"
+		  "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
+		  li->name);
+	free(te);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* ---- the static archive ---- */
+
+/* The n-byte integer at p, little- or big-endian. */
+static uint64_t rd(const unsigned char *p, int n, bool be)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v |= (uint64_t)p[be ? i : n - 1 - i] << (8 * (n - 1 - i));
+	return v;
+}
+
+/* Whether [off, off + len) lies inside a file of `size` bytes. */
+static bool in_file(uint64_t off, uint64_t len, size_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/*
+ * The names of the symbols an ELF object (32 or 64 bits, either byte
+ * order) defines with global or weak binding, each NUL-terminated, appended
+ * to `names`; *count gets their number.  These are what a linker looks up
+ * in an archive's index.  0, or -1 when `obj` is not an ELF file this reads.
+ */
+static int elf_defined_globals(const unsigned char *obj, size_t size, sbuf *names, int *count)
+{
+	bool is64, be;
+	uint64_t shoff, shentsize, shnum;
+	int w;
+
+	*count = 0;
+	if (size < 52 || memcmp(obj, "\177ELF", 4) != 0 || (obj[4] != 1 && obj[4] != 2) ||
+	    (obj[5] != 1 && obj[5] != 2))
+		return -1;
+	is64 = obj[4] == 2;
+	be = obj[5] == 2;
+	w = is64 ? 8 : 4;
+	if (is64 && size < 64)
+		return -1;
+	shoff = rd(obj + (is64 ? 0x28 : 0x20), w, be);
+	shentsize = rd(obj + (is64 ? 0x3a : 0x2e), 2, be);
+	shnum = rd(obj + (is64 ? 0x3c : 0x30), 2, be);
+	if (shentsize < (uint64_t)(is64 ? 64 : 40) || !in_file(shoff, shentsize, size))
+		return -1;
+	if (shnum == 0) /* extended numbering: the count is section 0's size */
+		shnum = rd(obj + shoff + (is64 ? 32 : 20), w, be);
+	if (shnum > (size - shoff) / shentsize)
+		return -1;
+	for (uint64_t i = 0; i < shnum; i++) {
+		const unsigned char *sh = obj + shoff + i * shentsize, *str;
+		uint64_t off, sz, link, entsize, stroff, strsz;
+
+		if (rd(sh + 4, 4, be) != 2) /* SHT_SYMTAB */
+			continue;
+		off = rd(sh + (is64 ? 24 : 16), w, be);
+		sz = rd(sh + (is64 ? 32 : 20), w, be);
+		link = rd(sh + (is64 ? 40 : 24), 4, be);
+		entsize = rd(sh + (is64 ? 56 : 36), w, be);
+		if (link >= shnum || entsize < (uint64_t)(is64 ? 24 : 16) || !in_file(off, sz, size))
+			return -1;
+		stroff = rd(obj + shoff + link * shentsize + (is64 ? 24 : 16), w, be);
+		strsz = rd(obj + shoff + link * shentsize + (is64 ? 32 : 20), w, be);
+		if (!in_file(stroff, strsz, size))
+			return -1;
+		str = obj + stroff;
+		for (uint64_t j = 1; j < sz / entsize; j++) {
+			const unsigned char *sym = obj + off + j * entsize;
+			uint64_t name = rd(sym, 4, be);
+			int bind = (is64 ? sym[4] : sym[12]) >> 4;
+			uint64_t shndx = rd(sym + (is64 ? 6 : 14), 2, be);
+
+			/* STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE; defined */
+			if ((bind != 1 && bind != 2 && bind != 10) || shndx == 0 || name == 0 ||
+			    name >= strsz || !memchr(str + name, '\0', strsz - name))
+				continue;
+			sb_put(names, str + name, strlen((const char *)str + name) + 1);
+			++*count;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Append one 60-byte ar member header: name, date, uid, gid, mode (octal),
+ * size; fields that are NULL stay blank, as in GNU ar's "//" header.
+ */
+static void ar_member_header(sbuf *b, const char *name, const char *owner, const char *mode, size_t size)
+{
+	char h[96]; /* 60 used: ar_build keeps sizes under 10 digits */
+
+	snprintf(h, sizeof(h), "%-16.16s%-12s%-6s%-6s%-8s%-10zu`\n", name, owner ? owner : "",
+		 owner ? owner : "", owner ? owner : "", mode ? mode : "", size);
+	sb_put(b, h, 60);
+}
+
+/* Append a member's data padded to an even length, as ar requires. */
+static void ar_member_data(sbuf *b, const void *data, size_t size)
+{
+	sb_put(b, data, size);
+	if (size % 2)
+		sb_put(b, "\n", 1);
+}
+
+static void put_be32(sbuf *b, uint64_t v)
+{
+	unsigned char p[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+			      (unsigned char)(v >> 8), (unsigned char)v};
+
+	sb_put(b, p, 4);
+}
+
+/*
+ * A GNU/SysV ar archive holding one object, `member` (e.g. "gemm.o"), with
+ * the symbol index "/" naming each of the object's `nsyms` defined global
+ * symbols `syms` (NUL-separated), and a "//" long-name table when the
+ * member's name does not fit in 15 characters; byte for byte what
+ * `ar rcsD` (GNU binutils, deterministic mode) writes.  0, or -1 when out of
+ * memory or over 4 GiB.
+ */
+static int ar_build(sbuf *ar, const char *member, const void *obj, size_t size,
+		    const sbuf *syms, int nsyms)
+{
+	size_t symsz = 4 + 4 * (size_t)nsyms + syms->n, longsz = strlen(member) + 2;
+	bool longname = strlen(member) + 1 > 16;
+	uint64_t objoff;
+	char shortname[17];
+
+	symsz += symsz % 2;
+	longsz += longsz % 2;
+	objoff = 8 + 60 + symsz + (longname ? 60 + longsz : 0);
+	if (objoff + 60 + size > UINT32_MAX)
+		return -1;
+	sb_str(ar, "!<arch>\n");
+	ar_member_header(ar, "/", "0", "0", symsz);
+	put_be32(ar, nsyms);
+	for (int i = 0; i < nsyms; i++)
+		put_be32(ar, objoff);
+	sb_put(ar, syms->p ? syms->p : "", syms->n);
+	sb_put(ar, "\0", (4 + syms->n) % 2);
+	if (longname) {
+		ar_member_header(ar, "//", NULL, NULL, longsz);
+		sb_str(ar, member);
+		sb_put(ar, "/\n\n", longsz - strlen(member));
+		ar_member_header(ar, "/0", "0", "644", size);
+	} else {
+		snprintf(shortname, sizeof(shortname), "%s/", member);
+		ar_member_header(ar, shortname, "0", "644", size);
+	}
+	ar_member_data(ar, obj, size);
+	return ar->oom ? -1 : 0;
+}
+
+/* ---- files ---- */
+
+/* DIR/FILE, malloc'd (NULL when out of memory). */
+static char *path_join(const char *dir, const char *file)
+{
+	size_t n = strlen(dir) + strlen(file) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s", dir, file);
+	return p;
+}
+
+/* Like `mkdir -p dir`.  0, or 1 after printing why not. */
+static int make_dirs(const char *dir)
+{
+	char *p = strdup(dir);
+	struct stat st;
+
+	if (!p) {
+		fprintf(stderr, "ftc compile: out of memory\n");
+		return 1;
+	}
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+			fprintf(stderr, "ftc compile: cannot create directory '%s': %s\n", p, strerror(errno));
+			free(p);
+			return 1;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ftc compile: '%s' is not a directory\n", dir);
+		return 1;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		fprintf(stderr, "ftc compile: cannot write into '%s': %s\n", dir, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* The whole of file `path` (malloc'd, size in *n), or NULL with errno set. */
+static unsigned char *read_bytes(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	sbuf b = {0};
+	char chunk[65536];
+	size_t got;
+	int e;
+
+	*n = 0;
+	if (!f)
+		return NULL;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		sb_put(&b, chunk, got);
+	e = ferror(f) ? EIO : b.oom ? ENOMEM : 0;
+	fclose(f);
+	if (e) {
+		free(b.p);
+		errno = e;
+		return NULL;
+	}
+	*n = b.n;
+	return b.p ? (unsigned char *)b.p : calloc(1, 1);
+}
+
+/*
+ * Write DIR/FILE through a temporary file renamed into place, so that a
+ * reader never sees half a file.  0, or 1 after printing why not.
+ */
+static int write_file(const char *dir, const char *file, const void *data, size_t n)
+{
+	char *path = path_join(dir, file), *tmp = NULL;
+	FILE *f;
+	bool ok;
+	int rc = 1;
+
+	if (!path || !(tmp = malloc(strlen(path) + 8))) {
+		fprintf(stderr, "ftc compile: out of memory\n");
+		goto out;
+	}
+	sprintf(tmp, "%s.tmp", path);
+	if (!(f = fopen(tmp, "wb"))) {
+		fprintf(stderr, "ftc compile: cannot write '%s': %s\n", path, strerror(errno));
+		goto out;
+	}
+	ok = fwrite(data, 1, n, f) == n;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		fprintf(stderr, "ftc compile: cannot write '%s': %s\n", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc && tmp)
+		remove(tmp);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+static const char *const runtime_paths[] = {
+#ifdef FTC_RUNTIME_LIB
+	FTC_RUNTIME_LIB, /* the build tree's */
+#endif
+#ifdef FTC_RUNTIME_LIB_INSTALLED
+	FTC_RUNTIME_LIB_INSTALLED,
+#endif
+	NULL,
+};
+
+/*
+ * The path of libftcrt.a to copy: $FTC_RUNTIME_LIB when set (and only
+ * that), else the build tree's, else the installed one; NULL when none is
+ * readable.
+ */
+static const char *find_runtime(void)
+{
+	const char *env = getenv("FTC_RUNTIME_LIB");
+
+	if (env && env[0])
+		return access(env, R_OK) == 0 ? env : NULL;
+	for (int i = 0; runtime_paths[i]; i++)
+		if (access(runtime_paths[i], R_OK) == 0)
+			return runtime_paths[i];
+	return NULL;
+}
+
+/*
+ * Copy libftcrt.a into dir (*copied says whether it did), or warn where to
+ * get it.  0, or 1 after printing an error when the copy cannot be written.
+ */
+static int copy_runtime(const char *dir, bool *copied)
+{
+	const char *rt = find_runtime(), *env = getenv("FTC_RUNTIME_LIB");
+	unsigned char *data = NULL;
+	size_t n;
+	int rc;
+
+	*copied = false;
+	if (!rt || !(data = read_bytes(rt, &n))) {
+		fprintf(stderr, "ftc compile: warning: libftcrt.a not found; looked at:\n");
+		for (int i = 0; env && env[0] ? i < 1 : runtime_paths[i] != NULL; i++)
+			fprintf(stderr, "  %s\n", env && env[0] ? env : runtime_paths[i]);
+		fprintf(stderr, "  The library needs it on the link line: take runtime/libftcrt.a from an\n"
+				"  ftc build directory or the one 'meson install' puts in LIBDIR, or set\n"
+				"  FTC_RUNTIME_LIB to its path.\n");
+		return 0;
+	}
+	rc = write_file(dir, "libftcrt.a", data, n);
+	free(data);
+	*copied = rc == 0;
+	return rc;
+}
+
+/*
+ * Emit m as DIR/NAME.o and DIR/libNAME.a.  0, 1 for an error writing the
+ * files, 2 for an internal error; the message is printed.
+ */
+static int write_object_and_archive(cg_module *m, const char *dir, const char *name)
+{
+	char file[TE_MAX_NAME + 16], *tmp = NULL;
+	unsigned char *obj = NULL;
+	size_t size = 0;
+	sbuf syms = {0}, ar = {0};
+	rt_error err;
+	int rc = 1, nsyms;
+
+	rt_error_clear(&err);
+	snprintf(file, sizeof(file), ".%s.o.tmp", name);
+	if (!(tmp = path_join(dir, file))) {
+		fprintf(stderr, "ftc compile: out of memory\n");
+		goto out;
+	}
+	if (cg_module_emit_object(m, tmp, &err)) {
+		fprintf(stderr, "ftc compile: %s\n", err.msg);
+		goto out;
+	}
+	if (!(obj = read_bytes(tmp, &size))) {
+		fprintf(stderr, "ftc compile: cannot read back '%s': %s\n", tmp, strerror(errno));
+		goto out;
+	}
+	if (elf_defined_globals(obj, size, &syms, &nsyms) || nsyms == 0) {
+		fprintf(stderr, "ftc compile: internal error: the object file has no symbols to index\n");
+		rc = CLI_INTERNAL_ERROR;
+		goto out;
+	}
+	snprintf(file, sizeof(file), "%s.o", name);
+	if (ar_build(&ar, file, obj, size, &syms, nsyms)) {
+		fprintf(stderr, "ftc compile: out of memory\n");
+		goto out;
+	}
+	if (write_file(dir, file, obj, size))
+		goto out;
+	snprintf(file, sizeof(file), "lib%s.a", name);
+	rc = write_file(dir, file, ar.p, ar.n);
+out:
+	if (tmp)
+		remove(tmp);
+	free(tmp);
+	free(obj);
+	free(syms.p);
+	free(ar.p);
+	return rc;
+}
+
+/* ---- the command ---- */
+
+typedef struct compile_opts {
+	cli_opts o;
+	const char *outdir;   /* -o */
+	const char *name;     /* --name */
+	bool emit_llvm;
+	/* the common options and the files, for cli_parse_common */
+	char **rest, **files;
+	int nrest, nfiles;
+} compile_opts;
+
+enum { OPT_OUT, OPT_NAME, OPT_EMIT_LLVM, OPT_DEFINE, OPT_SCHEDULE, OPT_TARGET, OPT_HELP_SHORT, OPT_HELP };
+
+static const cli_optspec compile_specs[] = {
+	{"-o", "--output", true},
+	{NULL, "--name", true},
+	{NULL, "--emit-llvm", false},
+	{"-D", "--define", true},
+	{NULL, "--schedule", true},
+	{NULL, "--target", true},
+	{"-h", NULL, false},
+	{NULL, "--help", false},
+};
+
+static int compile_opt(int which, const char *value, void *ctx)
+{
+	compile_opts *c = ctx;
+
+	switch (which) {
+	case OPT_OUT:
+		c->outdir = value;
+		return 0;
+	case OPT_NAME:
+		c->name = value;
+		return 0;
+	case OPT_EMIT_LLVM:
+		c->emit_llvm = true;
+		return 0;
+	default: /* a common option: hand it on, spelled canonically */
+		c->rest[c->nrest++] = (char *)(compile_specs[which].long_name ? compile_specs[which].long_name
+									   : compile_specs[which].short_name);
+		if (value)
+			c->rest[c->nrest++] = (char *)value;
+		return 0;
+	}
+}
+
+static int compile_arg(const char *arg, void *ctx)
+{
+	compile_opts *c = ctx;
+
+	c->files[c->nfiles++] = (char *)arg;
+	return 0;
+}
+
+/*
+ * Parse argv: this command's own options here, the common ones (and the
+ * file) by cli_parse_common.  0, or 1 after printing the error.
+ */
+static int compile_parse(int argc, char **argv, compile_opts *c)
+{
+	int rc = 1;
+
+	memset(c, 0, sizeof(*c));
+	c->rest = calloc(2 * (size_t)argc + 2, sizeof(char *));
+	c->files = calloc((size_t)argc + 1, sizeof(char *));
+	if (!c->rest || !c->files) {
+		fprintf(stderr, "ftc compile: out of memory\n");
+		goto out;
+	}
+	c->rest[c->nrest++] = "compile";
+	if (cli_parse_args("compile", argc, argv, compile_specs,
+			   sizeof(compile_specs) / sizeof(compile_specs[0]), compile_opt, compile_arg, c))
+		goto out;
+	c->rest[c->nrest++] = "--";
+	for (int i = 0; i < c->nfiles; i++)
+		c->rest[c->nrest++] = c->files[i];
+	rc = cli_parse_common("compile", c->nrest, c->rest, &c->o, CLI_SCHEDULE | CLI_TARGET);
+out:
+	free(c->rest);
+	free(c->files);
+	c->rest = c->files = NULL;
+	return rc;
+}
+
+/*
+ * Lower g under o's schedule into a function named `name`, verified (as
+ * cli_lower_graph does, with the name given).  On success *sched_text gets
+ * the canonical schedule text, or NULL for the naive schedule (caller
+ * frees).  NULL after printing the error.
+ */
+static lir_func *lower_named(const cli_opts *o, const te_graph *g, isl_ctx *ctx,
+			     const char *name, char **sched_text)
+{
+	sch_schedule *s = NULL;
+	char *ssrc = NULL;
+	rt_error err;
+	lir_func *f = NULL;
+
+	*sched_text = NULL;
+	rt_error_clear(&err);
+	if (cli_load_schedule(o, &s, &ssrc))
+		goto out;
+	if (s && !(*sched_text = sch_print(s))) {
+		fprintf(stderr, "ftc compile: out of memory\n");
+		goto out;
+	}
+	f = lir_lower(g, s, ctx, name, &err);
+	if (f && lir_verify(f, &err)) {
+		fprintf(stderr, "%s: internal error: the lowered loop IR is invalid: %s\n", o->file, err.msg);
+		f = lir_func_free(f);
+	} else if (!f) {
+		cli_lower_error(o, ssrc, &err);
+	}
+out:
+	if (!f) {
+		free(*sched_text);
+		*sched_text = NULL;
+	}
+	sch_free(s);
+	free(ssrc);
+	return f;
+}
+
+/* Every parameter must have a C element type.  0, or 1 after printing. */
+static int check_param_types(const cli_opts *o, const te_graph *g)
+{
+	for (int i = 0; i < te_graph_nstages(g); i++) {
+		const te_stage *s = te_graph_stage(g, i);
+
+		if ((is_param(s, 0) || is_param(s, 1)) && !c_type(s->type)) {
+			fprintf(stderr, "%s: error: tensor '%s' of type %s cannot be a parameter of a C library\n",
+				o->file, s->name, te_dtype_name(s->type));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Write every file of the library into dir.  An exit status. */
+static int write_library(const compile_opts *c, const te_graph *g, cg_module *m, const lib_info *li)
+{
+	char file[TE_MAX_NAME + 16], *text = NULL;
+	bool copied;
+	int rc;
+
+	if (make_dirs(c->outdir))
+		return CLI_USER_ERROR;
+	if ((rc = write_object_and_archive(m, c->outdir, li->name)))
+		return rc;
+	if (!(text = header_text(g, li))) {
+		fprintf(stderr, "ftc compile: out of memory\n");
+		return CLI_INTERNAL_ERROR;
+	}
+	snprintf(file, sizeof(file), "%s.h", li->name);
+	rc = write_file(c->outdir, file, text, strlen(text));
+	free(text);
+	if (rc)
+		return CLI_USER_ERROR;
+	if (c->emit_llvm) {
+		if (!(text = cg_module_print(m))) {
+			fprintf(stderr, "ftc compile: out of memory\n");
+			return CLI_INTERNAL_ERROR;
+		}
+		snprintf(file, sizeof(file), "%s.ll", li->name);
+		rc = write_file(c->outdir, file, text, strlen(text));
+		free(text);
+		if (rc)
+			return CLI_USER_ERROR;
+	}
+	if (copy_runtime(c->outdir, &copied))
+		return CLI_USER_ERROR;
+	printf("wrote %s/: %s.h %s.o lib%s.a%s%s%s\n", c->outdir, li->name, li->name, li->name,
+	       copied ? " libftcrt.a" : "", c->emit_llvm ? " " : "", c->emit_llvm ? file : "");
+	return CLI_OK;
+}
+
+/* Compile the lowered f for the target and write the library.  An exit status. */
+static int compile_and_write(const compile_opts *c, const te_graph *g, const lir_func *f,
+			     const cg_target *t, lib_info *li)
+{
+	char ts[256];
+	rt_error err;
+	cg_module *m;
+	int rc;
+
+	rt_error_clear(&err);
+	if (!(m = cg_cpu_compile(f, t, &err))) {
+		fprintf(stderr, "%s: internal error: %s\n", c->o.file, err.msg);
+		return CLI_INTERNAL_ERROR;
+	}
+	cg_target_string(t, ts, sizeof(ts));
+	li->target = ts;
+	printf("compiled %s for %s, schedule %s\n", li->name, ts, li->sched_file ? li->sched_file : "naive");
+	rc = write_library(c, g, m, li);
+	cg_module_free(m);
+	if (rc == CLI_OK) {
+		printf("link: cc prog.c -I %s %s/lib%s.a %s/libftcrt.a -lpthread -lm\n", c->outdir, c->outdir,
+		       li->name, c->outdir);
+	}
+	return rc;
+}
+
+int cli_compile(int argc, char **argv)
+{
+	compile_opts c;
+	isl_ctx *ctx = NULL;
+	te_graph *g = NULL;
+	lir_func *f = NULL;
+	char *src = NULL, *sched_text = NULL, stem[TE_MAX_NAME];
+	const char *why;
+	lib_info li = {0};
+	cg_target t;
+	rt_error err;
+	int rc = CLI_USER_ERROR;
+
+	if (compile_parse(argc, argv, &c))
+		goto out;
+	if (c.o.help) {
+		fputs(compile_help, stdout);
+		rc = CLI_OK;
+		goto out;
+	}
+	if (!c.outdir || !c.outdir[0]) {
+		fprintf(stderr, "ftc compile: no output directory: give -o DIR (see 'ftc compile --help')\n");
+		goto out;
+	}
+	cli_stem(c.o.file, stem, sizeof(stem));
+	li.name = c.name ? c.name : stem;
+	if ((why = bad_function_name(li.name))) {
+		fprintf(stderr, "ftc compile: the function name '%s' %s%s\n", li.name, why,
+			c.name ? "" : "; choose another with --name");
+		goto out;
+	}
+	rt_error_clear(&err);
+	if (cg_target_parse(c.o.target ? c.o.target : "cpu", &t, &err)) {
+		fprintf(stderr, "ftc compile: %s\n", err.msg);
+		goto out;
+	}
+	li.sched_file = c.o.schedule;
+	if (!(ctx = cli_isl_ctx()) || !(g = cli_load(&c.o, ctx, &src)) || check_param_types(&c.o, g) ||
+	    !(f = lower_named(&c.o, g, ctx, li.name, &sched_text)))
+		goto out;
+	li.sched_text = sched_text;
+	rc = compile_and_write(&c, g, f, &t, &li);
+out:
+	lir_func_free(f);
+	free(sched_text);
+	free(src);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+	cli_opts_release(&c.o);
+	return rc;
+}

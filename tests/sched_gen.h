@@ -1,0 +1,40 @@
+/*
+ * sched_gen: test helpers shared by test_lower and test_codegen.
+ */
+#ifndef FTC_TEST_SCHED_GEN_H
+#define FTC_TEST_SCHED_GEN_H
+
+#include <isl/ctx.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lir.h"
+#include "sched.h"
+#include "te.h"
+#include "te_parse.h"
+
+/* The whole text of a file, malloc'd, or NULL. */
+char *read_text(const char *path);
+/* The source root ($FTC_SOURCE_ROOT, else "."). */
+const char *root(void);
+/* A new isl context that reports errors only by return value. */
+isl_ctx *new_ctx(void);
+/* examples/NAME.te at its shape in tests/small_shapes.txt, verified. */
+te_graph *small_example(const char *name, isl_ctx *ctx);
+
+/* Runs a kernel: params are the graph's inputs then outputs. */
+typedef int (*kernel_runner)(void *ctx, void **params, rt_error *err);
+/* Run the kernel and the reference on seeded inputs; "" when every output
+ * matches, else a message (a static buffer). */
+const char *check_run(const te_graph *g, kernel_runner run, void *ctx);
+/* check_run with the loop IR interpreter on f. */
+const char *check_kernel(const te_graph *g, const lir_func *f);
+
+/* The 16 examples, and how many. */
+extern const char *const examples[];
+#define NEXAMPLES 16
+
+/* A random legal schedule of g as text, reproducible from `seed`. */
+void random_schedule(const te_graph *g, uint64_t seed, char *out, size_t size);
+
+#endif
