@@ -37,6 +37,7 @@ typedef struct cg {
 	LLVMValueRef fail;     /* i32* flag set when a heap allocation fails */
 	LLVMTypeRef i1, i32, i64, f32, f64, ptr, vd;
 	val *var;              /* per lir variable */
+	LLVMValueRef *var0;    /* vector mode: lane 0 of a vector variable */
 	int *stride;           /* per variable in vector mode: lanes step (-1 unknown) */
 	LLVMValueRef *buf;     /* per lir buffer: its pointer, NULL when not in scope */
 	int vec_var;           /* the vectorized loop's variable, -1 in scalar mode */
@@ -115,6 +116,8 @@ static bool has_load(const lir_expr *e)
 	return false;
 }
 
+static LLVMValueRef arith(cg *g, lir_op op, lir_type t, LLVMValueRef a, LLVMValueRef b);
+
 /* How the value of an i64 index moves per lane of the vector loop: a
  * constant step, or -1 when it does not move linearly. */
 static int64_t lane_step(cg *g, const lir_expr *e)
@@ -145,6 +148,28 @@ static int64_t lane_step(cg *g, const lir_expr *e)
 			if (lane_step(g, e->args[i]) != 0)
 				return -1;
 		return 0;
+	}
+}
+
+/* The value of i64 index expression e in lane 0 of the vector loop, as a
+ * scalar: contiguous accesses take their address from it directly. */
+static LLVMValueRef lane0(cg *g, const lir_expr *e)
+{
+	LLVMValueRef a, b;
+
+	switch (e->op) {
+	case LIR_CONST:
+		return LLVMConstInt(type_of(g, e->type), (unsigned long long)e->c.i, 1);
+	case LIR_VAR:
+		return g->var[e->id].vec ? g->var0[e->id] : g->var[e->id].v;
+	case LIR_NEG:
+		return (a = lane0(g, e->args[0])) ? LLVMBuildNeg(g->B, a, "") : NULL;
+	case LIR_ADD: case LIR_SUB: case LIR_MUL: case LIR_DIV: case LIR_MOD: case LIR_MIN: case LIR_MAX:
+		a = lane0(g, e->args[0]);
+		b = lane0(g, e->args[1]);
+		return a && b ? arith(g, e->op, e->args[0]->type, a, b) : NULL;
+	default:
+		return NULL;
 	}
 }
 
@@ -181,7 +206,7 @@ static val load(cg *g, const lir_expr *e)
 		return (val){r, false};
 	}
 	if (lane_step(g, e->args[0]) == 1) {
-		LLVMValueRef base = LLVMBuildExtractElement(g->B, idx.v, LLVMConstInt(g->i32, 0, 0), "");
+		LLVMValueRef base = lane0(g, e->args[0]);
 		LLVMValueRef p = elem_ptr(g, e->id, base, b->type);
 
 		if (g->mask) {
@@ -277,15 +302,24 @@ static LLVMValueRef math1(cg *g, lir_op op, lir_type t, LLVMValueRef a)
 	return call_intrinsic(g, name, &ty, 1, &a, 1);
 }
 
+/* A float add/sub/mul that may be contracted into a fused multiply-add
+ * (one rounding instead of two: within every tolerance ftc checks). */
+static LLVMValueRef contract(LLVMValueRef v)
+{
+	if (LLVMIsAInstruction(v))
+		LLVMSetFastMathFlags(v, LLVMFastMathAllowContract);
+	return v;
+}
+
 static LLVMValueRef arith(cg *g, lir_op op, lir_type t, LLVMValueRef a, LLVMValueRef b)
 {
 	bool f = lir_type_is_float(t);
 	LLVMTypeRef ty = LLVMTypeOf(a);
 
 	switch (op) {
-	case LIR_ADD: return f ? LLVMBuildFAdd(g->B, a, b, "") : LLVMBuildAdd(g->B, a, b, "");
-	case LIR_SUB: return f ? LLVMBuildFSub(g->B, a, b, "") : LLVMBuildSub(g->B, a, b, "");
-	case LIR_MUL: return f ? LLVMBuildFMul(g->B, a, b, "") : LLVMBuildMul(g->B, a, b, "");
+	case LIR_ADD: return f ? contract(LLVMBuildFAdd(g->B, a, b, "")) : LLVMBuildAdd(g->B, a, b, "");
+	case LIR_SUB: return f ? contract(LLVMBuildFSub(g->B, a, b, "")) : LLVMBuildSub(g->B, a, b, "");
+	case LIR_MUL: return f ? contract(LLVMBuildFMul(g->B, a, b, "")) : LLVMBuildMul(g->B, a, b, "");
 	case LIR_DIV: return f ? LLVMBuildFDiv(g->B, a, b, "") : floor_divmod(g, false, a, b);
 	case LIR_MOD: return f ? LLVMBuildFRem(g->B, a, b, "") : floor_divmod(g, true, a, b);
 	case LIR_AND: return LLVMBuildAnd(g->B, a, b, "");
@@ -453,7 +487,7 @@ static void store(cg *g, const lir_stmt *s)
 		return;
 	}
 	if (lane_step(g, s->u.store.index) == 1 && !g->mask) {
-		LLVMValueRef base = LLVMBuildExtractElement(g->B, idx.v, LLVMConstInt(g->i32, 0, 0), "");
+		LLVMValueRef base = lane0(g, s->u.store.index);
 
 		st = LLVMBuildStore(g->B, splat(g, v), elem_ptr(g, s->u.store.buf, base, b->type));
 		LLVMSetAlignment(st, align);
@@ -546,6 +580,7 @@ static int vector_loop(cg *g, const lir_stmt *s, int64_t lo, int64_t n)
 	g->vec_var = s->u.loop.var;
 	g->vl = (int)n;
 	g->var[s->u.loop.var] = (val){LLVMConstVector(lanes, (unsigned)n), true};
+	g->var0[s->u.loop.var] = c64(g, lo);
 	rc = stmt(g, s->u.loop.body);
 	g->var[s->u.loop.var] = saved;
 	g->vec_var = old_var;
@@ -684,8 +719,12 @@ static int stmt(cg *g, const lir_stmt *s)
 			return -1;
 		saved = g->var[s->u.let.var];
 		g->var[s->u.let.var] = v;
-		if (v.vec)
+		if (v.vec) {
 			g->stride[s->u.let.var] = (int)lane_step(g, s->u.let.value);
+			g->var0[s->u.let.var] = s->u.let.value->type == LIR_I64 ? lane0(g, s->u.let.value) : NULL;
+			if (g->stride[s->u.let.var] >= 0 && !g->var0[s->u.let.var])
+				g->stride[s->u.let.var] = -1;
+		}
 		rc = stmt(g, s->u.let.body);
 		g->var[s->u.let.var] = saved;
 		return rc;
@@ -1014,9 +1053,10 @@ cg_module *cg_cpu_compile(const lir_func *f, const cg_target *t, rt_error *err)
 	g.vd = LLVMVoidTypeInContext(g.C);
 	g.var = calloc(nv + 1, sizeof(val));
 	g.stride = calloc(nv + 1, sizeof(int));
+	g.var0 = calloc(nv + 1, sizeof(LLVMValueRef));
 	g.buf = calloc(nb + 1, sizeof(LLVMValueRef));
 	g.vec_var = -1;
-	if (!g.var || !g.stride || !g.buf) {
+	if (!g.var || !g.stride || !g.buf || !g.var0) {
 		rt_error_set(err, 0, 0, "out of memory");
 		goto fail;
 	}
@@ -1033,6 +1073,7 @@ cg_module *cg_cpu_compile(const lir_func *f, const cg_target *t, rt_error *err)
 	LLVMDisposeTargetMachine(tm);
 	LLVMDisposeBuilder(g.B);
 	free(g.var);
+	free(g.var0);
 	free(g.stride);
 	free(g.buf);
 	return m;
@@ -1044,6 +1085,7 @@ fail:
 	if (g.B)
 		LLVMDisposeBuilder(g.B);
 	free(g.var);
+	free(g.var0);
 	free(g.stride);
 	free(g.buf);
 	cg_module_free(m);

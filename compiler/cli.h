@@ -26,10 +26,17 @@ typedef struct cli_opts {
 	const char *target;                  /* --target T */
 	bool interp;                         /* --interp */
 	bool help;
+	/* ftc tune */
+	int trials;                          /* --trials N (-1: not given) */
+	double seconds;                      /* --time SEC (0: none) */
+	const char *method;                  /* --method sa-q|random */
+	bool json;                           /* --json */
+	bool quiet;                          /* --quiet */
+	const char *save_schedule;           /* --save-schedule FILE */
 } cli_opts;
 
 /* Which options a command accepts beyond -D and --help. */
-enum { CLI_SEED = 1, CLI_SCHEDULE = 2, CLI_TARGET = 4, CLI_INTERP = 8 };
+enum { CLI_SEED = 1, CLI_SCHEDULE = 2, CLI_TARGET = 4, CLI_INTERP = 8, CLI_TUNE = 16 };
 
 /*
  * One command-line option: `short_name` like "-D" (or NULL), `long_name` like
@@ -99,6 +106,7 @@ isl_ctx *cli_isl_ctx(void);
 int cli_check(int argc, char **argv);
 int cli_lower(int argc, char **argv);
 int cli_run(int argc, char **argv);
+int cli_tune(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 
 #endif

@@ -163,7 +163,17 @@ static int run_cpu(const cli_opts *o, const te_graph *g, const lir_func *f)
 		return CLI_USER_ERROR;
 	}
 	t0 = rt_now();
-	if (!(m = cg_cpu_compile(f, &t, &err)) || !(j = cg_jit_new(m, &err))) {
+	if ((m = cg_cpu_compile(f, &t, &err)) && getenv("FTC_DUMP_LLVM")) {
+		char *ir = cg_module_print(m);
+		FILE *out = fopen(getenv("FTC_DUMP_LLVM"), "w");
+
+		if (ir && out)
+			fputs(ir, out);
+		if (out)
+			fclose(out);
+		free(ir);
+	}
+	if (!m || !(j = cg_jit_new(m, &err))) {
 		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
 		return CLI_INTERNAL_ERROR;
 	}

@@ -72,7 +72,11 @@ int cli_parse_args(const char *cmd, int argc, char **argv,
 	return 0;
 }
 
-enum { OPT_DEFINE, OPT_SEED, OPT_SCHEDULE, OPT_TARGET, OPT_INTERP, OPT_HELP_SHORT, OPT_HELP };
+enum {
+	OPT_DEFINE, OPT_SEED, OPT_SCHEDULE, OPT_TARGET, OPT_INTERP,
+	OPT_TRIALS, OPT_TIME, OPT_METHOD, OPT_JSON, OPT_QUIET, OPT_SAVE,
+	OPT_HELP_SHORT, OPT_HELP
+};
 
 static const cli_optspec common_specs[] = {
 	{"-D", "--define", true},
@@ -80,6 +84,12 @@ static const cli_optspec common_specs[] = {
 	{NULL, "--schedule", true},
 	{NULL, "--target", true},
 	{NULL, "--interp", false},
+	{NULL, "--trials", true},
+	{NULL, "--time", true},
+	{NULL, "--method", true},
+	{NULL, "--json", false},
+	{"-q", "--quiet", false},
+	{NULL, "--save-schedule", true},
 	{"-h", NULL, false},
 	{NULL, "--help", false},
 };
@@ -119,10 +129,12 @@ static int common_opt(int which, const char *value, void *ctx)
 	static const unsigned need[] = {
 		[OPT_SEED] = CLI_SEED, [OPT_SCHEDULE] = CLI_SCHEDULE,
 		[OPT_TARGET] = CLI_TARGET, [OPT_INTERP] = CLI_INTERP,
+		[OPT_TRIALS] = CLI_TUNE, [OPT_TIME] = CLI_TUNE, [OPT_METHOD] = CLI_TUNE,
+		[OPT_JSON] = CLI_TUNE, [OPT_QUIET] = CLI_TUNE, [OPT_SAVE] = CLI_TUNE,
 	};
 	char *end;
 
-	if (which >= OPT_SEED && which <= OPT_INTERP && !(ps->allowed & need[which])) {
+	if (which >= OPT_SEED && which <= OPT_SAVE && !(ps->allowed & need[which])) {
 		fprintf(stderr, "ftc %s: option '%s' does not apply to this command (see 'ftc %s --help')\n",
 			ps->cmd, common_specs[which].long_name, ps->cmd);
 		return 1;
@@ -151,6 +163,34 @@ static int common_opt(int which, const char *value, void *ctx)
 	case OPT_INTERP:
 		o->interp = true;
 		return 0;
+	case OPT_TRIALS:
+		errno = 0;
+		o->trials = (int)strtol(value, &end, 10);
+		if (errno || end == value || *end || o->trials < 0) {
+			fprintf(stderr, "ftc: --trials needs a non-negative integer, got '%s'\n", value);
+			return 1;
+		}
+		return 0;
+	case OPT_TIME:
+		errno = 0;
+		o->seconds = strtod(value, &end);
+		if (errno || end == value || *end || !(o->seconds >= 0)) {
+			fprintf(stderr, "ftc: --time needs a number of seconds, got '%s'\n", value);
+			return 1;
+		}
+		return 0;
+	case OPT_METHOD:
+		o->method = value;
+		return 0;
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_QUIET:
+		o->quiet = true;
+		return 0;
+	case OPT_SAVE:
+		o->save_schedule = value;
+		return 0;
 	default:
 		o->help = true;
 		return 0;
@@ -176,6 +216,7 @@ int cli_parse_common(const char *cmd, int argc, char **argv, cli_opts *o,
 
 	memset(o, 0, sizeof(*o));
 	o->seed = 1;
+	o->trials = -1;
 	if (cli_parse_args(cmd, argc, argv, common_specs,
 			   sizeof(common_specs) / sizeof(common_specs[0]), common_opt, common_arg, &ps))
 		return 1;

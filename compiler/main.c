@@ -23,7 +23,8 @@ static const struct {
 	{"compile", cli_compile, "write a C library (NAME.h, libNAME.a) for a .te file"},
 	{"eval", cli_eval, "run the reference interpreter on random inputs; print checksums"},
 	{"lower", cli_lower, "print the loop IR of a schedule"},
-	{"run", cli_run, "run a schedule (--interp: the loop IR interpreter) and check it"},
+	{"run", cli_run, "compile a schedule, check it against the reference, time it"},
+	{"tune", cli_tune, "search for the fastest schedule by measuring candidates"},
 };
 
 static void usage(FILE *out)

@@ -848,6 +848,12 @@ static void lw_release(lw *L)
 lir_func *lir_lower(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
 		    const char *name, rt_error *err)
 {
+	return lir_lower_flags(g, s, ctx, name, 0, err);
+}
+
+lir_func *lir_lower_flags(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
+			  const char *name, unsigned flags, rt_error *err)
+{
 	lw *L = calloc(1, sizeof(*L));
 	sch_schedule *naive = NULL;
 	lir_stmt *body = NULL;
@@ -859,6 +865,7 @@ lir_func *lir_lower(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
 	if (!s)
 		s = naive = sch_new();
 	L->ctx = ctx;
+	L->flags = flags;
 	L->g = g;
 	L->s = s;
 	L->err = err;

@@ -34,4 +34,12 @@
 lir_func *lir_lower(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
 		    const char *name, rt_error *err);
 
+/* lir_lower with flags: LIR_LOWER_TRUSTED skips the final dataflow check
+ * (a safety net on the construction that costs seconds on deep tilings);
+ * the tuner uses it, since it verifies every new best against the
+ * reference instead.  The dependence checks always run. */
+enum { LIR_LOWER_TRUSTED = 1 };
+lir_func *lir_lower_flags(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
+			  const char *name, unsigned flags, rt_error *err);
+
 #endif

@@ -133,6 +133,14 @@ static lir_op op_of(enum isl_ast_expr_op_type t)
 	}
 }
 
+/* isl writes truth values as integers too (`x >= 2 || 1`). */
+static lir_expr *as_bool(tr *T, lir_expr *v)
+{
+	if (!v || v->type == LIR_BOOL)
+		return v;
+	return lir_binary(T->f, LIR_NE, v, c64(T, 0));
+}
+
 static lir_expr *tr_op(tr *T, __isl_keep isl_ast_expr *e)
 {
 	lir_op op = op_of(isl_ast_expr_op_get_type(e));
@@ -148,7 +156,7 @@ static lir_expr *tr_op(tr *T, __isl_keep isl_ast_expr *e)
 			a[i] = tr_expr(T, x);
 			isl_ast_expr_free(x);
 		}
-		return lir_select(T->f, a[0], a[1], a[2]);
+		return lir_select(T->f, as_bool(T, a[0]), a[1], a[2]);
 	}
 	for (int i = 0; i < n; i++) {
 		isl_ast_expr *x = isl_ast_expr_op_get_arg(e, i);
@@ -157,6 +165,8 @@ static lir_expr *tr_op(tr *T, __isl_keep isl_ast_expr *e)
 		isl_ast_expr_free(x);
 		if (!v)
 			return NULL;
+		if (op == LIR_AND || op == LIR_OR)
+			v = as_bool(T, v);
 		if (n == 1)
 			return lir_unary(T->f, op, v);
 		r = i ? (lir_op_arity(op) == 2 && v->type == LIR_I64 && op <= LIR_MOD ? ix(T, op, r, v)
@@ -620,7 +630,7 @@ static lir_stmt *tr_if(tr *T, __isl_keep isl_ast_node *node)
 	isl_ast_node *t = isl_ast_node_if_get_then_node(node);
 	isl_ast_node *e = isl_ast_node_if_has_else_node(node) == isl_bool_true
 				  ? isl_ast_node_if_get_else_node(node) : NULL;
-	lir_stmt *r = lir_if(T->f, tr_expr(T, c), tr_node(T, t), e ? tr_node(T, e) : NULL);
+	lir_stmt *r = lir_if(T->f, as_bool(T, tr_expr(T, c)), tr_node(T, t), e ? tr_node(T, e) : NULL);
 
 	isl_ast_expr_free(c);
 	isl_ast_node_free(t);

@@ -79,6 +79,7 @@ typedef struct lw_mark {
 
 typedef struct lw {
 	isl_ctx *ctx;
+	unsigned flags;          /* LIR_LOWER_* */
 	const te_graph *g;
 	const sch_schedule *s;
 	rt_error *err;
@@ -118,6 +119,7 @@ int lw_build_tree(lw *L);
 
 /* lower_check.c */
 int lw_check(lw *L);
+bool lw_is_output_buffer(const lw *L, int b);
 
 /* lower_ast.c */
 lir_stmt *lw_generate(lw *L);

@@ -29,12 +29,19 @@ expect "no args" 1 "usage: ftc" -- "$FTC"
 expect "help" 0 "Commands:" -- "$FTC" --help
 expect "version" 0 "^ftc [0-9]" -- "$FTC" --version
 expect "unknown command" 1 "unknown command 'frob'" -- "$FTC" frob
-for cmd in check eval; do
+for cmd in check eval lower run tune compile; do
 	expect "$cmd --help" 0 "usage: ftc $cmd" -- "$FTC" "$cmd" --help
 	expect "$cmd no file" 1 "no .te file" -- "$FTC" "$cmd"
-	expect "$cmd missing file" 1 "nosuch.te: error: cannot open" -- "$FTC" "$cmd" "$TMP/nosuch.te"
+	out=()
+	[ "$cmd" = compile ] && out=(-o "$TMP/lib")
+	expect "$cmd missing file" 1 "nosuch.te: error: cannot open" -- "$FTC" "$cmd" ${out[@]+"${out[@]}"} "$TMP/nosuch.te"
 	expect "$cmd bad option" 1 "unknown option '--frob'" -- "$FTC" "$cmd" --frob "$ROOT/examples/gemm.te"
 done
+
+# tune: a tiny search end to end, machine-readable.
+expect "tune bad method" 1 "unknown method 'annealing'" -- "$FTC" tune --method annealing -D M=8 -D N=8 -D K=8 "$ROOT/examples/gemm.te"
+expect "tune json" 0 '"verified": true' -- "$FTC" tune --trials 3 --json -D M=16 -D N=16 -D K=16 "$ROOT/examples/gemm.te"
+expect "tune option elsewhere" 1 "does not apply" -- "$FTC" run --trials 3 "$ROOT/examples/gemm.te"
 
 # Errors name FILE:LINE:COL, show the line and a caret.
 printf 'param M = 4\ninput A[M] f32\nB[i < M] = A[i] + C[i]\n' >"$TMP/unknown.te"

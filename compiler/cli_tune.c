@@ -1,0 +1,201 @@
+/*
+ * ftc tune FILE.te: search the schedule space by measuring candidates.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cg.h"
+#include "cli.h"
+#include "srch_tune.h"
+
+static const char tune_help[] =
+	"usage: ftc tune FILE.te [-D NAME=VALUE]... [--target T] [--trials N] [--time SEC]\n"
+	"                [--method sa-q|random] [--seed S] [--save-schedule FILE] [--json] [-q]\n"
+	"\n"
+	"Search FILE.te's schedule space for the fastest schedule on the target:\n"
+	"each candidate is lowered, compiled with LLVM and timed in a child\n"
+	"process (a crash, a hang or a wrong result is recorded as a failure and\n"
+	"the search goes on); the naive schedule, the first candidate and every\n"
+	"new best are checked against the reference.  On a terminal a progress\n"
+	"line shows the trial, the best and last GFLOP/s, failures, elapsed time\n"
+	"and ETA.  At the end ftc prints the best schedule, its GFLOP/s and its\n"
+	"speedup over the naive schedule.\n"
+	"\n"
+	"  --trials N            budget in measured candidates (default 100)\n"
+	"  --time SEC            budget in seconds (default none)\n"
+	"  --method M            sa-q (simulated annealing + Q-learning, default) or random\n"
+	"  --seed S              seed of the search (default 1): same seed, same sequence\n"
+	"  --target T            cpu [-mcpu=NAME] [-mattr=FEATURES] [-threads=N]\n"
+	"  --save-schedule FILE  write the best schedule there (for ftc compile --schedule)\n"
+	"  --json                print one JSON object on stdout instead of text\n"
+	"  -q, --quiet           no progress line\n"
+	"  -D NAME=VALUE         replace the value of param NAME\n";
+
+typedef struct tune_ui {
+	bool live;   /* progress line on a terminal */
+	bool lines;  /* a progress line every 10% when not a terminal */
+	int last_tenth;
+} tune_ui;
+
+static void progress(void *user, const srch_progress *p)
+{
+	tune_ui *ui = user;
+	char eta[32] = "?";
+
+	if (p->eta >= 0)
+		snprintf(eta, sizeof(eta), "%.0fs", p->eta);
+	if (ui->live) {
+		fprintf(stderr, "\r\033[Ktrial %d%s%.0d  best %.2f GFLOP/s  last %.2f  failures %d  elapsed %.0fs  ETA %s",
+			p->trial, p->trials ? "/" : "", p->trials, p->best_gflops, p->last_gflops, p->failures,
+			p->elapsed, eta);
+		fflush(stderr);
+	} else if (ui->lines && p->trials > 0 && p->trial * 10 / p->trials > ui->last_tenth) {
+		ui->last_tenth = p->trial * 10 / p->trials;
+		fprintf(stderr, "trial %d/%d  best %.2f GFLOP/s  failures %d  elapsed %.0fs  ETA %s\n", p->trial,
+			p->trials, p->best_gflops, p->failures, p->elapsed, eta);
+	}
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void print_result(const cli_opts *o, const te_graph *g, const srch_result *r, const char *target)
+{
+	const srch_record *b = r->best >= 0 ? &r->records[r->best] : NULL;
+	double naive_gflops = isfinite(r->naive_seconds) ? te_graph_flops(g) * 1e-9 / r->naive_seconds : 0;
+	int failures = 0;
+
+	for (int i = 0; i < r->nrecords; i++)
+		failures += r->records[i].status != SRCH_OK;
+	if (o->json) {
+		printf("{\"file\": ");
+		json_string(stdout, o->file);
+		printf(", \"target\": ");
+		json_string(stdout, target);
+		printf(", \"trials\": %d, \"failures\": %d, \"seconds\": %.3f, \"stop\": ", r->nrecords, failures,
+		       r->elapsed);
+		json_string(stdout, r->stop_reason);
+		printf(", \"naive_gflops\": %.4f", naive_gflops);
+		if (b) {
+			printf(", \"best_gflops\": %.4f, \"best_seconds\": %.6g, \"speedup\": %.3f, \"verified\": %s, \"schedule\": ",
+			       b->gflops, b->seconds, isfinite(r->naive_seconds) ? r->naive_seconds / b->seconds : 0,
+			       b->verified ? "true" : "false");
+			json_string(stdout, b->schedule);
+		}
+		printf("}\n");
+		return;
+	}
+	printf("tuned %s for %s: %d trials (%d failed) in %.1f s, stopped by %s\n", o->file, target, r->nrecords,
+	       failures, r->elapsed, r->stop_reason[0] ? r->stop_reason : "?");
+	if (!b) {
+		printf("no candidate ran successfully; the naive schedule runs at %.2f GFLOP/s\n", naive_gflops);
+		return;
+	}
+	printf("best: %.2f GFLOP/s (%.4g ms, verified), naive %.2f GFLOP/s, speedup %.2fx\n", b->gflops,
+	       b->seconds * 1e3, naive_gflops, isfinite(r->naive_seconds) ? r->naive_seconds / b->seconds : 0);
+	printf("schedule:\n%s%s", b->schedule,
+	       b->schedule[0] && b->schedule[strlen(b->schedule) - 1] != '\n' ? "\n" : "");
+}
+
+static int save(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f)) {
+		fprintf(stderr, "%s: error: cannot write the schedule\n", path);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	return 0;
+}
+
+static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
+{
+	srch_tune_opts to;
+	srch_result r;
+	cg_target t;
+	rt_error err;
+	tune_ui ui = {false, false, 0};
+	char ts[256];
+	int rc = CLI_OK;
+
+	rt_error_clear(&err);
+	srch_tune_opts_default(&to);
+	if (cg_target_parse(o->target ? o->target : "cpu", &t, &err)) {
+		fprintf(stderr, "ftc tune: %s\n", err.msg);
+		return CLI_USER_ERROR;
+	}
+	if (o->method && srch_method_parse(o->method, &to.method)) {
+		fprintf(stderr, "ftc tune: unknown method '%s' (sa-q or random)\n", o->method);
+		return CLI_USER_ERROR;
+	}
+	if (o->trials >= 0)
+		to.trials = o->trials;
+	if (o->seconds > 0) {
+		to.seconds = o->seconds;
+		if (o->trials < 0)
+			to.trials = 0;
+	}
+	to.seed = o->seed;
+	to.patience = to.trials > 0 ? (to.trials / 2 > 30 ? to.trials / 2 : 30) : 100;
+	ui.live = !o->quiet && !o->json && isatty(2);
+	ui.lines = !o->quiet && !o->json && !ui.live;
+	to.progress = progress;
+	to.user = &ui;
+	cg_target_string(&t, ts, sizeof(ts));
+	if (srch_tune(g, ctx, &t, &to, &r, &err)) {
+		fprintf(stderr, "%s: error: %s\n", o->file, err.msg);
+		return CLI_INTERNAL_ERROR;
+	}
+	if (ui.live)
+		fputc('\n', stderr);
+	print_result(o, g, &r, ts);
+	if (r.best < 0)
+		rc = CLI_USER_ERROR;
+	else if (o->save_schedule && save(o->save_schedule, r.records[r.best].schedule))
+		rc = CLI_USER_ERROR;
+	srch_result_release(&r);
+	return rc;
+}
+
+int cli_tune(int argc, char **argv)
+{
+	cli_opts o;
+	isl_ctx *ctx = NULL;
+	te_graph *g = NULL;
+	char *src = NULL;
+	int rc = CLI_USER_ERROR;
+
+	if (cli_parse_common("tune", argc, argv, &o, CLI_SEED | CLI_TARGET | CLI_TUNE))
+		goto out;
+	if (o.help) {
+		fputs(tune_help, stdout);
+		rc = CLI_OK;
+		goto out;
+	}
+	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src)))
+		rc = tune(&o, g, ctx);
+out:
+	free(src);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+	cli_opts_release(&o);
+	return rc;
+}

@@ -1,0 +1,1110 @@
+/*
+ * srch_space: static analysis of a te graph into knobs, and a point's
+ * schedule (see srch_space.h).  Printing, parsing, hashing and features of
+ * points are in srch_point.c.
+ *
+ * Axes.  Every axis of extent > 1 of a compute stage gets a split knob; an
+ * axis of extent 1 gets none and stays one unsplit loop (lowering removes
+ * it): spatial ones outermost, reduce ones just before the first reduce
+ * group.  A stage "reduces" when it has a reduce axis of extent > 1.
+ *
+ * Split knobs.  Spatial axes of reducing stages are cut into 4 parts and
+ * reduce axes into 3; spatial axes of other stages into 2 on the CPU, 4 on
+ * GPU.  A value is the factors f0..f(d-1), outermost first, whose product
+ * is the extent or, for an awkward extent (over 16 with at most 4 divisors
+ * or not a multiple of 4: 53, 54, 57, 3130), that extent rounded up to a
+ * multiple of 4, 8 or 16 (the outermost loop then has a tail).  The
+ * schedule is "split S x f1*..*f(d-1)", "split S x.i f2*..*f(d-1)", ...:
+ * part j < d-1 is the loop x.i...i.o (j times ".i"), the last x.i...i.
+ *
+ * Loop order.  Part j of every spatial axis forms group Sj, of every reduce
+ * axis Rj (axes in axis order within a group).  Reducing stages on the CPU
+ * choose (ORDER knob) among
+ *     0: S0 S1 R0 S2 R1 R2 S3   1: S0 S1 R0 R1 S2 R2 S3
+ *     2: S0 R0 S1 S2 R1 R2 S3   3: S0 S1 R0 R1 R2 S2 S3
+ * and on GPU among 0: S0 S1 S2 R0 R1 R2 S3 (threads outside the reduction)
+ * and 1: S0 S1 R0 S2 R1 R2 S3 (the outer reduction outside the threads, so
+ * that a shared copy may sit at R0).  Other stages: S0 S1 (S2 S3).
+ *
+ * CPU choices.  PAR: 1 parallel the first S0 loop, 2 fuse the first two S0
+ * loops and parallel that; VEC: vectorize the last spatial axis's last
+ * part; UNROLL: 1 unroll the last reduce axis's part 2, 2 also the last
+ * spatial axis's part 2 (no 2 without spatial axes); CW: cache_write S at the loop just outside the
+ * first reduce loop (the last S1 loop, the last S0 loop in order 2), scope
+ * local; CR (per input tensor read by the stage, on the first reducing
+ * stage that reads it): cache_read T S <part 0 of the first reduce axis>
+ * stack; PLACE of a non-output stage with one consumer C: injective: 0
+ * root, 1 compute_inline, 2 compute_at C <C's first S1 loop>; a reduction:
+ * 0 root, 1 compute_at (CPU only).  An inlined stage's other knobs are
+ * ignored; a compute_at into an inlined consumer falls back to root.
+ *
+ * GPU.  Spatial parts: blockIdx, vthread, threadIdx, inner.  Block loops
+ * bind to blockIdx.x/y/z in axis order, or (BFUSE, and always with more
+ * than 3 spatial axes) are fused into one blockIdx.x loop; part 1 loops
+ * bind to vthread; thread loops to threadIdx.x/y/z (with more than 3 axes
+ * the leading ones are fused into threadIdx.x).  CW: cache_write S <last
+ * thread loop> local (order 0 only; order 1 with CW is outside the space);
+ * CR: cache_read T S <last R0 loop> shared in order 1, local in order 0.
+ * PLACE: root or compute_inline.  A point is valid when every scheduled
+ * stage has at most max_threads_per_block threads, threadIdx.z <= 64,
+ * blockIdx.y/z <= 65535 and its shared copies fit max_shared_bytes
+ * (their boxes bounded by interval arithmetic on the index expressions);
+ * srch_point_random rejects invalid points (and after RANDOM_TRIES
+ * rejections returns one with a single thread and block and no caches).
+ *
+ * Directions of a split knob move the least prime factor of part `from`
+ * into part `to`; moving back (to -> from) undoes it when that prime is
+ * also the least of the destination part afterwards.
+ */
+#include "srch_space.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched.h"
+
+enum { G_S0, G_S1, G_S2, G_S3, G_R0, G_R1, G_R2, G_DS, G_DR };
+
+static const int cpu_orders[4][7] = {
+	{G_S0, G_S1, G_R0, G_S2, G_R1, G_R2, G_S3},
+	{G_S0, G_S1, G_R0, G_R1, G_S2, G_R2, G_S3},
+	{G_S0, G_R0, G_S1, G_S2, G_R1, G_R2, G_S3},
+	{G_S0, G_S1, G_R0, G_R1, G_R2, G_S2, G_S3},
+};
+static const int gpu_orders[2][7] = {
+	{G_S0, G_S1, G_S2, G_R0, G_R1, G_R2, G_S3},
+	{G_S0, G_S1, G_R0, G_S2, G_R1, G_R2, G_S3},
+};
+
+#define GPU_MAX_THREAD_Z 64
+#define GPU_MAX_GRID_YZ 65535
+#define RANDOM_TRIES 1000
+
+/* ---- integers ---- */
+
+/* Distinct primes of n > 0 and their exponents; returns how many. */
+static int factorize(int64_t n, int64_t prime[16], int exp[16])
+{
+	int k = 0;
+
+	for (int64_t q = 2; q <= n / q; q++) {
+		if (n % q)
+			continue;
+		prime[k] = q;
+		exp[k] = 0;
+		while (n % q == 0) {
+			n /= q;
+			exp[k]++;
+		}
+		k++;
+	}
+	if (n > 1) {
+		prime[k] = n;
+		exp[k++] = 1;
+	}
+	return k;
+}
+
+static int64_t smallest_prime(int64_t n)
+{
+	for (int64_t q = 2; q <= n / q; q++)
+		if (n % q == 0)
+			return q;
+	return n;
+}
+
+static double binom(int n, int k)
+{
+	double r = 1;
+
+	for (int i = 1; i <= k; i++)
+		r = r * (n - k + i) / i;
+	return r;
+}
+
+/* Ordered factorisations of n into d parts. */
+static double count_tuples(int64_t n, int d)
+{
+	int64_t prime[16];
+	int exp[16], k = factorize(n, prime, exp);
+	double c = 1;
+
+	for (int i = 0; i < k; i++)
+		c *= binom(exp[i] + d - 1, d - 1);
+	return c;
+}
+
+static bool awkward(int64_t e)
+{
+	int64_t prime[16];
+	int exp[16], k = factorize(e, prime, exp), ndiv = 1;
+
+	for (int i = 0; i < k; i++)
+		ndiv *= exp[i] + 1;
+	return e > 16 && (ndiv <= 4 || e % 4 != 0);
+}
+
+/* The allowed products of an axis of extent e, ascending. */
+static int allowed_products(int64_t e, int64_t out[SRCH_MAX_PRODS])
+{
+	int n = 0;
+
+	out[n++] = e;
+	if (awkward(e))
+		for (int64_t m = 4; m <= 16; m *= 2) {
+			int64_t r = (e + m - 1) / m * m;
+
+			if (r != out[n - 1])
+				out[n++] = r;
+		}
+	return n;
+}
+
+/* The allowed products of split knob k: its prods, or just its extent in a
+ * space built by hand (nprods 0). */
+static int prods_of(const srch_knob *k, const int64_t **out)
+{
+	*out = k->nprods ? k->prods : &k->extent;
+	return k->nprods ? k->nprods : 1;
+}
+
+/* ---- random numbers (splitmix64) ---- */
+
+static uint64_t next(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static int64_t below(uint64_t *s, int64_t n)
+{
+	return n <= 1 ? 0 : (int64_t)(next(s) % (uint64_t)n);
+}
+
+static double unif(uint64_t *s)
+{
+	return (double)(next(s) >> 11) * 0x1.0p-53;
+}
+
+/* A uniformly random factor tuple of knob k into f: the product chosen in
+ * proportion to its number of tuples, then each prime's exponent spread
+ * over the parts as a uniform weak composition (bars among stars). */
+static void random_split(const srch_knob *k, uint64_t *rng, int64_t *f)
+{
+	const int64_t *prods;
+	int nprods = prods_of(k, &prods), which = nprods - 1, np, exp[16];
+	double total = 0, u, acc = 0;
+	int64_t prime[16];
+
+	for (int i = 0; i < nprods; i++)
+		total += count_tuples(prods[i], k->nparts);
+	u = unif(rng) * total;
+	for (int i = 0; i < nprods; i++) {
+		acc += count_tuples(prods[i], k->nparts);
+		if (u < acc) {
+			which = i;
+			break;
+		}
+	}
+	for (int j = 0; j < k->nparts; j++)
+		f[j] = 1;
+	np = factorize(prods[which], prime, exp);
+	for (int i = 0; i < np; i++) {
+		int n = exp[i] + k->nparts - 1, need = k->nparts - 1, part = 0;
+
+		for (int t = 0; t < n; t++) {
+			if (below(rng, n - t) < need) {
+				need--;
+				part++;
+			} else {
+				f[part] *= prime[i];
+			}
+		}
+	}
+}
+
+/* ---- the graph ---- */
+
+static bool reads(const te_expr *e, int t)
+{
+	if (e->op == TE_LOAD && e->index == t)
+		return true;
+	for (int i = 0; i < e->nargs; i++)
+		if (reads(e->args[i], t))
+			return true;
+	return false;
+}
+
+/* The single compute stage reading t, -1 when none, -2 when several. */
+static int only_consumer(const te_graph *g, int t)
+{
+	int c = -1;
+
+	for (int i = 0; i < te_graph_nstages(g); i++) {
+		const te_stage *x = te_graph_stage(g, i);
+
+		if (i == t || !x->body || !reads(x->body, t))
+			continue;
+		if (c >= 0)
+			return -2;
+		c = i;
+	}
+	return c;
+}
+
+/* How a stage's axes are tiled. */
+typedef struct plan {
+	const te_stage *st;
+	int nsp, sp[TE_MAX_RANK];     /* spatial axes of extent > 1 */
+	int nrd, rd[TE_MAX_REDUCE];   /* reduce axes of extent > 1 */
+	int ndsp, dsp[TE_MAX_RANK];   /* spatial axes of extent 1 */
+	int ndrd, drd[TE_MAX_REDUCE]; /* reduce axes of extent 1 */
+	int sparts, rparts;
+	bool reducing;
+} plan;
+
+static void plan_axes(const te_stage *st, srch_target_kind target, plan *pl)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->st = st;
+	for (int a = 0; a < st->rank + st->nreduce; a++) {
+		bool red = a >= st->rank, big = st->axes[a].extent > 1;
+
+		if (!red && big)
+			pl->sp[pl->nsp++] = a;
+		else if (!red)
+			pl->dsp[pl->ndsp++] = a;
+		else if (big)
+			pl->rd[pl->nrd++] = a;
+		else
+			pl->drd[pl->ndrd++] = a;
+	}
+	pl->reducing = pl->nrd > 0;
+	pl->sparts = pl->reducing || target == SRCH_GPU ? 4 : 2;
+	pl->rparts = 3;
+}
+
+/* The first stage that reduces and reads input t. */
+static int first_reducing_reader(const te_graph *g, srch_target_kind target, int t)
+{
+	for (int i = 0; i < te_graph_nstages(g); i++) {
+		const te_stage *x = te_graph_stage(g, i);
+		plan pl;
+
+		if (x->kind != TE_STAGE_COMPUTE || !reads(x->body, t))
+			continue;
+		plan_axes(x, target, &pl);
+		if (pl.reducing)
+			return i;
+	}
+	return -1;
+}
+
+/* ---- building the space ---- */
+
+static srch_knob *add_knob(srch_space *s, const te_stage *st, srch_knob_kind kind, srch_role role,
+			   rt_error *err)
+{
+	srch_knob *k;
+
+	if (s->nknobs >= SRCH_MAX_KNOBS) {
+		rt_error_set(err, 0, 0, "%s: the schedule space has more than %d knobs", st->name,
+			     SRCH_MAX_KNOBS);
+		return NULL;
+	}
+	k = &s->knobs[s->nknobs++];
+	memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	k->role = role;
+	k->stage = st->id;
+	k->axis = -1;
+	k->arg = -1;
+	return k;
+}
+
+static int add_split(srch_space *s, const te_stage *st, int axis, int nparts, rt_error *err)
+{
+	srch_knob *k = add_knob(s, st, SRCH_SPLIT, SRCH_ROLE_SPLIT, err);
+	const te_axis *a = &st->axes[axis];
+
+	if (!k)
+		return -1;
+	k->axis = axis;
+	k->nparts = nparts;
+	k->extent = a->extent;
+	k->nprods = allowed_products(a->extent, k->prods);
+	for (int i = 0; i < k->nprods; i++)
+		k->nvalues += count_tuples(k->prods[i], nparts);
+	snprintf(k->name, sizeof(k->name), "%s.%s split", st->name, a->name);
+	snprintf(k->key, sizeof(k->key), "%s.%s", st->name, a->name);
+	return 0;
+}
+
+static int add_choice(srch_space *s, const te_stage *st, srch_role role, int nchoices, int arg,
+		      const char *what, const char *key, rt_error *err)
+{
+	srch_knob *k = add_knob(s, st, SRCH_CHOICE, role, err);
+
+	if (!k)
+		return -1;
+	k->nchoices = nchoices;
+	k->nvalues = nchoices;
+	k->arg = arg;
+	snprintf(k->name, sizeof(k->name), "%s %s", st->name, what);
+	snprintf(k->key, sizeof(k->key), "%s.%s", st->name, key);
+	return 0;
+}
+
+/* The cache_read knobs of a reducing stage: one per input it reads, on
+ * the first reducing stage that reads it (a second copy would need a
+ * second scope). */
+static int add_cache_reads(srch_space *s, const te_stage *st, rt_error *err)
+{
+	const te_graph *g = s->g;
+
+	for (int t = 0; t < te_graph_nstages(g); t++) {
+		const te_stage *in = te_graph_stage(g, t);
+		char what[96], key[96];
+
+		if (in->kind != TE_STAGE_INPUT || first_reducing_reader(g, s->target, t) != st->id)
+			continue;
+		snprintf(what, sizeof(what), "cache_read %s", in->name);
+		snprintf(key, sizeof(key), "cr.%s", in->name);
+		if (add_choice(s, st, SRCH_ROLE_CR, 2, t, what, key, err))
+			return -1;
+	}
+	return 0;
+}
+
+static int add_placement(srch_space *s, const te_stage *st, rt_error *err)
+{
+	int c = only_consumer(s->g, st->id), n = 0;
+	plan pc;
+
+	if (st->is_output || c < 0)
+		return 0;
+	plan_axes(te_graph_stage(s->g, c), s->target, &pc);
+	if (st->nreduce == 0)
+		n = s->target == SRCH_CPU && pc.nsp > 0 ? 3 : 2;
+	else if (s->target == SRCH_CPU && pc.nsp > 0)
+		n = 2;
+	return n ? add_choice(s, st, SRCH_ROLE_PLACE, n, c, "placement", "place", err) : 0;
+}
+
+static int add_stage(srch_space *s, const te_stage *st, rt_error *err)
+{
+	bool cpu = s->target == SRCH_CPU;
+	int rc = 0;
+	plan pl;
+
+	plan_axes(st, s->target, &pl);
+	if (pl.ndsp + pl.ndrd + pl.nsp * pl.sparts + pl.nrd * pl.rparts > SCH_MAX_LOOPS)
+		return rt_error_set(err, 0, 0, "%s: too many loops to tile (at most %d)", st->name,
+				    SCH_MAX_LOOPS);
+	for (int i = 0; i < pl.nsp && !rc; i++)
+		rc = add_split(s, st, pl.sp[i], pl.sparts, err);
+	for (int i = 0; i < pl.nrd && !rc; i++)
+		rc = add_split(s, st, pl.rd[i], pl.rparts, err);
+	if (!rc && pl.reducing)
+		rc = add_choice(s, st, SRCH_ROLE_ORDER, cpu ? 4 : 2, -1, "reorder", "order", err);
+	if (!rc && cpu && pl.nsp > 0)
+		rc = add_choice(s, st, SRCH_ROLE_PAR, pl.nsp > 1 ? 3 : 2, -1, "parallel", "par", err);
+	if (!rc && cpu && pl.nsp > 0)
+		rc = add_choice(s, st, SRCH_ROLE_VEC, 2, -1, "vectorize", "vec", err);
+	if (!rc && cpu && pl.reducing)
+		rc = add_choice(s, st, SRCH_ROLE_UNROLL, pl.nsp > 0 ? 3 : 2, -1, "unroll", "unroll", err);
+	if (!rc && !cpu && pl.nsp >= 2 && pl.nsp <= 3)
+		rc = add_choice(s, st, SRCH_ROLE_BFUSE, 2, -1, "block fuse", "bfuse", err);
+	if (!rc && pl.reducing && pl.nsp > 0)
+		rc = add_choice(s, st, SRCH_ROLE_CW, 2, -1, "cache_write", "cw", err);
+	if (!rc && pl.reducing)
+		rc = add_cache_reads(s, st, err);
+	if (!rc)
+		rc = add_placement(s, st, err);
+	return rc;
+}
+
+/* Make keys unique by priming later duplicates (a stage with an axis
+ * named like a choice, e.g. "par"). */
+static void unique_keys(srch_space *s)
+{
+	for (int i = 0; i < s->nknobs; i++)
+		for (int j = 0; j < i; j++) {
+			size_t n = strlen(s->knobs[i].key);
+
+			if (strcmp(s->knobs[i].key, s->knobs[j].key))
+				continue;
+			if (n + 1 < sizeof(s->knobs[i].key)) {
+				s->knobs[i].key[n] = '\'';
+				s->knobs[i].key[n + 1] = '\0';
+			}
+			j = -1;
+		}
+}
+
+int srch_space_init(srch_space *s, const te_graph *g, srch_target_kind target, rt_error *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->g = g;
+	s->target = target;
+	s->max_threads_per_block = 1024;
+	s->max_shared_bytes = 48 * 1024;
+	for (int i = 0; i < te_graph_nstages(g); i++) {
+		const te_stage *st = te_graph_stage(g, i);
+
+		if (st->kind == TE_STAGE_COMPUTE && add_stage(s, st, err))
+			return -1;
+	}
+	for (int i = 0; i < s->nknobs; i++) {
+		srch_knob *k = &s->knobs[i];
+
+		k->slot = s->nslots;
+		s->nslots += k->kind == SRCH_SPLIT ? k->nparts : 1;
+		s->log10_size += log10(k->nvalues);
+	}
+	unique_keys(s);
+	return 0;
+}
+
+/* ---- reading a point ---- */
+
+static int find_knob(const srch_space *s, int stage, srch_role role, int arg)
+{
+	for (int i = 0; i < s->nknobs; i++)
+		if (s->knobs[i].stage == stage && s->knobs[i].role == role &&
+		    (role == SRCH_ROLE_SPLIT ? s->knobs[i].axis : s->knobs[i].arg) == arg)
+			return i;
+	return -1;
+}
+
+/* The value of a choice knob, 0 when the stage has none. */
+static int choice(const srch_space *s, const srch_point *p, int stage, srch_role role, int arg)
+{
+	int k = find_knob(s, stage, role, arg);
+
+	return k < 0 ? 0 : (int)p->v[s->knobs[k].slot];
+}
+
+/* The factors of axis `axis` of `stage`. */
+static const int64_t *factors(const srch_space *s, const srch_point *p, int stage, int axis)
+{
+	return &p->v[s->knobs[find_knob(s, stage, SRCH_ROLE_SPLIT, axis)].slot];
+}
+
+static bool inlined(const srch_space *s, const srch_point *p, int stage)
+{
+	return te_graph_stage(s->g, stage)->nreduce == 0 &&
+	       choice(s, p, stage, SRCH_ROLE_PLACE, only_consumer(s->g, stage)) == 1;
+}
+
+/* ---- validity ---- */
+
+typedef struct ival {
+	int64_t lo, hi;
+	bool ok;
+} ival;
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* The range of index expression e with axis a in [0, tile[a]). */
+static ival range_of(const te_expr *e, const int64_t *tile)
+{
+	ival r = {0, 0, false}, a, b;
+
+	if (e->op == TE_CONST)
+		return (ival){e->c.i, e->c.i, true};
+	if (e->op == TE_AXIS)
+		return (ival){0, tile[e->index] - 1, true};
+	if (e->nargs < 1 || e->nargs > 2)
+		return r;
+	a = range_of(e->args[0], tile);
+	b = e->nargs > 1 ? range_of(e->args[1], tile) : a;
+	if (!a.ok || !b.ok)
+		return r;
+	switch (e->op) {
+	case TE_NEG:
+		return (ival){-a.hi, -a.lo, true};
+	case TE_CAST:
+		return a;
+	case TE_ADD:
+		return (ival){a.lo + b.lo, a.hi + b.hi, true};
+	case TE_SUB:
+		return (ival){a.lo - b.hi, a.hi - b.lo, true};
+	case TE_MIN:
+		return (ival){a.lo < b.lo ? a.lo : b.lo, a.hi < b.hi ? a.hi : b.hi, true};
+	case TE_MAX:
+		return (ival){a.lo > b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi, true};
+	case TE_MUL: {
+		int64_t c[4] = {a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi};
+
+		r = (ival){c[0], c[0], true};
+		for (int i = 1; i < 4; i++) {
+			r.lo = c[i] < r.lo ? c[i] : r.lo;
+			r.hi = c[i] > r.hi ? c[i] : r.hi;
+		}
+		return r;
+	}
+	case TE_DIV:
+		if (b.lo == b.hi && b.lo > 0)
+			return (ival){floordiv(a.lo, b.lo), floordiv(a.hi, b.lo), true};
+		return r;
+	case TE_MOD:
+		if (b.lo == b.hi && b.lo > 0)
+			return (ival){0, b.lo - 1, true};
+		return r;
+	default:
+		return r;
+	}
+}
+
+/* Hull of the elements of t that stage st reads within the tile. */
+static void hull_loads(const te_expr *e, int t, const int64_t *tile, ival *box, bool *any)
+{
+	if (e->op == TE_LOAD && e->index == t) {
+		for (int d = 0; d < e->nargs; d++) {
+			ival r = range_of(e->args[d], tile);
+
+			if (!r.ok || !box[d].ok) {
+				box[d].ok = false;
+			} else if (!*any) {
+				box[d] = r;
+			} else {
+				box[d].lo = r.lo < box[d].lo ? r.lo : box[d].lo;
+				box[d].hi = r.hi > box[d].hi ? r.hi : box[d].hi;
+			}
+		}
+		*any = true;
+	}
+	for (int i = 0; i < e->nargs; i++)
+		hull_loads(e->args[i], t, tile, box, any);
+}
+
+/* Bytes of the box of tensor t read by st within the tile (an upper bound). */
+static int64_t footprint(const te_graph *g, const te_stage *st, int t, const int64_t *tile)
+{
+	const te_stage *in = te_graph_stage(g, t);
+	ival box[TE_MAX_RANK];
+	bool any = false;
+	int64_t bytes = (int64_t)te_dtype_size(in->type);
+
+	for (int d = 0; d < TE_MAX_RANK; d++)
+		box[d] = (ival){0, 0, true};
+	hull_loads(st->body, t, tile, box, &any);
+	for (int d = 0; d < in->rank; d++) {
+		int64_t w = box[d].ok ? box[d].hi - box[d].lo + 1 : in->shape[d];
+
+		bytes *= w < in->shape[d] ? w : in->shape[d];
+	}
+	return bytes;
+}
+
+/* The target's limits for one GPU stage. */
+static bool gpu_stage_valid(const srch_space *s, const srch_point *p, const plan *pl)
+{
+	int id = pl->st->id, order = choice(s, p, id, SRCH_ROLE_ORDER, -1);
+	bool fused = pl->nsp > 3 || choice(s, p, id, SRCH_ROLE_BFUSE, -1);
+	int64_t threads = 1, shared = 0, tile[TE_MAX_AXES];
+
+	for (int i = 0; i < pl->nsp; i++) {
+		const int64_t *f = factors(s, p, id, pl->sp[i]);
+		int64_t blocks = (pl->st->axes[pl->sp[i]].extent + f[1] * f[2] * f[3] - 1) /
+				 (f[1] * f[2] * f[3]);
+
+		threads *= f[2];
+		if (threads > s->max_threads_per_block)
+			return false;
+		if (!fused && i >= 1 && i <= 2 && blocks > GPU_MAX_GRID_YZ)
+			return false;
+	}
+	if (pl->nsp >= 3 && factors(s, p, id, pl->sp[pl->nsp - 1])[2] > GPU_MAX_THREAD_Z)
+		return false;
+	if (order == 1 && choice(s, p, id, SRCH_ROLE_CW, -1))
+		return false;
+	if (order != 1)
+		return true;
+	for (int a = 0; a < pl->st->rank + pl->st->nreduce; a++)
+		tile[a] = 1;
+	for (int i = 0; i < pl->nsp; i++) {
+		const int64_t *f = factors(s, p, id, pl->sp[i]);
+
+		tile[pl->sp[i]] = f[2] * f[3];
+	}
+	for (int i = 0; i < pl->nrd; i++) {
+		const int64_t *f = factors(s, p, id, pl->rd[i]);
+
+		tile[pl->rd[i]] = f[1] * f[2];
+	}
+	for (int k = 0; k < s->nknobs; k++)
+		if (s->knobs[k].stage == id && s->knobs[k].role == SRCH_ROLE_CR && p->v[s->knobs[k].slot])
+			shared += footprint(s->g, pl->st, s->knobs[k].arg, tile);
+	return shared <= s->max_shared_bytes;
+}
+
+static bool knob_value_ok(const srch_knob *k, const int64_t *v)
+{
+	const int64_t *prods;
+	int nprods;
+	int64_t prod = 1;
+
+	if (k->kind == SRCH_CHOICE)
+		return v[0] >= 0 && v[0] < k->nchoices;
+	nprods = prods_of(k, &prods);
+	for (int j = 0; j < k->nparts; j++) {
+		if (v[j] < 1 || prod > prods[nprods - 1] / v[j])
+			return false;
+		prod *= v[j];
+	}
+	for (int i = 0; i < nprods; i++)
+		if (prod == prods[i])
+			return true;
+	return false;
+}
+
+bool srch_point_valid(const srch_space *s, const srch_point *p)
+{
+	for (int k = 0; k < s->nknobs; k++)
+		if (!knob_value_ok(&s->knobs[k], &p->v[s->knobs[k].slot]))
+			return false;
+	if (s->target != SRCH_GPU)
+		return true;
+	for (int i = 0; i < te_graph_nstages(s->g); i++) {
+		const te_stage *st = te_graph_stage(s->g, i);
+		plan pl;
+
+		if (st->kind != TE_STAGE_COMPUTE || inlined(s, p, i))
+			continue;
+		plan_axes(st, s->target, &pl);
+		if (!gpu_stage_valid(s, p, &pl))
+			return false;
+	}
+	return true;
+}
+
+/* ---- points ---- */
+
+void srch_point_default(const srch_space *s, srch_point *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (int i = 0; i < s->nknobs; i++) {
+		const srch_knob *k = &s->knobs[i];
+
+		if (k->kind == SRCH_CHOICE)
+			continue;
+		for (int j = 0; j < k->nparts; j++)
+			p->v[k->slot + j] = 1;
+		p->v[k->slot + k->nparts - 1] = k->extent;
+	}
+}
+
+/* Make a GPU point valid: one thread, one block, no caches. */
+static void repair(const srch_space *s, srch_point *p)
+{
+	for (int i = 0; i < s->nknobs; i++) {
+		const srch_knob *k = &s->knobs[i];
+		int64_t *v = &p->v[k->slot];
+
+		if (k->role == SRCH_ROLE_CW || k->role == SRCH_ROLE_CR)
+			v[0] = 0;
+		if (k->kind == SRCH_SPLIT && k->nparts == 4 && k->axis < te_graph_stage(s->g, k->stage)->rank) {
+			v[1] *= v[0];
+			v[3] *= v[2];
+			v[0] = v[2] = 1;
+		}
+	}
+}
+
+void srch_point_random(const srch_space *s, uint64_t *rng, srch_point *p)
+{
+	for (int tries = 0; tries < RANDOM_TRIES; tries++) {
+		memset(p, 0, sizeof(*p));
+		for (int i = 0; i < s->nknobs; i++) {
+			const srch_knob *k = &s->knobs[i];
+
+			if (k->kind == SRCH_SPLIT)
+				random_split(k, rng, &p->v[k->slot]);
+			else
+				p->v[k->slot] = below(rng, k->nchoices);
+		}
+		if (srch_point_valid(s, p))
+			return;
+	}
+	repair(s, p);
+}
+
+int srch_space_ndirs(const srch_space *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->nknobs; i++)
+		n += s->knobs[i].kind == SRCH_SPLIT ? s->knobs[i].nparts * (s->knobs[i].nparts - 1) : 2;
+	return n;
+}
+
+srch_dir srch_space_dir(const srch_space *s, int i)
+{
+	for (int k = 0; k < s->nknobs && i >= 0; k++) {
+		const srch_knob *kn = &s->knobs[k];
+		int n = kn->kind == SRCH_SPLIT ? kn->nparts * (kn->nparts - 1) : 2;
+
+		if (i >= n) {
+			i -= n;
+			continue;
+		}
+		if (kn->kind == SRCH_CHOICE)
+			return (srch_dir){k, 0, i == 0 ? 1 : -1};
+		{
+			int from = i / (kn->nparts - 1), t = i % (kn->nparts - 1);
+
+			return (srch_dir){k, from, t < from ? t : t + 1};
+		}
+	}
+	return (srch_dir){-1, 0, 0};
+}
+
+bool srch_point_move(const srch_space *s, const srch_point *p, srch_dir d, srch_point *q)
+{
+	const srch_knob *k;
+	int64_t *v;
+
+	*q = *p;
+	if (d.knob < 0 || d.knob >= s->nknobs)
+		return false;
+	k = &s->knobs[d.knob];
+	v = &q->v[k->slot];
+	if (k->kind == SRCH_CHOICE) {
+		if ((d.to != 1 && d.to != -1) || v[0] + d.to < 0 || v[0] + d.to >= k->nchoices)
+			return false;
+		v[0] += d.to;
+	} else {
+		int64_t f;
+
+		if (d.from < 0 || d.to < 0 || d.from >= k->nparts || d.to >= k->nparts ||
+		    d.from == d.to || v[d.from] <= 1)
+			return false;
+		f = smallest_prime(v[d.from]);
+		v[d.from] /= f;
+		v[d.to] *= f;
+	}
+	if (s->target == SRCH_GPU && !srch_point_valid(s, q)) {
+		*q = *p;
+		return false;
+	}
+	return true;
+}
+
+/* ---- schedule text ---- */
+
+typedef struct buf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+} buf;
+
+static void put(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n >= b->cap - b->len) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *t = realloc(b->s, cap);
+
+		if (!t) {
+			b->oom = true;
+			return;
+		}
+		b->s = t;
+		b->cap = cap;
+		va_start(ap, fmt);
+		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	if (n < 0)
+		b->oom = true;
+	else
+		b->len += n;
+}
+
+/* Loop name of part j of d of axis `name`: x.o, x.i.o, x.i.i.o, x.i.i.i. */
+static void part_name(const char *name, int d, int j, char out[SCH_MAX_NAME])
+{
+	size_t n = (size_t)snprintf(out, SCH_MAX_NAME, "%s", name);
+
+	for (int t = 0; t < j && n + 3 < SCH_MAX_NAME; t++)
+		n += (size_t)snprintf(out + n, SCH_MAX_NAME - n, ".i");
+	if (j < d - 1 && n + 3 < SCH_MAX_NAME)
+		snprintf(out + n, SCH_MAX_NAME - n, ".o");
+}
+
+static void axis_part(const plan *pl, int axis, int j, char out[SCH_MAX_NAME])
+{
+	bool red = axis >= pl->st->rank;
+
+	part_name(pl->st->axes[axis].name, red ? pl->rparts : pl->sparts, j, out);
+}
+
+/* A stage's loop nest, outermost first. */
+typedef struct nest {
+	int n;
+	char name[SCH_MAX_LOOPS][SCH_MAX_NAME];
+	int group[SCH_MAX_LOOPS];
+} nest;
+
+static void nest_add(nest *ns, const char *name, int group)
+{
+	snprintf(ns->name[ns->n], SCH_MAX_NAME, "%s", name);
+	ns->group[ns->n++] = group;
+}
+
+static void build_nest(const plan *pl, const srch_space *s, int order, nest *ns)
+{
+	const int *groups;
+	int ng;
+	static const int plain[4] = {G_S0, G_S1, G_S2, G_S3};
+	bool dr_done = false;
+	char nm[SCH_MAX_NAME];
+
+	ns->n = 0;
+	if (pl->reducing) {
+		groups = s->target == SRCH_CPU ? cpu_orders[order] : gpu_orders[order];
+		ng = 7;
+	} else {
+		groups = plain;
+		ng = pl->sparts;
+	}
+	for (int i = 0; i < pl->ndsp; i++)
+		nest_add(ns, pl->st->axes[pl->dsp[i]].name, G_DS);
+	for (int gi = 0; gi < ng; gi++) {
+		int g = groups[gi];
+
+		if (g >= G_R0 && !dr_done) {
+			for (int i = 0; i < pl->ndrd; i++)
+				nest_add(ns, pl->st->axes[pl->drd[i]].name, G_DR);
+			dr_done = true;
+		}
+		for (int i = 0; i < (g < G_R0 ? pl->nsp : pl->nrd); i++) {
+			axis_part(pl, g < G_R0 ? pl->sp[i] : pl->rd[i], g < G_R0 ? g - G_S0 : g - G_R0, nm);
+			nest_add(ns, nm, g);
+		}
+	}
+	for (int i = 0; i < pl->ndrd && !dr_done; i++)
+		nest_add(ns, pl->st->axes[pl->drd[i]].name, G_DR);
+}
+
+static int nest_find(const nest *ns, const char *name)
+{
+	for (int i = 0; i < ns->n; i++)
+		if (!strcmp(ns->name[i], name))
+			return i;
+	return -1;
+}
+
+/* fuse loops i and i+1 of the nest. */
+static void nest_fuse(nest *ns, int i, const char *stage, buf *b)
+{
+	size_t la = strlen(ns->name[i]), lb = strlen(ns->name[i + 1]);
+
+	put(b, "fuse %s %s %s\n", stage, ns->name[i], ns->name[i + 1]);
+	if (la + 1 + lb >= SCH_MAX_NAME) /* sch_stage_loops refuses it too */
+		lb = la + 1 < SCH_MAX_NAME ? SCH_MAX_NAME - la - 2 : 0;
+	if (la + 1 < SCH_MAX_NAME) {
+		ns->name[i][la] = '+';
+		memcpy(ns->name[i] + la + 1, ns->name[i + 1], lb);
+		ns->name[i][la + 1 + lb] = '\0';
+	}
+	memmove(&ns->name[i + 1], &ns->name[i + 2], (size_t)(ns->n - i - 2) * sizeof(ns->name[0]));
+	memmove(&ns->group[i + 1], &ns->group[i + 2], (size_t)(ns->n - i - 2) * sizeof(ns->group[0]));
+	ns->n--;
+}
+
+/* The loop just outside the first reduce loop, or NULL. */
+static const char *before_reduce(const nest *ns)
+{
+	for (int i = 0; i < ns->n; i++)
+		if ((ns->group[i] >= G_R0 && ns->group[i] <= G_R2) || ns->group[i] == G_DR)
+			return i > 0 ? ns->name[i - 1] : NULL;
+	return NULL;
+}
+
+/* split steps, then the reorder into the chosen nest. */
+static void emit_tiling(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, buf *b)
+{
+	const char *nm = pl->st->name;
+	char loop[SCH_MAX_NAME];
+
+	for (int i = 0; i < pl->nsp + pl->nrd; i++) {
+		int axis = i < pl->nsp ? pl->sp[i] : pl->rd[i - pl->nsp];
+		const srch_knob *k = &s->knobs[find_knob(s, pl->st->id, SRCH_ROLE_SPLIT, axis)];
+		const int64_t *f = &p->v[k->slot];
+		int64_t inner = 1;
+
+		for (int j = 1; j < k->nparts; j++)
+			inner *= f[j];
+		for (int j = 0; j + 1 < k->nparts; j++) {
+			axis_part(pl, axis, j, loop);
+			loop[strlen(loop) - 2] = '\0'; /* x.i...i.o -> the loop being split */
+			put(b, "split %s %s %lld\n", nm, loop, (long long)inner);
+			inner /= f[j + 1];
+		}
+	}
+	build_nest(pl, s, choice(s, p, pl->st->id, SRCH_ROLE_ORDER, -1), ns);
+	if (ns->n < 2)
+		return;
+	put(b, "reorder %s", nm);
+	for (int i = 0; i < ns->n; i++)
+		put(b, " %s", ns->name[i]);
+	put(b, "\n");
+}
+
+static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, buf *b)
+{
+	const char *nm = pl->st->name;
+	int id = pl->st->id, par = choice(s, p, id, SRCH_ROLE_PAR, -1);
+	int unroll = choice(s, p, id, SRCH_ROLE_UNROLL, -1);
+	char loop[SCH_MAX_NAME];
+	const char *at;
+
+	if (par) {
+		int i;
+
+		axis_part(pl, pl->sp[0], 0, loop);
+		i = nest_find(ns, loop);
+		if (par == 2)
+			nest_fuse(ns, i, nm, b);
+		put(b, "parallel %s %s\n", nm, ns->name[i]);
+	}
+	if (choice(s, p, id, SRCH_ROLE_VEC, -1)) {
+		axis_part(pl, pl->sp[pl->nsp - 1], pl->sparts - 1, loop);
+		put(b, "vectorize %s %s\n", nm, loop);
+	}
+	if (unroll >= 1) {
+		axis_part(pl, pl->rd[pl->nrd - 1], 2, loop);
+		put(b, "unroll %s %s\n", nm, loop);
+	}
+	if (unroll >= 2) {
+		axis_part(pl, pl->sp[pl->nsp - 1], 2, loop);
+		put(b, "unroll %s %s\n", nm, loop);
+	}
+	if (choice(s, p, id, SRCH_ROLE_CW, -1) && (at = before_reduce(ns)))
+		put(b, "cache_write %s %s local\n", nm, at);
+	for (int k = 0; k < s->nknobs; k++)
+		if (s->knobs[k].stage == id && s->knobs[k].role == SRCH_ROLE_CR && p->v[s->knobs[k].slot]) {
+			axis_part(pl, pl->rd[0], 0, loop);
+			put(b, "cache_read %s %s %s stack\n", te_graph_stage(s->g, s->knobs[k].arg)->name, nm,
+			    loop);
+		}
+}
+
+/* Fuse `count` consecutive loops of group g starting at its first. */
+static void fuse_group(nest *ns, int g, int count, const char *stage, buf *b)
+{
+	int i = 0;
+
+	while (i < ns->n && ns->group[i] != g)
+		i++;
+	for (int t = 1; t < count && i + 1 < ns->n; t++)
+		nest_fuse(ns, i, stage, b);
+}
+
+/* bind the loops of group g to what.x, what.y, what.z (at most three). */
+static void bind_group(const nest *ns, int g, const char *what, const char *stage, buf *b)
+{
+	static const char xyz[3] = {'x', 'y', 'z'};
+	int dim = 0;
+
+	for (int i = 0; i < ns->n && dim < 3; i++)
+		if (ns->group[i] == g)
+			put(b, "bind %s %s %s.%c\n", stage, ns->name[i], what, xyz[dim++]);
+}
+
+static void emit_gpu(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, buf *b)
+{
+	const char *nm = pl->st->name;
+	int id = pl->st->id, order = choice(s, p, id, SRCH_ROLE_ORDER, -1);
+	char loop[SCH_MAX_NAME];
+	const char *at;
+
+	if (pl->nsp > 3 || choice(s, p, id, SRCH_ROLE_BFUSE, -1))
+		fuse_group(ns, G_S0, pl->nsp, nm, b);
+	if (pl->nsp > 3)
+		fuse_group(ns, G_S2, pl->nsp - 2, nm, b);
+	bind_group(ns, G_S0, "blockIdx", nm, b);
+	for (int i = 0; i < ns->n; i++)
+		if (ns->group[i] == G_S1)
+			put(b, "bind %s %s vthread\n", nm, ns->name[i]);
+	bind_group(ns, G_S2, "threadIdx", nm, b);
+	if (choice(s, p, id, SRCH_ROLE_CW, -1) && (at = before_reduce(ns)))
+		put(b, "cache_write %s %s local\n", nm, at);
+	for (int k = 0; k < s->nknobs; k++)
+		if (s->knobs[k].stage == id && s->knobs[k].role == SRCH_ROLE_CR && p->v[s->knobs[k].slot]) {
+			axis_part(pl, pl->rd[pl->nrd - 1], 0, loop);
+			put(b, "cache_read %s %s %s %s\n", te_graph_stage(s->g, s->knobs[k].arg)->name, nm,
+			    loop, order == 1 ? "shared" : "local");
+		}
+}
+
+/* compute_at of stage id into its consumer, unless that is inlined. */
+static void emit_attach(const srch_space *s, const srch_point *p, int id, buf *b)
+{
+	const te_stage *st = te_graph_stage(s->g, id);
+	int c = only_consumer(s->g, id), v = choice(s, p, id, SRCH_ROLE_PLACE, c);
+	char loop[SCH_MAX_NAME];
+	plan pc;
+
+	if (v != (st->nreduce == 0 ? 2 : 1) || inlined(s, p, c))
+		return;
+	plan_axes(te_graph_stage(s->g, c), s->target, &pc);
+	axis_part(&pc, pc.sp[0], 1, loop);
+	put(b, "compute_at %s %s %s\n", st->name, pc.st->name, loop);
+}
+
+char *srch_point_schedule(const srch_space *s, const srch_point *p)
+{
+	buf b = {NULL, 0, 0, false};
+
+	b.s = malloc(256);
+	if (!b.s)
+		return NULL;
+	b.cap = 256;
+	b.s[0] = '\0';
+	for (int i = 0; i < te_graph_nstages(s->g); i++) {
+		const te_stage *st = te_graph_stage(s->g, i);
+		nest ns;
+		plan pl;
+
+		if (st->kind != TE_STAGE_COMPUTE)
+			continue;
+		if (inlined(s, p, i)) {
+			put(&b, "compute_inline %s\n", st->name);
+			continue;
+		}
+		plan_axes(st, s->target, &pl);
+		emit_tiling(s, p, &pl, &ns, &b);
+		if (s->target == SRCH_CPU)
+			emit_cpu(s, p, &pl, &ns, &b);
+		else
+			emit_gpu(s, p, &pl, &ns, &b);
+		emit_attach(s, p, i, &b);
+	}
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}

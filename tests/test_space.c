@@ -1,0 +1,729 @@
+/*
+ * Tests of search/srch_space: the knobs of every example, points mapped to
+ * schedules that lower and match the reference interpreter (CPU and GPU),
+ * moves along directions, the text form, features and determinism.
+ */
+#include <check.h>
+#include <isl/ctx.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lir.h"
+#include "lower.h"
+#include "sched.h"
+#include "sched_gen.h"
+#include "srch_space.h"
+#include "te.h"
+#include "te_parse.h"
+#include "te_verify.h"
+
+#define CPU_POINTS 30
+#define GPU_POINTS 10
+#define MOVE_POINTS 20
+
+/* examples/NAME.te at its default shape, verified. */
+static te_graph *default_example(const char *name, isl_ctx *ctx)
+{
+	char path[1024], *src;
+	rt_error err;
+	te_graph *g;
+
+	snprintf(path, sizeof(path), "%s/examples/%s.te", root(), name);
+	src = read_text(path);
+	ck_assert_ptr_nonnull(src);
+	rt_error_clear(&err);
+	g = te_parse(src, NULL, 0, &err);
+	ck_assert_msg(g != NULL, "%s: %s", name, err.msg);
+	ck_assert_msg(te_verify(g, ctx, &err) == 0, "%s: %s", name, err.msg);
+	free(src);
+	return g;
+}
+
+static void init_space(srch_space *s, const te_graph *g, srch_target_kind t, const char *name)
+{
+	rt_error err;
+
+	rt_error_clear(&err);
+	ck_assert_msg(srch_space_init(s, g, t, &err) == 0, "%s: %s", name, err.msg);
+}
+
+static int knob_index(const srch_space *s, const char *key)
+{
+	for (int i = 0; i < s->nknobs; i++)
+		if (!strcmp(s->knobs[i].key, key))
+			return i;
+	return -1;
+}
+
+/* ---- sizes and knobs ---- */
+
+START_TEST(gemm_1024_space)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example("gemm", ctx);
+	srch_space *s = malloc(sizeof(*s));
+	int i;
+
+	ck_assert_ptr_nonnull(s);
+	init_space(s, g, SRCH_CPU, "gemm");
+	/* splits i, j (4 parts: C(13,3) = 286 tuples of 2^10), k (3 parts:
+	 * C(12,2) = 66); order 4, par 3, vec 2, unroll 3, cw 2, cr A 2, cr B 2. */
+	ck_assert_int_eq(s->nknobs, 10);
+	ck_assert_int_eq(s->nslots, 4 + 4 + 3 + 7);
+	i = knob_index(s, "C.i");
+	ck_assert_int_ge(i, 0);
+	ck_assert_int_eq(s->knobs[i].nparts, 4);
+	ck_assert(s->knobs[i].nvalues == 286);
+	ck_assert(s->knobs[knob_index(s, "C.k")].nvalues == 66);
+	ck_assert_int_eq(s->knobs[knob_index(s, "C.order")].nchoices, 4);
+	ck_assert_int_eq(s->knobs[knob_index(s, "C.par")].nchoices, 3);
+	ck_assert_int_eq(s->knobs[knob_index(s, "C.unroll")].nchoices, 3);
+	ck_assert_int_ge(knob_index(s, "C.cr.A"), 0);
+	ck_assert_int_ge(knob_index(s, "C.cr.B"), 0);
+	ck_assert_int_ge(knob_index(s, "C.cw"), 0);
+	ck_assert(fabs(s->log10_size - log10(286.0 * 286 * 66 * 4 * 3 * 2 * 3 * 2 * 2 * 2)) < 1e-9);
+	printf("gemm 1024^3: cpu log10(size) = %.2f, %d knobs, %d directions, %d features\n",
+	       s->log10_size, s->nknobs, srch_space_ndirs(s), srch_space_nfeatures(s));
+	init_space(s, g, SRCH_GPU, "gemm");
+	ck_assert(s->log10_size > 6 && s->log10_size < 12);
+	printf("gemm 1024^3: gpu log10(size) = %.2f, %d knobs\n", s->log10_size, s->nknobs);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* Extents with few divisors also allow rounded-up products. */
+START_TEST(awkward_extents)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example("conv1d", ctx); /* O.q = 3130 = 2 * 5 * 313 */
+	srch_space *s = malloc(sizeof(*s));
+	const srch_knob *k;
+
+	ck_assert_ptr_nonnull(s);
+	init_space(s, g, SRCH_CPU, "conv1d");
+	k = &s->knobs[knob_index(s, "O.q")];
+	ck_assert_int_eq(k->extent, 3130);
+	ck_assert_int_eq(k->nprods, 3); /* 3136 is a multiple of 8 and of 16 */
+	ck_assert_int_eq(k->prods[1], 3132);
+	ck_assert_int_eq(k->prods[2], 3136);
+	k = &s->knobs[knob_index(s, "O.k")]; /* 256: plenty of divisors */
+	ck_assert_int_eq(k->nprods, 1);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(knobs_of_every_example)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example(examples[_i], ctx);
+	srch_space *s = malloc(sizeof(*s));
+	int nsplit = 0;
+
+	ck_assert_ptr_nonnull(s);
+	for (int t = 0; t < 2; t++) {
+		init_space(s, g, t ? SRCH_GPU : SRCH_CPU, examples[_i]);
+		ck_assert_int_gt(s->nknobs, 0);
+		ck_assert_int_le(s->nslots, SRCH_MAX_SLOTS);
+		ck_assert(isfinite(s->log10_size) && s->log10_size > 0);
+		printf("%-18s %s log10(size) %5.2f, %2d knobs:", examples[_i], t ? "gpu" : "cpu",
+		       s->log10_size, s->nknobs);
+		for (int i = 0; i < s->nknobs; i++) {
+			const srch_knob *k = &s->knobs[i];
+
+			ck_assert_ptr_null(strchr(k->key, ' '));
+			for (int j = 0; j < i; j++)
+				ck_assert_str_ne(k->key, s->knobs[j].key);
+			if (k->kind == SRCH_SPLIT) {
+				ck_assert_int_gt(k->extent, 1);
+				ck_assert_int_eq(k->prods[0], k->extent);
+				nsplit += !t;
+				printf(" %s(%d)", k->key, k->nparts);
+			} else {
+				ck_assert_int_ge(k->nchoices, 2);
+				printf(" %s[%d]", k->key, k->nchoices);
+			}
+		}
+		printf("\n");
+	}
+	ck_assert_int_gt(nsplit, 0);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- points to schedules ---- */
+
+/* The schedule of p lowers and computes what the reference computes. */
+static void check_point(const te_graph *g, isl_ctx *ctx, const srch_space *s, const srch_point *p,
+			const char *what)
+{
+	char *text = srch_point_schedule(s, p), *cfg = srch_point_print(s, p);
+	sch_schedule *sc;
+	lir_func *f;
+	rt_error err;
+	const char *bad;
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(cfg);
+	rt_error_clear(&err);
+	sc = sch_parse(text, &err);
+	ck_assert_msg(sc != NULL, "%s: bad schedule text: %s\n%s", what, err.msg, text);
+	f = lir_lower(g, sc, ctx, "k", &err);
+	ck_assert_msg(f != NULL, "%s: %s\nconfig: %s\nschedule:\n%s", what, err.msg, cfg, text);
+	ck_assert_msg(lir_verify(f, &err) == 0, "%s: invalid lir: %s\n%s", what, err.msg, text);
+	bad = check_kernel(g, f);
+	ck_assert_msg(!bad[0], "%s: %s\nconfig: %s\nschedule:\n%s", what, bad, cfg, text);
+	lir_func_free(f);
+	sch_free(sc);
+	free(text);
+	free(cfg);
+}
+
+static void points_lower(int ex, srch_target_kind t, int npoints)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = small_example(examples[ex], ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_point p;
+	const char *seed = getenv("FTC_SPACE_SEED");
+	uint64_t rng = 1000 + (uint64_t)ex + (seed ? strtoull(seed, NULL, 10) * 7919 : 0);
+	char what[128];
+
+	ck_assert_ptr_nonnull(s);
+	init_space(s, g, t, examples[ex]);
+	srch_point_default(s, &p);
+	ck_assert(srch_point_valid(s, &p));
+	snprintf(what, sizeof(what), "%s %s default", examples[ex], t ? "gpu" : "cpu");
+	check_point(g, ctx, s, &p, what);
+	for (int i = 0; i < npoints; i++) {
+		srch_point_random(s, &rng, &p);
+		ck_assert(srch_point_valid(s, &p));
+		snprintf(what, sizeof(what), "%s %s point %d", examples[ex], t ? "gpu" : "cpu", i);
+		check_point(g, ctx, s, &p, what);
+	}
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+
+/* $FTC_SPACE_POINTS overrides the number of random points (a longer soak). */
+static int npoints(int dflt)
+{
+	const char *e = getenv("FTC_SPACE_POINTS");
+
+	return e && atoi(e) > 0 ? atoi(e) : dflt;
+}
+
+START_TEST(cpu_points_lower_and_match)
+{
+	points_lower(_i, SRCH_CPU, npoints(CPU_POINTS));
+}
+END_TEST
+
+START_TEST(gpu_points_lower_and_match)
+{
+	points_lower(_i, SRCH_GPU, npoints(GPU_POINTS));
+}
+END_TEST
+
+static void check_moves(const srch_space *s, const srch_point *p, const char *name);
+
+/* Graphs the examples do not cover: axes of extent 1 (spatial and reduce),
+ * a stage with no spatial axis of extent > 1, a chain of injective stages
+ * (compute_at into a consumer that may be inlined), an input read by two
+ * reductions, a prime extent. */
+static const char *const corner_graphs[] = {
+	"input A[1, 6, 3] f32\n"
+	"input B[1, 5] f32\n"
+	"C[n < 1, i < 6, j < 5] = sum(k < 3, l < 1) A[n, i, k] * B[l, j]\n",
+
+	"input A[4, 1] f32\n"
+	"D[n < 1, i < 4] = sum(k < 1) A[i, k]\n",
+
+	"input X[6, 5] f32\n"
+	"P[i < 6, j < 5] = X[i, j] * 2.0\n"
+	"Q[i < 6, j < 5] = P[i, j] + 1.0\n"
+	"R[i < 6, j < 1] = sum(k < 5) Q[i, k] + X[i, k]\n"
+	"S[a < 1] = sum(i < 6) R[i, 0]\n",
+
+	"input X[17, 20] f32\n"
+	"M[i < 17] = max(j < 20) X[i, j]\n"
+	"T[i < 17] = sum(j < 20) X[i, j] * 0.5\n"
+	"Y[i < 17, j < 20] = X[i, j] - M[i] + T[i]\n",
+};
+
+START_TEST(corner_graphs_lower)
+{
+	isl_ctx *ctx = new_ctx();
+	srch_space *s = malloc(sizeof(*s));
+	srch_point p;
+	rt_error err;
+	te_graph *g;
+	char what[64];
+
+	ck_assert_ptr_nonnull(s);
+	rt_error_clear(&err);
+	g = te_parse(corner_graphs[_i], NULL, 0, &err);
+	ck_assert_msg(g != NULL, "%s", err.msg);
+	ck_assert_msg(te_verify(g, ctx, &err) == 0, "%s", err.msg);
+	for (int t = 0; t < 2; t++) {
+		uint64_t rng = 3 + (uint64_t)_i;
+
+		init_space(s, g, t ? SRCH_GPU : SRCH_CPU, "corner");
+		srch_point_default(s, &p);
+		snprintf(what, sizeof(what), "graph %d %s default", _i, t ? "gpu" : "cpu");
+		check_point(g, ctx, s, &p, what);
+		for (int n = 0; n < (t ? 15 : 40); n++) {
+			srch_point_random(s, &rng, &p);
+			snprintf(what, sizeof(what), "graph %d %s point %d", _i, t ? "gpu" : "cpu", n);
+			check_point(g, ctx, s, &p, what);
+		}
+		check_moves(s, &p, "corner");
+	}
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* The default point is the naive schedule: no annotation, no cache, no
+ * placement; every split keeps the whole extent in its last part. */
+START_TEST(default_point_is_naive)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example("conv2d", ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_point p;
+	char *text;
+
+	ck_assert_ptr_nonnull(s);
+	init_space(s, g, SRCH_CPU, "conv2d");
+	srch_point_default(s, &p);
+	text = srch_point_schedule(s, &p);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_null(strstr(text, "parallel"));
+	ck_assert_ptr_null(strstr(text, "vectorize"));
+	ck_assert_ptr_null(strstr(text, "cache_"));
+	ck_assert_ptr_null(strstr(text, "compute_"));
+	ck_assert_ptr_nonnull(strstr(text, "split O q 56\n"));
+	ck_assert_ptr_nonnull(strstr(text, "split O q.i 56\n"));
+	ck_assert_ptr_nonnull(strstr(text, "split O q.i.i 56\n"));
+	free(text);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* A hand-picked point gives the expected steps. */
+START_TEST(point_to_steps)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example("gemm", ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_point p;
+	rt_error err;
+	char *text;
+
+	ck_assert_ptr_nonnull(s);
+	init_space(s, g, SRCH_CPU, "gemm");
+	rt_error_clear(&err);
+	ck_assert_msg(srch_point_parse(s,
+				       "C.i=8,4,8,4 C.j=4,4,4,16 C.k=16,16,4 C.order=0 C.par=2 C.vec=1 "
+				       "C.unroll=2 C.cw=1 C.cr.A=0 C.cr.B=1",
+				       &p, &err) == 0,
+		      "%s", err.msg);
+	text = srch_point_schedule(s, &p);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_str_eq(text, "split C i 128\nsplit C i.i 32\nsplit C i.i.i 4\n"
+			       "split C j 256\nsplit C j.i 64\nsplit C j.i.i 16\n"
+			       "split C k 64\nsplit C k.i 4\n"
+			       "reorder C i.o j.o i.i.o j.i.o k.o i.i.i.o j.i.i.o k.i.o k.i.i i.i.i.i j.i.i.i\n"
+			       "fuse C i.o j.o\nparallel C i.o+j.o\nvectorize C j.i.i.i\n"
+			       "unroll C k.i.i\nunroll C j.i.i.o\ncache_write C j.i.o local\n"
+			       "cache_read B C k.o stack\n");
+	free(text);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- moves ---- */
+
+static int knobs_differing(const srch_space *s, const srch_point *a, const srch_point *b)
+{
+	int n = 0;
+
+	for (int k = 0; k < s->nknobs; k++) {
+		const srch_knob *kn = &s->knobs[k];
+		int nv = kn->kind == SRCH_SPLIT ? kn->nparts : 1;
+
+		n += memcmp(&a->v[kn->slot], &b->v[kn->slot], (size_t)nv * sizeof(a->v[0])) != 0;
+	}
+	return n;
+}
+
+static int64_t least_prime(int64_t n)
+{
+	for (int64_t q = 2; q <= n / q; q++)
+		if (n % q == 0)
+			return q;
+	return n;
+}
+
+static void check_moves(const srch_space *s, const srch_point *p, const char *name)
+{
+	int nd = srch_space_ndirs(s);
+	srch_point q, r;
+
+	for (int i = 0; i < nd; i++) {
+		srch_dir d = srch_space_dir(s, i), back = d;
+		const srch_knob *k = &s->knobs[d.knob];
+		const int64_t *v = &p->v[k->slot];
+		bool ok = srch_point_move(s, p, d, &q);
+
+		ck_assert_int_ge(d.knob, 0);
+		if (k->kind == SRCH_SPLIT && v[d.from] == 1)
+			ck_assert_msg(!ok, "%s: moved a factor out of a part equal to 1", name);
+		if (k->kind == SRCH_CHOICE && (v[0] + d.to < 0 || v[0] + d.to >= k->nchoices))
+			ck_assert_msg(!ok, "%s: moved a choice out of range", name);
+		if (s->target == SRCH_CPU && k->kind == SRCH_SPLIT && v[d.from] > 1)
+			ck_assert_msg(ok, "%s: a valid split move was refused", name);
+		if (!ok) {
+			ck_assert(srch_point_equal(s, p, &q));
+			continue;
+		}
+		ck_assert_msg(srch_point_valid(s, &q), "%s: a move left the space", name);
+		ck_assert_int_eq(knobs_differing(s, p, &q), 1);
+		/* The way back: a choice always; a split when the prime moved
+		 * is the least one of the destination part afterwards. */
+		if (k->kind == SRCH_CHOICE) {
+			back.to = -d.to;
+		} else {
+			int64_t moved = least_prime(v[d.from]);
+
+			back.from = d.to;
+			back.to = d.from;
+			if (v[d.to] > 1 && least_prime(v[d.to]) < moved)
+				continue;
+		}
+		ck_assert_msg(srch_point_move(s, &q, back, &r), "%s: no way back", name);
+		ck_assert_msg(srch_point_equal(s, p, &r), "%s: moving back gave another point", name);
+	}
+}
+
+START_TEST(moves_stay_and_reverse)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example(examples[_i], ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_point p;
+	uint64_t rng = 77 + (uint64_t)_i;
+
+	ck_assert_ptr_nonnull(s);
+	for (int t = 0; t < 2; t++) {
+		init_space(s, g, t ? SRCH_GPU : SRCH_CPU, examples[_i]);
+		srch_point_default(s, &p);
+		check_moves(s, &p, examples[_i]);
+		for (int n = 0; n < MOVE_POINTS; n++) {
+			srch_point_random(s, &rng, &p);
+			check_moves(s, &p, examples[_i]);
+		}
+	}
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(directions_enumerate)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example("gemm", ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_dir d;
+
+	ck_assert_ptr_nonnull(s);
+	init_space(s, g, SRCH_CPU, "gemm");
+	/* 12 + 12 + 6 split directions, 2 for each of 7 choices */
+	ck_assert_int_eq(srch_space_ndirs(s), 12 + 12 + 6 + 14);
+	d = srch_space_dir(s, 0);
+	ck_assert(d.knob == 0 && d.from == 0 && d.to == 1);
+	d = srch_space_dir(s, 11);
+	ck_assert(d.knob == 0 && d.from == 3 && d.to == 2);
+	d = srch_space_dir(s, 30);
+	ck_assert(d.knob == 3 && d.to == 1);
+	d = srch_space_dir(s, 31);
+	ck_assert(d.knob == 3 && d.to == -1);
+	ck_assert_int_eq(srch_space_dir(s, srch_space_ndirs(s)).knob, -1);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- text, features, determinism ---- */
+
+START_TEST(print_parse_round_trip)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example(examples[_i], ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_point p, q;
+	uint64_t rng = 5 + (uint64_t)_i;
+	rt_error err;
+
+	ck_assert_ptr_nonnull(s);
+	for (int t = 0; t < 2; t++) {
+		init_space(s, g, t ? SRCH_GPU : SRCH_CPU, examples[_i]);
+		for (int n = 0; n < 20; n++) {
+			char *text, *again;
+
+			srch_point_random(s, &rng, &p);
+			text = srch_point_print(s, &p);
+			ck_assert_ptr_nonnull(text);
+			rt_error_clear(&err);
+			ck_assert_msg(srch_point_parse(s, text, &q, &err) == 0, "%s: %s\n%s", examples[_i],
+				      err.msg, text);
+			ck_assert(srch_point_equal(s, &p, &q));
+			ck_assert_int_eq(srch_point_hash(s, &p), srch_point_hash(s, &q));
+			again = srch_point_print(s, &q);
+			ck_assert_str_eq(text, again);
+			free(text);
+			free(again);
+		}
+	}
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+static const struct {
+	const char *text, *msg;
+} parse_errors[] = {
+	{"C.x=1", "unknown knob 'C.x'"},
+	{"C.i", "expected KNOB=VALUE"},
+	{"C.i=1,1,1024 C.j=1,1,1,1024", "needs 4 values, got 3"},
+	{"C.i=1,1,1,1,1024", "needs 4 values, got 5"},
+	{"C.i=2,2,2,2", "multiply to 16, not to the extent 1024"},
+	{"C.i=1,1,1,0", "bad value '1,1,1,0'"},
+	{"C.i=1,,1,1024", "bad value"},
+	{"C.i=1,1,1,1024,", "bad value"},
+	{"C.i=a,1,1,1024", "bad value"},
+	{"C.par=3", "choice 3 out of range [0, 3)"},
+	{"C.par=-1", "bad value"},
+	{"C.par=1 C.par=1", "given twice"},
+	{"C.i=1,1,1,1024", "missing knob 'C.j'"},
+	{"", "missing knob 'C.i'"},
+};
+
+START_TEST(parse_errors_are_reported)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example("gemm", ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_point p;
+	rt_error err;
+
+	ck_assert_ptr_nonnull(s);
+	init_space(s, g, SRCH_CPU, "gemm");
+	rt_error_clear(&err);
+	ck_assert_int_eq(srch_point_parse(s, parse_errors[_i].text, &p, &err), -1);
+	ck_assert_msg(strstr(err.msg, parse_errors[_i].msg), "'%s': got '%s', expected '%s'",
+		      parse_errors[_i].text, err.msg, parse_errors[_i].msg);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* Rounded-up products parse; others do not. */
+START_TEST(parse_rounded_up)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example("conv1d", ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_point p, q;
+	char *text, *at;
+	rt_error err;
+
+	ck_assert_ptr_nonnull(s);
+	init_space(s, g, SRCH_CPU, "conv1d");
+	srch_point_default(s, &p);
+	text = srch_point_print(s, &p);
+	ck_assert_ptr_nonnull(text);
+	at = strstr(text, "O.q=1,1,1,3130");
+	ck_assert_ptr_nonnull(at);
+	memcpy(at, "O.q=1,1,1,3136", 14);
+	rt_error_clear(&err);
+	ck_assert_msg(srch_point_parse(s, text, &q, &err) == 0, "%s", err.msg);
+	memcpy(at, "O.q=1,1,1,3140", 14);
+	ck_assert_int_eq(srch_point_parse(s, text, &q, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "rounding up"));
+	free(text);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(features_in_range)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example(examples[_i], ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_point p;
+	uint64_t rng = 9;
+	double f[2048], f2[2048];
+
+	ck_assert_ptr_nonnull(s);
+	init_space(s, g, SRCH_CPU, examples[_i]);
+	ck_assert_int_le(srch_space_nfeatures(s), 2048);
+	for (int n = 0; n < 20; n++) {
+		int nf;
+
+		srch_point_random(s, &rng, &p);
+		nf = srch_point_features(s, &p, f, 2048);
+		ck_assert_int_eq(nf, srch_space_nfeatures(s));
+		for (int i = 0; i < nf; i++)
+			ck_assert_msg(f[i] >= 0 && f[i] <= 1, "feature %d = %g", i, f[i]);
+		ck_assert_int_eq(srch_point_features(s, &p, f2, 2048), nf);
+		ck_assert(!memcmp(f, f2, (size_t)nf * sizeof(f[0])));
+		ck_assert_int_eq(srch_point_features(s, &p, f2, 3), nf); /* truncated */
+	}
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(random_points_are_deterministic)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example(examples[_i], ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_point a, b;
+	int same = 0;
+
+	ck_assert_ptr_nonnull(s);
+	for (int t = 0; t < 2; t++) {
+		uint64_t r1 = 42, r2 = 42, r3 = 43;
+
+		init_space(s, g, t ? SRCH_GPU : SRCH_CPU, examples[_i]);
+		for (int n = 0; n < 20; n++) {
+			char *x, *y;
+
+			srch_point_random(s, &r1, &a);
+			srch_point_random(s, &r2, &b);
+			ck_assert(srch_point_equal(s, &a, &b));
+			x = srch_point_schedule(s, &a);
+			y = srch_point_schedule(s, &b);
+			ck_assert_str_eq(x, y);
+			free(x);
+			free(y);
+			srch_point_random(s, &r3, &b);
+			same += srch_point_equal(s, &a, &b);
+		}
+	}
+	ck_assert_int_lt(same, 5);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* GPU points respect the limits: threads per block and shared memory. */
+START_TEST(gpu_limits)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example("gemm", ctx);
+	srch_space *s = malloc(sizeof(*s));
+	srch_point p;
+	rt_error err;
+
+	ck_assert_ptr_nonnull(s);
+	init_space(s, g, SRCH_GPU, "gemm");
+	rt_error_clear(&err);
+	/* 32 x 32 threads: fine; 64 x 32: too many. */
+	ck_assert_msg(srch_point_parse(s, "C.i=8,4,32,1 C.j=8,4,32,1 C.k=1,1,1024 C.order=0 C.bfuse=0 "
+					  "C.cw=1 C.cr.A=0 C.cr.B=0", &p, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(srch_point_parse(s, "C.i=4,4,64,1 C.j=8,4,32,1 C.k=1,1,1024 C.order=0 "
+					     "C.bfuse=0 C.cw=0 C.cr.A=0 C.cr.B=0", &p, &err), -1);
+	/* shared copies at k.o: A 128 x 64 floats = 32 KiB fits, plus B's
+	 * 64 x 128 does not. */
+	rt_error_clear(&err);
+	ck_assert_msg(srch_point_parse(s, "C.i=8,1,16,8 C.j=8,1,16,8 C.k=16,64,1 C.order=1 C.bfuse=1 "
+					  "C.cw=0 C.cr.A=1 C.cr.B=0", &p, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(srch_point_parse(s, "C.i=8,1,16,8 C.j=8,1,16,8 C.k=16,64,1 C.order=1 "
+					     "C.bfuse=1 C.cw=0 C.cr.A=1 C.cr.B=1", &p, &err), -1);
+	/* cache_write needs the threads outside the reduction (order 0). */
+	ck_assert_int_eq(srch_point_parse(s, "C.i=8,1,16,8 C.j=8,1,16,8 C.k=16,64,1 C.order=1 "
+					     "C.bfuse=1 C.cw=1 C.cr.A=0 C.cr.B=0", &p, &err), -1);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/*
+ * test_space [PART NPARTS]: the lowering tests of the examples with index
+ * % NPARTS == PART (all by default), so that the suite can run them in
+ * parallel; part 0 also runs the quick tests.
+ */
+int main(int argc, char **argv)
+{
+	Suite *s = suite_create("space");
+	TCase *cpu = tcase_create("cpu"), *gpu = tcase_create("gpu");
+	int nerr = sizeof(parse_errors) / sizeof(parse_errors[0]);
+	int part = argc > 2 ? atoi(argv[1]) : 0, nparts = argc > 2 ? atoi(argv[2]) : 1;
+	SRunner *sr;
+	int failed;
+
+	if (nparts < 1 || part < 0 || part >= nparts) {
+		fprintf(stderr, "usage: test_space [PART NPARTS]\n");
+		return EXIT_FAILURE;
+	}
+	tcase_set_timeout(cpu, 300);
+	tcase_set_timeout(gpu, 300);
+	if (part == 0) {
+		TCase *tc = tcase_create("space");
+
+		tcase_set_timeout(tc, 300);
+		tcase_add_test(tc, gemm_1024_space);
+		tcase_add_test(tc, awkward_extents);
+		tcase_add_loop_test(tc, knobs_of_every_example, 0, NEXAMPLES);
+		tcase_add_test(tc, default_point_is_naive);
+		tcase_add_test(tc, point_to_steps);
+		tcase_add_test(tc, directions_enumerate);
+		tcase_add_loop_test(tc, moves_stay_and_reverse, 0, NEXAMPLES);
+		tcase_add_loop_test(tc, print_parse_round_trip, 0, NEXAMPLES);
+		tcase_add_loop_test(tc, parse_errors_are_reported, 0, nerr);
+		tcase_add_test(tc, parse_rounded_up);
+		tcase_add_loop_test(tc, features_in_range, 0, NEXAMPLES);
+		tcase_add_loop_test(tc, random_points_are_deterministic, 0, NEXAMPLES);
+		tcase_add_test(tc, gpu_limits);
+		tcase_add_loop_test(tc, corner_graphs_lower, 0,
+				    sizeof(corner_graphs) / sizeof(corner_graphs[0]));
+		suite_add_tcase(s, tc);
+	}
+	for (int i = part; i < NEXAMPLES; i += nparts) {
+		tcase_add_loop_test(cpu, cpu_points_lower_and_match, i, i + 1);
+		tcase_add_loop_test(gpu, gpu_points_lower_and_match, i, i + 1);
+	}
+	suite_add_tcase(s, cpu);
+	suite_add_tcase(s, gpu);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
