@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_rand.h"
 #include "srch_mlp.h"
 
 #define RANDOM_TRIES 64	  /* random draws before scanning for an unseen point */
@@ -120,22 +121,11 @@ struct srch_explorer {
 	srch_point pa, pb; /* scratch */
 };
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
-static double unif(uint64_t *s)
-{
-	return (double)(splitmix64(s) >> 11) * 0x1.0p-53;
-}
 
 static int below(uint64_t *s, int n)
 {
-	return (int)(splitmix64(s) % (uint64_t)n);
+	return (int)(rt_rand_next(s) % (uint64_t)n);
 }
 
 /* ---- the table of seen points ------------------------------------------ */
@@ -390,7 +380,7 @@ static void learn(srch_explorer *e, int i)
  */
 static int pick(srch_explorer *e, int i, const srch_point *cur, srch_point *next)
 {
-	bool greedy = unif(&e->rng) >= epsilon(e);
+	bool greedy = rt_rand_unit(&e->rng) >= epsilon(e);
 	if (greedy) {
 		features(e, i, e->feat);
 		srch_mlp_forward(e->q, e->feat, e->qv);
@@ -435,7 +425,7 @@ static int choose_starts(srch_explorer *e, int *starts, int want)
 	int ns = 0;
 	for (int k = 0; k < nc && ns < want; k++) {
 		double t = e->ent[cand[k]].cost;
-		if (unif(&e->rng) < exp(-(t - tb) / (T * tb)))
+		if (rt_rand_unit(&e->rng) < exp(-(t - tb) / (T * tb)))
 			starts[ns++] = cand[k];
 	}
 	if (ns == 0)
@@ -492,7 +482,7 @@ static bool saq_init(srch_explorer *e)
 	if (e->ndirs < 1 || e->nfeat < 1)
 		return true; /* nothing to walk: sa-q proposes random points */
 	int sizes[4] = {e->nfeat, SQ_HIDDEN, SQ_HIDDEN, e->ndirs};
-	uint64_t seed = splitmix64(&e->rng);
+	uint64_t seed = rt_rand_next(&e->rng);
 	e->q = srch_mlp_new(sizes, 4, seed);
 	e->qt = srch_mlp_new(sizes, 4, seed);
 	if (e->q && e->qt) {

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_rand.h"
+
 #define ADAM_BETA1 0.9
 #define ADAM_BETA2 0.999
 #define ADAM_EPS 1e-8
@@ -40,19 +42,7 @@ struct srch_mlp {
 	double *dlt; /* training: two layers of deltas */
 };
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
-/* Uniform in [0, 1) with 53 random bits. */
-static double unif(uint64_t *s)
-{
-	return (double)(splitmix64(s) >> 11) * 0x1.0p-53;
-}
 
 /*
  * A network of nlayers layers of the given sizes, weights He-uniform
@@ -100,7 +90,7 @@ srch_mlp *srch_mlp_new(const int *sizes, int nlayers, uint64_t seed)
 		double lim = sqrt(6.0 / sizes[l]);
 		double *W = m->w + m->woff[l];
 		for (int i = 0; i < sizes[l + 1] * sizes[l]; i++)
-			W[i] = (2.0 * unif(&rng) - 1.0) * lim;
+			W[i] = (2.0 * rt_rand_unit(&rng) - 1.0) * lim;
 	}
 	return m;
 }

@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_rand.h"
 #include "sched.h"
 
 enum { G_S0, G_S1, G_S2, G_S3, G_R0, G_R1, G_R2, G_DS, G_DR };
@@ -173,23 +174,15 @@ static int prods_of(const srch_knob *k, const int64_t **out)
 
 /* ---- random numbers (splitmix64) ---- */
 
-static uint64_t next(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
 
 static int64_t below(uint64_t *s, int64_t n)
 {
-	return n <= 1 ? 0 : (int64_t)(next(s) % (uint64_t)n);
+	return n <= 1 ? 0 : (int64_t)(rt_rand_next(s) % (uint64_t)n);
 }
 
 static double unif(uint64_t *s)
 {
-	return (double)(next(s) >> 11) * 0x1.0p-53;
+	return (double)(rt_rand_next(s) >> 11) * 0x1.0p-53;
 }
 
 /* A uniformly random factor tuple of knob k into f: the product chosen in
