@@ -25,7 +25,11 @@
 #include "lir.h"
 #include "rt_error.h"
 
+typedef enum cg_target_kind { CG_TARGET_CPU, CG_TARGET_CUDA, CG_TARGET_HLS } cg_target_kind;
+
 typedef struct cg_target {
+	cg_target_kind kind;
+	/* cpu (also the host side of the others) */
 	char cpu[64];          /* LLVM CPU name, e.g. "sapphirerapids" */
 	char features[2048];   /* LLVM feature string, e.g. "+avx512f,+fma,..." */
 	int threads;           /* threads of parallel loops; 0 = all cores */
@@ -33,6 +37,15 @@ typedef struct cg_target {
 	int fault;             /* test-only fault hook: 1 = the kernel writes
 				* through a null pointer, 2 = it never
 				* returns; 0 in every real use */
+	/* cuda: "cuda -arch=sm_90" (default sm_80) */
+	int sm;                      /* SM architecture: 80 for sm_80 */
+	int max_threads_per_block;   /* 1024 */
+	int max_shared_bytes;        /* shared memory per block (static), 48 KiB */
+	int max_regs_per_thread;     /* 255 */
+	/* hls: "hls -part=xcvu9p -clock=300MHz" (the default part and clock) */
+	char part[32];               /* FPGA part, e.g. "xcvu9p" */
+	double clock_mhz;            /* target clock */
+	int dsp, bram18k, lut;       /* the part's resources: the search's budget */
 } cg_target;
 
 /* The host: CPU name and features from LLVM, all cores. */
@@ -40,13 +53,20 @@ int cg_target_host(cg_target *t, rt_error *err);
 
 /*
  * Parse a target string: "cpu" followed by any of -mcpu=NAME,
- * -mattr=FEATURES, -threads=N; unspecified parts are the host's.
- * Returns 0, or -1 with `err` naming the bad part.
+ * -mattr=FEATURES, -threads=N (unspecified parts are the host's);
+ * "cuda" with -arch=sm_NN; "hls" with -part=NAME (a known part: its
+ * resources are the budget) and -clock=FREQ (e.g. 300MHz).  The host
+ * fields are filled for every kind.  Returns 0, or -1 with `err` naming
+ * the bad part.
  */
 int cg_target_parse(const char *text, cg_target *t, rt_error *err);
 
-/* The canonical target string of t, e.g. "cpu -mcpu=sapphirerapids -threads=2". */
+/* The canonical target string of t, e.g. "cpu -mcpu=sapphirerapids -threads=2",
+ * "cuda -arch=sm_90", "hls -part=xcvu9p -clock=300MHz". */
 void cg_target_string(const cg_target *t, char *out, int size);
+
+/* The kind's name: "cpu", "cuda", "hls". */
+const char *cg_target_kind_name(cg_target_kind k);
 
 typedef struct cg_module cg_module;
 

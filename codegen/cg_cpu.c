@@ -1022,6 +1022,12 @@ cg_module *cg_cpu_compile(const lir_func *f, const cg_target *t, rt_error *err)
 	char *triple = NULL, *msg = NULL;
 	int nv = lir_func_nvars(f), nb = lir_func_nbuffers(f);
 
+	if (t->kind != CG_TARGET_CPU) {
+		free(m);
+		rt_error_set(err, 0, 0, "the CPU code generator cannot compile for a %s target",
+			     cg_target_kind_name(t->kind));
+		return NULL;
+	}
 	if (!m) {
 		rt_error_set(err, 0, 0, "out of memory");
 		return NULL;

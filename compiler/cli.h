@@ -33,10 +33,14 @@ typedef struct cli_opts {
 	bool json;                           /* --json */
 	bool quiet;                          /* --quiet */
 	const char *save_schedule;           /* --save-schedule FILE */
+	int patience;                        /* --patience N (-1: not given) */
+	/* the tuning db */
+	const char *db;                      /* --db PATH (NULL: $FTC_DB or the default) */
+	bool no_db;                          /* --no-db */
 } cli_opts;
 
 /* Which options a command accepts beyond -D and --help. */
-enum { CLI_SEED = 1, CLI_SCHEDULE = 2, CLI_TARGET = 4, CLI_INTERP = 8, CLI_TUNE = 16 };
+enum { CLI_SEED = 1, CLI_SCHEDULE = 2, CLI_TARGET = 4, CLI_INTERP = 8, CLI_TUNE = 16, CLI_DB = 32 };
 
 /*
  * One command-line option: `short_name` like "-D" (or NULL), `long_name` like
@@ -65,6 +69,10 @@ int cli_parse_args(const char *cmd, int argc, char **argv,
  * `allowed` mask).  0 or 1. */
 int cli_parse_common(const char *cmd, int argc, char **argv, cli_opts *o,
 		     unsigned allowed);
+
+/* Parse "NAME=VALUE" (-D) into d (d->name malloc'd).  0, or 1 after
+ * printing the error. */
+int cli_parse_define(const char *text, te_define *d);
 
 /* Release what cli_parse_common allocated in `o`. */
 void cli_opts_release(cli_opts *o);
@@ -103,10 +111,27 @@ struct lir_func *cli_lower_graph(const cli_opts *o, const te_graph *g, isl_ctx *
  * caller checks), or NULL after printing "out of memory". */
 isl_ctx *cli_isl_ctx(void);
 
+/*
+ * Open the tuning db named by o (--db, else $FTC_DB, else the default
+ * path).  With `create` false a missing file is not created: *db = NULL
+ * and 0.  0, or 1 after printing the error (a file that is not a tuning
+ * db, a newer schema, ...).
+ */
+struct tdb;
+int cli_db_open(const cli_opts *o, bool create, struct tdb **db);
+
+/* The help text lines describing --db, shared by the commands. */
+#define CLI_DB_HELP                                                                               \
+	"  --db PATH             the tuning db (default: $FTC_DB, else\n"                          \
+	"                        $XDG_CACHE_HOME/ftc/tuning.db or ~/.cache/ftc/tuning.db)\n"
+
 int cli_check(int argc, char **argv);
 int cli_lower(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_tune(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_compile(int argc, char **argv);
+int cli_db(int argc, char **argv);
+int cli_targets(int argc, char **argv);
 
 #endif

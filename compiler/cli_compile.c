@@ -19,6 +19,7 @@
 #include "lir.h"
 #include "lower.h"
 #include "sched.h"
+#include "srch_db.h"
 
 #ifndef FTC_VERSION
 #define FTC_VERSION "0.1.0"
@@ -26,7 +27,7 @@
 
 static const char compile_help[] =
 	"usage: ftc compile FILE.te [-D NAME=VALUE]... [--schedule FILE] [--target T]\n"
-	"                   [--name NAME] [--emit-llvm] -o DIR\n"
+	"                   [--name NAME] [--emit-llvm] [--db PATH] -o DIR\n"
 	"\n"
 	"Lower FILE.te under a schedule, compile it for the target with LLVM and\n"
 	"write a C library into DIR (created if missing):\n"
@@ -38,15 +39,17 @@ static const char compile_help[] =
 	"  NAME.ll      the optimized LLVM IR (with --emit-llvm)\n"
 	"Link: cc prog.c -I DIR DIR/libNAME.a DIR/libftcrt.a -lpthread -lm\n"
 	"\n"
-	"The schedule is the one given with --schedule, otherwise the naive one\n"
-	"(every stage's loops in axis order); once ftc has a tuning db, compile\n"
-	"will use the db's best schedule when none is given.\n"
+	"The schedule is the one given with --schedule, otherwise the tuning db's\n"
+	"best for this workload and target ('ftc tune' puts it there; a record of\n"
+	"an older ftc is replayed and checked first), otherwise the naive one\n"
+	"(every stage's loops in axis order).\n"
 	"\n"
 	"  -o DIR            the output directory (required)\n"
 	"  --name NAME       the function's name, a C identifier (default: FILE's stem)\n"
 	"  --schedule FILE   the schedule to compile\n"
 	"  --target T        cpu [-mcpu=NAME] [-mattr=FEATURES] [-threads=N] (default: the host)\n"
 	"  --emit-llvm       also write NAME.ll\n"
+	"  --db PATH         the tuning db (default: $FTC_DB, else ~/.cache/ftc/tuning.db)\n"
 	"  -D NAME=VALUE     replace the value of param NAME\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -714,7 +717,7 @@ typedef struct compile_opts {
 	int nrest, nfiles;
 } compile_opts;
 
-enum { OPT_OUT, OPT_NAME, OPT_EMIT_LLVM, OPT_DEFINE, OPT_SCHEDULE, OPT_TARGET, OPT_HELP_SHORT, OPT_HELP };
+enum { OPT_OUT, OPT_NAME, OPT_EMIT_LLVM, OPT_DEFINE, OPT_SCHEDULE, OPT_TARGET, OPT_DB, OPT_HELP_SHORT, OPT_HELP };
 
 static const cli_optspec compile_specs[] = {
 	{"-o", "--output", true},
@@ -723,6 +726,7 @@ static const cli_optspec compile_specs[] = {
 	{"-D", "--define", true},
 	{NULL, "--schedule", true},
 	{NULL, "--target", true},
+	{NULL, "--db", true},
 	{"-h", NULL, false},
 	{NULL, "--help", false},
 };
@@ -780,7 +784,7 @@ static int compile_parse(int argc, char **argv, compile_opts *c)
 	c->rest[c->nrest++] = "--";
 	for (int i = 0; i < c->nfiles; i++)
 		c->rest[c->nrest++] = c->files[i];
-	rc = cli_parse_common("compile", c->nrest, c->rest, &c->o, CLI_SCHEDULE | CLI_TARGET);
+	rc = cli_parse_common("compile", c->nrest, c->rest, &c->o, CLI_SCHEDULE | CLI_TARGET | CLI_DB);
 out:
 	free(c->rest);
 	free(c->files);
@@ -795,7 +799,7 @@ out:
  * frees).  NULL after printing the error.
  */
 static lir_func *lower_named(const cli_opts *o, const te_graph *g, isl_ctx *ctx,
-			     const char *name, char **sched_text)
+			     const char *name, const char *db_text, char **sched_text)
 {
 	sch_schedule *s = NULL;
 	char *ssrc = NULL;
@@ -806,6 +810,10 @@ static lir_func *lower_named(const cli_opts *o, const te_graph *g, isl_ctx *ctx,
 	rt_error_clear(&err);
 	if (cli_load_schedule(o, &s, &ssrc))
 		goto out;
+	if (!s && db_text && db_text[0] && !(s = sch_parse(db_text, &err))) {
+		fprintf(stderr, "%s: error: the tuning db's schedule does not parse: %s\n", o->file, err.msg);
+		goto out;
+	}
 	if (s && !(*sched_text = sch_print(s))) {
 		fprintf(stderr, "ftc compile: out of memory\n");
 		goto out;
@@ -825,6 +833,40 @@ out:
 	sch_free(s);
 	free(ssrc);
 	return f;
+}
+
+/*
+ * The tuning db's best schedule for g on t when no --schedule is given:
+ * *text is NULL (none: the naive schedule) or the schedule text.  0, or 1
+ * after printing the error.
+ */
+static int db_schedule(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t, char **text)
+{
+	tdb *db = NULL;
+	srch_db sd;
+	rt_error err;
+	double gflops = 0;
+	int found = 0;
+
+	*text = NULL;
+	if (o->schedule)
+		return 0;
+	if (cli_db_open(o, false, &db))
+		return 1;
+	rt_error_clear(&err);
+	if (db && (srch_db_init(&sd, db, g, t, FTC_VERSION, "compile", 0, &err) ||
+		   (found = srch_db_best(&sd, ctx, t, text, &gflops, &err)) < 0)) {
+		fprintf(stderr, "ftc compile: the tuning db: %s\n", err.msg);
+		tdb_close(db);
+		return 1;
+	}
+	tdb_close(db);
+	if (found)
+		fprintf(stderr, "ftc compile: using the tuning db's best schedule (%.2f GFLOP/s when measured)\n", gflops);
+	else
+		fprintf(stderr, "ftc compile: no tuned schedule for this workload and target in the tuning db: "
+				"compiling the naive schedule ('ftc tune %s' finds a fast one)\n", o->file);
+	return 0;
 }
 
 /* Every parameter must have a C element type.  0, or 1 after printing. */
@@ -912,7 +954,7 @@ int cli_compile(int argc, char **argv)
 	isl_ctx *ctx = NULL;
 	te_graph *g = NULL;
 	lir_func *f = NULL;
-	char *src = NULL, *sched_text = NULL, stem[TE_MAX_NAME];
+	char *src = NULL, *sched_text = NULL, *db_text = NULL, stem[TE_MAX_NAME];
 	const char *why;
 	lib_info li = {0};
 	cg_target t;
@@ -942,15 +984,24 @@ int cli_compile(int argc, char **argv)
 		fprintf(stderr, "ftc compile: %s\n", err.msg);
 		goto out;
 	}
+	if (t.kind != CG_TARGET_CPU) {
+		fprintf(stderr, "ftc compile: the %s back end is not available to ftc compile in this version\n",
+			cg_target_kind_name(t.kind));
+		goto out;
+	}
 	li.sched_file = c.o.schedule;
 	if (!(ctx = cli_isl_ctx()) || !(g = cli_load(&c.o, ctx, &src)) || check_param_types(&c.o, g) ||
-	    !(f = lower_named(&c.o, g, ctx, li.name, &sched_text)))
+	    db_schedule(&c.o, g, ctx, &t, &db_text) ||
+	    !(f = lower_named(&c.o, g, ctx, li.name, db_text, &sched_text)))
 		goto out;
+	if (db_text && !li.sched_file)
+		li.sched_file = "the tuning db's best";
 	li.sched_text = sched_text;
 	rc = compile_and_write(&c, g, f, &t, &li);
 out:
 	lir_func_free(f);
 	free(sched_text);
+	free(db_text);
 	free(src);
 	te_graph_free(g);
 	isl_ctx_free(ctx);

@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cg.h"
 #include "cli.h"
 #include "lir.h"
 #include "lower.h"
 #include "sched.h"
 
 static const char lower_help[] =
-	"usage: ftc lower FILE.te [-D NAME=VALUE]... [--schedule FILE]\n"
+	"usage: ftc lower FILE.te [-D NAME=VALUE]... [--schedule FILE] [--target T]\n"
 	"\n"
 	"Lower FILE.te under a schedule (default: the naive schedule, every\n"
 	"stage's loops in axis order) and print the loop IR as pseudo-C.\n"
@@ -19,6 +20,8 @@ static const char lower_help[] =
 	"\n"
 	"  -D NAME=VALUE     replace the value of param NAME\n"
 	"  --schedule FILE   the schedule to lower with\n"
+	"  --target T        the target (checked; the loop IR of a CPU target does\n"
+	"                    not depend on it)\n"
 	"  -h, --help        show this help\n";
 
 void cli_stem(const char *path, char *out, size_t n)
@@ -73,12 +76,22 @@ int cli_lower(int argc, char **argv)
 	char *src = NULL, *text = NULL;
 	int rc = CLI_USER_ERROR;
 
-	if (cli_parse_common("lower", argc, argv, &o, CLI_SCHEDULE))
+	if (cli_parse_common("lower", argc, argv, &o, CLI_SCHEDULE | CLI_TARGET))
 		goto out;
 	if (o.help) {
 		fputs(lower_help, stdout);
 		rc = CLI_OK;
 		goto out;
+	}
+	if (o.target) {
+		cg_target t;
+		rt_error err;
+
+		rt_error_clear(&err);
+		if (cg_target_parse(o.target, &t, &err)) {
+			fprintf(stderr, "ftc lower: %s\n", err.msg);
+			goto out;
+		}
 	}
 	if (!(ctx = cli_isl_ctx()) || !(g = cli_load(&o, ctx, &src)) ||
 	    !(f = cli_lower_graph(&o, g, ctx)))

@@ -162,6 +162,11 @@ static int run_cpu(const cli_opts *o, const te_graph *g, const lir_func *f)
 		fprintf(stderr, "ftc run: %s\n", err.msg);
 		return CLI_USER_ERROR;
 	}
+	if (t.kind != CG_TARGET_CPU) {
+		fprintf(stderr, "ftc run: the %s back end is not available to ftc run in this version\n",
+			cg_target_kind_name(t.kind));
+		return CLI_USER_ERROR;
+	}
 	t0 = rt_now();
 	if ((m = cg_cpu_compile(f, &t, &err)) && getenv("FTC_DUMP_LLVM")) {
 		char *ir = cg_module_print(m);

@@ -9,11 +9,17 @@
 
 #include "cg.h"
 #include "cli.h"
+#include "srch_db.h"
 #include "srch_tune.h"
+
+#ifndef FTC_VERSION
+#define FTC_VERSION "0.1.0"
+#endif
 
 static const char tune_help[] =
 	"usage: ftc tune FILE.te [-D NAME=VALUE]... [--target T] [--trials N] [--time SEC]\n"
 	"                [--method sa-q|random] [--seed S] [--save-schedule FILE] [--json] [-q]\n"
+	"                [--db PATH | --no-db]\n"
 	"\n"
 	"Search FILE.te's schedule space for the fastest schedule on the target:\n"
 	"each candidate is lowered, compiled with LLVM and timed in a child\n"
@@ -24,27 +30,53 @@ static const char tune_help[] =
 	"and ETA.  At the end ftc prints the best schedule, its GFLOP/s and its\n"
 	"speedup over the naive schedule.\n"
 	"\n"
+	"Every measurement is stored in the tuning db as it is made.  A tune starts\n"
+	"from the db's records of the same workload and target: they count toward\n"
+	"the trial budget and are never measured again, so a second tune with the\n"
+	"same budget measures nothing, and a tune that was killed resumes.\n"
+	"\n"
 	"  --trials N            budget in measured candidates (default 100)\n"
 	"  --time SEC            budget in seconds (default none)\n"
 	"  --method M            sa-q (simulated annealing + Q-learning, default) or random\n"
 	"  --seed S              seed of the search (default 1): same seed, same sequence\n"
+	"  --patience N          stop after N trials without a 1% gain (default: half the\n"
+	"                        trial budget, at least 30; 0 = never)\n"
 	"  --target T            cpu [-mcpu=NAME] [-mattr=FEATURES] [-threads=N]\n"
 	"  --save-schedule FILE  write the best schedule there (for ftc compile --schedule)\n"
 	"  --json                print one JSON object on stdout instead of text\n"
 	"  -q, --quiet           no progress line\n"
+	CLI_DB_HELP
+	"  --no-db               neither read nor write the tuning db\n"
 	"  -D NAME=VALUE         replace the value of param NAME\n";
 
 typedef struct tune_ui {
 	bool live;   /* progress line on a terminal */
 	bool lines;  /* a progress line every 10% when not a terminal */
 	int last_tenth;
+	double *curve; /* the best GFLOP/s after each trial, as the search saw it */
+	int ncurve, cap;
 } tune_ui;
+
+static void add_point(tune_ui *ui, double best)
+{
+	if (ui->ncurve == ui->cap) {
+		int n = ui->cap ? 2 * ui->cap : 128;
+		double *p = realloc(ui->curve, n * sizeof(*p));
+
+		if (!p)
+			return; /* the curve is a report only */
+		ui->curve = p;
+		ui->cap = n;
+	}
+	ui->curve[ui->ncurve++] = best;
+}
 
 static void progress(void *user, const srch_progress *p)
 {
 	tune_ui *ui = user;
 	char eta[32] = "?";
 
+	add_point(ui, p->best_gflops);
 	if (p->eta >= 0)
 		snprintf(eta, sizeof(eta), "%.0fs", p->eta);
 	if (ui->live) {
@@ -75,7 +107,8 @@ static void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void print_result(const cli_opts *o, const te_graph *g, const srch_result *r, const char *target)
+static void print_result(const cli_opts *o, const te_graph *g, const srch_result *r, const char *target,
+			 const tune_ui *ui)
 {
 	const srch_record *b = r->best >= 0 ? &r->records[r->best] : NULL;
 	double naive_gflops = isfinite(r->naive_seconds) ? te_graph_flops(g) * 1e-9 / r->naive_seconds : 0;
@@ -98,17 +131,26 @@ static void print_result(const cli_opts *o, const te_graph *g, const srch_result
 			       b->verified ? "true" : "false");
 			json_string(stdout, b->schedule);
 		}
-		printf("}\n");
+		printf(", \"measured\": %d, \"from_db\": %d, \"best_by_trial\": [", r->measured, r->nhistory);
+		for (int i = 0; i < ui->ncurve; i++)
+			printf("%s%.3f", i ? ", " : "", ui->curve[i]);
+		printf("]}\n");
 		return;
 	}
 	printf("tuned %s for %s: %d trials (%d failed) in %.1f s, stopped by %s\n", o->file, target, r->nrecords,
 	       failures, r->elapsed, r->stop_reason[0] ? r->stop_reason : "?");
+	if (r->nhistory > 0 && r->measured == 0)
+		printf("the tuning db already holds %d trials of this workload on this target: nothing measured\n",
+		       r->nhistory);
+	else if (r->nhistory > 0)
+		printf("%d trials came from the tuning db, %d candidates measured now\n", r->nhistory, r->measured);
 	if (!b) {
 		printf("no candidate ran successfully; the naive schedule runs at %.2f GFLOP/s\n", naive_gflops);
 		return;
 	}
-	printf("best: %.2f GFLOP/s (%.4g ms, verified), naive %.2f GFLOP/s, speedup %.2fx\n", b->gflops,
-	       b->seconds * 1e3, naive_gflops, isfinite(r->naive_seconds) ? r->naive_seconds / b->seconds : 0);
+	printf("best: %.2f GFLOP/s (%.4g ms, verified%s), naive %.2f GFLOP/s, speedup %.2fx\n", b->gflops,
+	       b->seconds * 1e3, r->remeasured ? ", re-measured" : "", naive_gflops,
+	       isfinite(r->naive_seconds) ? r->naive_seconds / b->seconds : 0);
 	printf("schedule:\n%s%s", b->schedule,
 	       b->schedule[0] && b->schedule[strlen(b->schedule) - 1] != '\n' ? "\n" : "");
 }
@@ -126,47 +168,123 @@ static int save(const char *path, const char *text)
 	return 0;
 }
 
+/* The tuning db side of a tune: opened unless --no-db. */
+typedef struct tune_db {
+	tdb *db;
+	srch_db sd;
+	srch_record *hist;
+	int nhist;
+} tune_db;
+
+/* Open the db and load the history into `to`.  An exit status. */
+static int db_start(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t, srch_tune_opts *to,
+		    tune_db *d)
+{
+	rt_error err;
+
+	memset(d, 0, sizeof(*d));
+	if (o->no_db)
+		return CLI_OK;
+	if (cli_db_open(o, true, &d->db))
+		return CLI_USER_ERROR;
+	rt_error_clear(&err);
+	if (srch_db_init(&d->sd, d->db, g, t, FTC_VERSION, srch_method_name(to->method), to->seed, &err) ||
+	    srch_db_history(&d->sd, ctx, t, &d->hist, &d->nhist, &to->history_best, &to->naive_seconds, &err)) {
+		fprintf(stderr, "ftc tune: the tuning db: %s\n", err.msg);
+		return CLI_INTERNAL_ERROR;
+	}
+	to->history = d->hist;
+	to->nhistory = d->nhist;
+	to->record = srch_db_record;
+	to->record_user = &d->sd;
+	return CLI_OK;
+}
+
+/* Record the tune's final best; close.  An exit status. */
+static int db_finish(tune_db *d, const srch_result *r)
+{
+	rt_error err;
+	int rc = CLI_OK;
+
+	rt_error_clear(&err);
+	if (d->db && r && srch_db_finish(&d->sd, r, &err)) {
+		fprintf(stderr, "ftc tune: the tuning db: %s\n", err.msg);
+		rc = CLI_INTERNAL_ERROR;
+	}
+	srch_records_free(d->hist, d->nhist);
+	tdb_close(d->db);
+	memset(d, 0, sizeof(*d));
+	return rc;
+}
+
+/* The options of the search from the command line.  An exit status. */
+static int tune_options(const cli_opts *o, srch_tune_opts *to, cg_target *t)
+{
+	rt_error err;
+
+	rt_error_clear(&err);
+	srch_tune_opts_default(to);
+	if (cg_target_parse(o->target ? o->target : "cpu", t, &err)) {
+		fprintf(stderr, "ftc tune: %s\n", err.msg);
+		return CLI_USER_ERROR;
+	}
+	if (t->kind != CG_TARGET_CPU) {
+		fprintf(stderr, "ftc tune: the %s back end is not available to ftc tune in this version\n",
+			cg_target_kind_name(t->kind));
+		return CLI_USER_ERROR;
+	}
+	if (o->method && srch_method_parse(o->method, &to->method)) {
+		fprintf(stderr, "ftc tune: unknown method '%s' (sa-q or random)\n", o->method);
+		return CLI_USER_ERROR;
+	}
+	if (o->trials >= 0)
+		to->trials = o->trials;
+	if (o->seconds > 0) {
+		to->seconds = o->seconds;
+		if (o->trials < 0)
+			to->trials = 0;
+	}
+	to->seed = o->seed;
+	to->patience = to->trials > 0 ? (to->trials / 2 > 30 ? to->trials / 2 : 30) : 100;
+	if (o->patience >= 0)
+		to->patience = o->patience;
+	return CLI_OK;
+}
+
 static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 {
 	srch_tune_opts to;
 	srch_result r;
 	cg_target t;
 	rt_error err;
-	tune_ui ui = {false, false, 0};
+	tune_ui ui = {false, false, 0, NULL, 0, 0};
+	tune_db d;
 	char ts[256];
-	int rc = CLI_OK;
+	int rc;
 
-	rt_error_clear(&err);
-	srch_tune_opts_default(&to);
-	if (cg_target_parse(o->target ? o->target : "cpu", &t, &err)) {
-		fprintf(stderr, "ftc tune: %s\n", err.msg);
-		return CLI_USER_ERROR;
-	}
-	if (o->method && srch_method_parse(o->method, &to.method)) {
-		fprintf(stderr, "ftc tune: unknown method '%s' (sa-q or random)\n", o->method);
-		return CLI_USER_ERROR;
-	}
-	if (o->trials >= 0)
-		to.trials = o->trials;
-	if (o->seconds > 0) {
-		to.seconds = o->seconds;
-		if (o->trials < 0)
-			to.trials = 0;
-	}
-	to.seed = o->seed;
-	to.patience = to.trials > 0 ? (to.trials / 2 > 30 ? to.trials / 2 : 30) : 100;
+	if ((rc = tune_options(o, &to, &t)))
+		return rc;
 	ui.live = !o->quiet && !o->json && isatty(2);
 	ui.lines = !o->quiet && !o->json && !ui.live;
 	to.progress = progress;
 	to.user = &ui;
 	cg_target_string(&t, ts, sizeof(ts));
+	if ((rc = db_start(o, g, ctx, &t, &to, &d))) {
+		db_finish(&d, NULL);
+		return rc;
+	}
+	rt_error_clear(&err);
 	if (srch_tune(g, ctx, &t, &to, &r, &err)) {
 		fprintf(stderr, "%s: error: %s\n", o->file, err.msg);
+		free(ui.curve);
+		db_finish(&d, NULL);
 		return CLI_INTERNAL_ERROR;
 	}
 	if (ui.live)
 		fputc('\n', stderr);
-	print_result(o, g, &r, ts);
+	rc = db_finish(&d, &r);
+	print_result(o, g, &r, ts, &ui);
+	free(ui.curve);
 	if (r.best < 0)
 		rc = CLI_USER_ERROR;
 	else if (o->save_schedule && save(o->save_schedule, r.records[r.best].schedule))
@@ -183,7 +301,7 @@ int cli_tune(int argc, char **argv)
 	char *src = NULL;
 	int rc = CLI_USER_ERROR;
 
-	if (cli_parse_common("tune", argc, argv, &o, CLI_SEED | CLI_TARGET | CLI_TUNE))
+	if (cli_parse_common("tune", argc, argv, &o, CLI_SEED | CLI_TARGET | CLI_TUNE | CLI_DB))
 		goto out;
 	if (o.help) {
 		fputs(tune_help, stdout);

@@ -75,7 +75,7 @@ int cli_parse_args(const char *cmd, int argc, char **argv,
 enum {
 	OPT_DEFINE, OPT_SEED, OPT_SCHEDULE, OPT_TARGET, OPT_INTERP,
 	OPT_TRIALS, OPT_TIME, OPT_METHOD, OPT_JSON, OPT_QUIET, OPT_SAVE,
-	OPT_HELP_SHORT, OPT_HELP
+	OPT_DB, OPT_NO_DB, OPT_PATIENCE, OPT_HELP_SHORT, OPT_HELP
 };
 
 static const cli_optspec common_specs[] = {
@@ -90,6 +90,9 @@ static const cli_optspec common_specs[] = {
 	{NULL, "--json", false},
 	{"-q", "--quiet", false},
 	{NULL, "--save-schedule", true},
+	{NULL, "--db", true},
+	{NULL, "--no-db", false},
+	{NULL, "--patience", true},
 	{"-h", NULL, false},
 	{NULL, "--help", false},
 };
@@ -100,8 +103,7 @@ typedef struct parse_state {
 	const char *cmd;
 } parse_state;
 
-/* Parse "NAME=VALUE" into a define. */
-static int parse_define(const char *text, te_define *d)
+int cli_parse_define(const char *text, te_define *d)
 {
 	const char *eq = strchr(text, '=');
 	char *end;
@@ -131,10 +133,11 @@ static int common_opt(int which, const char *value, void *ctx)
 		[OPT_TARGET] = CLI_TARGET, [OPT_INTERP] = CLI_INTERP,
 		[OPT_TRIALS] = CLI_TUNE, [OPT_TIME] = CLI_TUNE, [OPT_METHOD] = CLI_TUNE,
 		[OPT_JSON] = CLI_TUNE, [OPT_QUIET] = CLI_TUNE, [OPT_SAVE] = CLI_TUNE,
+		[OPT_DB] = CLI_DB, [OPT_NO_DB] = CLI_DB, [OPT_PATIENCE] = CLI_TUNE,
 	};
 	char *end;
 
-	if (which >= OPT_SEED && which <= OPT_SAVE && !(ps->allowed & need[which])) {
+	if (which >= OPT_SEED && which <= OPT_PATIENCE && !(ps->allowed & need[which])) {
 		fprintf(stderr, "ftc %s: option '%s' does not apply to this command (see 'ftc %s --help')\n",
 			ps->cmd, common_specs[which].long_name, ps->cmd);
 		return 1;
@@ -145,7 +148,7 @@ static int common_opt(int which, const char *value, void *ctx)
 			fprintf(stderr, "ftc: too many -D options (at most %d)\n", CLI_MAX_DEFINES);
 			return 1;
 		}
-		return parse_define(value, &o->defs[o->ndefs++]) ? (o->ndefs--, 1) : 0;
+		return cli_parse_define(value, &o->defs[o->ndefs++]) ? (o->ndefs--, 1) : 0;
 	case OPT_SEED:
 		errno = 0;
 		o->seed = strtoull(value, &end, 10);
@@ -191,6 +194,20 @@ static int common_opt(int which, const char *value, void *ctx)
 	case OPT_SAVE:
 		o->save_schedule = value;
 		return 0;
+	case OPT_DB:
+		o->db = value;
+		return 0;
+	case OPT_NO_DB:
+		o->no_db = true;
+		return 0;
+	case OPT_PATIENCE:
+		errno = 0;
+		o->patience = (int)strtol(value, &end, 10);
+		if (errno || end == value || *end || o->patience < 0) {
+			fprintf(stderr, "ftc: --patience needs a non-negative integer, got '%s'\n", value);
+			return 1;
+		}
+		return 0;
 	default:
 		o->help = true;
 		return 0;
@@ -217,6 +234,7 @@ int cli_parse_common(const char *cmd, int argc, char **argv, cli_opts *o,
 	memset(o, 0, sizeof(*o));
 	o->seed = 1;
 	o->trials = -1;
+	o->patience = -1;
 	if (cli_parse_args(cmd, argc, argv, common_specs,
 			   sizeof(common_specs) / sizeof(common_specs[0]), common_opt, common_arg, &ps))
 		return 1;

@@ -12,8 +12,6 @@
 #define FTC_VERSION "0.1.0"
 #endif
 
-int cli_compile(int argc, char **argv); /* cli_compile.c */
-
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -21,9 +19,11 @@ static const struct {
 } commands[] = {
 	{"check", cli_check, "parse and verify a .te file; print its canonical form"},
 	{"compile", cli_compile, "write a C library (NAME.h, libNAME.a) for a .te file"},
+	{"db", cli_db, "list, show, export, import, prune and check the tuning db"},
 	{"eval", cli_eval, "run the reference interpreter on random inputs; print checksums"},
 	{"lower", cli_lower, "print the loop IR of a schedule"},
 	{"run", cli_run, "compile a schedule, check it against the reference, time it"},
+	{"targets", cli_targets, "describe the host and the target string ftc uses for it"},
 	{"tune", cli_tune, "search for the fastest schedule by measuring candidates"},
 };
 

@@ -27,6 +27,11 @@
 #include "rt_error.h"
 #include "te.h"
 
+/* The version of the space's knobs and of the point <-> schedule mapping:
+ * raise it when a point's text would mean another schedule.  The tuning db
+ * replays records of another version instead of trusting their points. */
+#define SRCH_SPACE_VERSION 1
+
 #define SRCH_MAX_KNOBS 64
 #define SRCH_MAX_PARTS 4
 #define SRCH_MAX_SLOTS (SRCH_MAX_KNOBS * SRCH_MAX_PARTS)

@@ -9,13 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lower.h"
-#include "rt_alloc.h"
-#include "rt_bench.h"
-#include "rt_isolate.h"
 #include "rt_time.h"
-#include "sched.h"
-#include "te_interp.h"
+#include "srch_measure.h"
 
 void srch_tune_opts_default(srch_tune_opts *o)
 {
@@ -24,7 +19,11 @@ void srch_tune_opts_default(srch_tune_opts *o)
 	o->seed = 1;
 	o->trials = 100;
 	o->timeout = 60;
+	o->compile_limit = 30;
 	o->min_time = 0.1;
+	o->cutoff_ratio = 3;
+	o->final_top = 3;
+	o->history_best = -1;
 }
 
 void srch_result_release(srch_result *r)
@@ -33,234 +32,6 @@ void srch_result_release(srch_result *r)
 		free(r->records[i].schedule);
 	free(r->records);
 	memset(r, 0, sizeof(*r));
-}
-
-/* Buffers shared by every trial: inputs, the reference outputs, and the
- * kernel's output buffers (written in the children, copy-on-write). */
-typedef struct bench_bufs {
-	const te_graph *g;
-	int n;
-	void **ref, **got;
-	void **params;
-} bench_bufs;
-
-static void bufs_free(bench_bufs *b)
-{
-	for (int i = 0; b->ref && i < b->n; i++) {
-		if (b->got[i] != b->ref[i])
-			rt_free(b->got[i]);
-		rt_free(b->ref[i]);
-	}
-	free(b->ref);
-	free(b->got);
-	free(b->params);
-	memset(b, 0, sizeof(*b));
-}
-
-static int bufs_init(bench_bufs *b, const te_graph *g, rt_error *err)
-{
-	int k = 0;
-
-	b->g = g;
-	b->n = te_graph_nstages(g);
-	b->ref = calloc(b->n + 1, sizeof(void *));
-	b->got = calloc(b->n + 1, sizeof(void *));
-	b->params = calloc(b->n + 1, sizeof(void *));
-	if (!b->ref || !b->got || !b->params)
-		goto oom;
-	for (int i = 0; i < b->n; i++) {
-		const te_stage *s = te_graph_stage(g, i);
-		size_t bytes = (size_t)te_stage_numel(s) * te_dtype_size(s->type);
-
-		if (s->kind == TE_STAGE_COMPUTE && !s->is_output)
-			continue;
-		if (!(b->ref[i] = rt_alloc(bytes)))
-			goto oom;
-		if (s->kind == TE_STAGE_INPUT) {
-			te_random_fill(s, b->ref[i], 1);
-			b->got[i] = b->ref[i];
-		} else if (!(b->got[i] = rt_alloc(bytes))) {
-			goto oom;
-		}
-	}
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < b->n; i++) {
-			const te_stage *s = te_graph_stage(g, i);
-
-			if (pass == 0 ? s->kind == TE_STAGE_INPUT : s->kind == TE_STAGE_COMPUTE && s->is_output)
-				b->params[k++] = b->got[i];
-		}
-	return te_interp_run(g, b->ref, err);
-oom:
-	return rt_error_set(err, 0, 0, "out of memory for the tuning buffers");
-}
-
-/* What a trial's child reports through shared memory. */
-typedef struct trial_out {
-	int ok;
-	double median, spread;
-	int runs;
-	char msg[200];
-} trial_out;
-
-typedef struct trial_ctx {
-	cg_packed_fn fn;
-	const bench_bufs *b;
-	bool verify;
-	double min_time;
-} trial_ctx;
-
-static int call(void *ctx)
-{
-	trial_ctx *c = ctx;
-
-	return c->fn(c->b->params);
-}
-
-/* In the child: run once, compare (when asked), time. */
-static int trial_child(void *ctx, void *shm, size_t size)
-{
-	trial_ctx *c = ctx;
-	trial_out *out = shm;
-	rt_bench_opts o;
-	rt_timing t;
-	rt_error err;
-
-	(void)size;
-	if (call(c)) {
-		snprintf(out->msg, sizeof(out->msg), "the kernel could not allocate its buffers");
-		return 3;
-	}
-	if (c->verify) {
-		for (int i = 0; i < c->b->n; i++) {
-			const te_stage *s = te_graph_stage(c->b->g, i);
-			te_cmp cmp;
-
-			if (s->kind != TE_STAGE_COMPUTE || !s->is_output)
-				continue;
-			cmp = te_compare(s, c->b->got[i], c->b->ref[i]);
-			if (!cmp.ok) {
-				snprintf(out->msg, sizeof(out->msg),
-					 "wrong result: %s has %lld elements off (max abs err %.3g)", s->name,
-					 (long long)cmp.nbad, cmp.max_abs);
-				return 4;
-			}
-		}
-		out->ok = 1;
-		return 0;
-	}
-	rt_bench_opts_default(&o);
-	o.min_time = c->min_time;
-	o.min_runs = 3;
-	rt_error_clear(&err);
-	if (rt_bench(call, c, &o, &t, &err)) {
-		snprintf(out->msg, sizeof(out->msg), "%.190s", err.msg);
-		return 5;
-	}
-	out->ok = 1;
-	out->median = t.median;
-	out->spread = t.spread;
-	out->runs = t.runs;
-	return 0;
-}
-
-/* Run one child; 0 and *out filled, or -1 with r's reason set. */
-static int run_child(trial_ctx *c, double timeout, trial_out *out, srch_record *r)
-{
-	rt_isolate_result res;
-	int rc = rt_isolate_run(trial_child, c, sizeof(trial_out), timeout, &res);
-
-	if (res.shm)
-		memcpy(out, res.shm, sizeof(*out));
-	if (rc) {
-		if (res.status == RT_ISO_EXIT && out->msg[0])
-			snprintf(r->reason, sizeof(r->reason), "%.200s", out->msg);
-		else
-			snprintf(r->reason, sizeof(r->reason), "the kernel %.200s", res.reason);
-		r->status = res.status == RT_ISO_EXIT && res.code == 4 ? SRCH_WRONG : SRCH_FAILED;
-	}
-	rt_isolate_result_release(&res);
-	return rc ? -1 : 0;
-}
-
-/* Lower and compile a schedule; the JIT or NULL with r's reason set. */
-static cg_jit *build(const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *text, srch_record *r)
-{
-	rt_error err;
-	sch_schedule *s;
-	lir_func *f = NULL;
-	cg_jit *j = NULL;
-
-	rt_error_clear(&err);
-	if (!(s = sch_parse(text, &err)) || !(f = lir_lower_flags(g, s, ctx, "kernel", LIR_LOWER_TRUSTED, &err)))
-		snprintf(r->reason, sizeof(r->reason), "lowering: %.200s", err.msg);
-	else if (!(j = cg_jit_new(cg_cpu_compile(f, t, &err), &err)))
-		snprintf(r->reason, sizeof(r->reason), "compiling: %.200s", err.msg);
-	lir_func_free(f);
-	sch_free(s);
-	if (!j)
-		r->status = SRCH_FAILED;
-	return j;
-}
-
-static int measure(const bench_bufs *b, isl_ctx *ctx, const cg_target *t, const char *text, bool verify,
-		   const srch_tune_opts *o, srch_record *r)
-{
-	trial_ctx c = {NULL, b, false, o->min_time};
-	trial_out out;
-	cg_jit *j;
-
-	r->status = SRCH_OK;
-	r->reason[0] = '\0';
-	r->seconds = INFINITY;
-	r->gflops = 0;
-	r->verified = false;
-	if (!(r->schedule = strdup(text)))
-		return -1;
-	if (!(j = build(b->g, ctx, t, text, r)))
-		return 0;
-	c.fn = cg_jit_entry(j);
-	memset(&out, 0, sizeof(out));
-	if (run_child(&c, o->timeout, &out, r) == 0) {
-		r->seconds = out.median;
-		r->spread = out.spread;
-		r->gflops = te_graph_flops(b->g) * 1e-9 / out.median;
-		if (verify) {
-			c.verify = true;
-			memset(&out, 0, sizeof(out));
-			if (run_child(&c, o->timeout, &out, r) == 0)
-				r->verified = true;
-			else
-				r->seconds = INFINITY, r->gflops = 0;
-		}
-	} else {
-		r->seconds = INFINITY;
-	}
-	cg_jit_free(j);
-	return 0;
-}
-
-int srch_measure(const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *schedule,
-		 bool verify, double timeout, double min_time, srch_record *r)
-{
-	bench_bufs b = {0};
-	srch_tune_opts o;
-	rt_error err;
-	int rc;
-
-	srch_tune_opts_default(&o);
-	o.timeout = timeout;
-	o.min_time = min_time;
-	rt_error_clear(&err);
-	if (bufs_init(&b, g, &err)) {
-		bufs_free(&b);
-		snprintf(r->reason, sizeof(r->reason), "%.250s", err.msg);
-		r->status = SRCH_FAILED;
-		return -1;
-	}
-	rc = measure(&b, ctx, t, schedule, verify, &o, r);
-	bufs_free(&b);
-	return rc;
 }
 
 /* Append a record; -1 when out of memory. */
@@ -326,7 +97,7 @@ static int account(loop_state *S, srch_record *r)
 		S->res->best = idx;
 	}
 	report(S, r);
-	return S->o->record ? S->o->record(S->o->user, r) : 0;
+	return S->o->record ? S->o->record(S->o->record_user, &S->res->records[idx]) : 0;
 }
 
 static bool out_of_budget(loop_state *S)
@@ -343,79 +114,221 @@ static bool out_of_budget(loop_state *S)
 }
 
 /* One trial of point p; the record is pushed.  Non-zero stops. */
-static int trial(loop_state *S, const srch_space *sp, const bench_bufs *b, isl_ctx *ctx, const cg_target *t,
+static int trial(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ctx *ctx, const cg_target *t,
 		 srch_explorer *e, const srch_point *p)
 {
 	char *text = srch_point_schedule(sp, p);
+	srch_how how;
 	srch_record r;
-	bool verify;
+	int rc;
+
+	srch_how_default(&how, S->o);
+	how.verify_below = S->best;
+	if (S->o->cutoff_ratio > 0)
+		how.cutoff = S->best * S->o->cutoff_ratio;
 
 	memset(&r, 0, sizeof(r));
 	r.point = *p;
+	r.has_point = true;
+	/* The first candidate is always compared with the reference, and a
+	 * candidate faster than the best is before it counts. */
+	how.verify = S->res->best < 0;
 	if (!text)
 		return -1;
-	/* Time it; a candidate faster than the best is verified before it counts. */
-	if (measure(b, ctx, t, text, false, S->o, &r)) {
-		free(text);
-		return -1;
-	}
-	verify = r.status == SRCH_OK && (S->res->best < 0 || r.seconds < S->best);
-	if (verify) {
-		srch_record v = r;
-
-		v.schedule = NULL;
-		free(r.schedule);
-		measure(b, ctx, t, text, true, S->o, &v);
-		if (v.status != SRCH_OK) {
-			r.status = v.status;
-			memcpy(r.reason, v.reason, sizeof(r.reason));
-			r.seconds = INFINITY;
-			r.gflops = 0;
-		} else {
-			r.verified = true;
-		}
-		r.schedule = v.schedule;
-	}
+	rc = srch_measure_text(b, ctx, t, text, &how, &r);
 	free(text);
+	if (rc)
+		return -1;
+	S->res->measured++;
 	srch_explorer_report(e, p, r.status == SRCH_OK ? r.seconds : INFINITY);
 	return account(S, &r);
+}
+
+/* The OK records, fastest first: up to k indices into res->records. */
+static int top_records(const srch_result *res, int *idx, int k)
+{
+	int n = 0;
+
+	for (int i = 0; i < res->nrecords; i++) {
+		const srch_record *r = &res->records[i];
+		int j;
+
+		if (r->status != SRCH_OK)
+			continue;
+		for (j = n; j > 0 && res->records[idx[j - 1]].seconds > r->seconds; j--)
+			if (j < k)
+				idx[j] = idx[j - 1];
+		if (j < k) {
+			idx[j] = i;
+			n += n < k;
+		}
+	}
+	return n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+#define FINAL_MAX 8
+#define FINAL_ROUNDS 3
+
+/*
+ * Re-measure the top few records side by side (round-robin, FINAL_ROUNDS
+ * rounds, each checked against the reference) and name the fastest by the
+ * median of its rounds: one lucky measurement does not make the best.  The
+ * records' times become the re-measured ones.
+ */
+static void final_remeasure(loop_state *S, const srch_bufs *b, isl_ctx *ctx, const cg_target *t)
+{
+	srch_result *res = S->res;
+	int idx[FINAL_MAX], n, k = S->o->final_top < FINAL_MAX ? S->o->final_top : FINAL_MAX;
+	cg_jit *jit[FINAL_MAX] = {0};
+	double sec[FINAL_MAX][FINAL_ROUNDS];
+	bool bad[FINAL_MAX] = {0};
+	double best = INFINITY;
+	srch_how how;
+	char reason[256];
+
+	if ((n = top_records(res, idx, k)) < 2)
+		return;
+	srch_how_default(&how, S->o);
+	for (int i = 0; i < n; i++)
+		if (!(jit[i] = srch_build(b->g, ctx, t, res->records[idx[i]].schedule, reason)))
+			bad[i] = true;
+	for (int round = 0; round < FINAL_ROUNDS; round++)
+		for (int i = 0; i < n; i++) {
+			srch_record *r = &res->records[idx[i]];
+
+			if (bad[i])
+				continue;
+			how.verify = round == 0;
+			if (srch_time_jit(b, cg_jit_entry(jit[i]), &how, r, &sec[i][round])) {
+				bad[i] = true;
+				r->seconds = INFINITY, r->gflops = 0, r->verified = false;
+			}
+		}
+	res->best = -1;
+	for (int i = 0; i < n; i++) {
+		srch_record *r = &res->records[idx[i]];
+
+		cg_jit_free(jit[i]);
+		if (bad[i])
+			continue;
+		qsort(sec[i], FINAL_ROUNDS, sizeof(double), cmp_double);
+		r->seconds = sec[i][FINAL_ROUNDS / 2];
+		r->gflops = te_graph_flops(b->g) * 1e-9 / r->seconds;
+		if (r->seconds < best) {
+			best = r->seconds;
+			res->best = idx[i];
+		}
+	}
+	if (res->best < 0) /* every one failed now: fall back on the rest */
+		for (int i = 0; i < res->nrecords; i++)
+			if (res->records[i].status == SRCH_OK && res->records[i].verified &&
+			    (res->best < 0 || res->records[i].seconds < res->records[res->best].seconds))
+				res->best = i;
+	res->remeasured = true;
+}
+
+/* Copy the history into res (first records) and seed the explorer. */
+static int load_history(loop_state *S, srch_explorer *e)
+{
+	const srch_tune_opts *o = S->o;
+
+	for (int i = 0; i < o->nhistory; i++) {
+		srch_record r = o->history[i];
+
+		if (!(r.schedule = strdup(r.schedule ? r.schedule : "")))
+			return -1;
+		if (r.has_point) /* the naive schedule (text "") as in measure_naive */
+			srch_explorer_seed(e, &r.point, r.status == SRCH_OK && r.schedule[0] ? r.seconds : INFINITY);
+		if (push(S->res, &r, &S->cap)) {
+			free(r.schedule);
+			return -1;
+		}
+		if (r.status != SRCH_OK)
+			S->failures++;
+		else if (r.seconds < S->best && r.verified && o->history_best < 0)
+			S->best = r.seconds, S->res->best = S->res->nrecords - 1;
+	}
+	if (o->history_best >= 0 && o->history_best < o->nhistory && o->history[o->history_best].status == SRCH_OK) {
+		S->res->best = o->history_best;
+		S->best = o->history[o->history_best].seconds;
+	}
+	S->res->nhistory = o->nhistory;
+	return 0;
+}
+
+/* The naive schedule (every stage's loops in axis order) is the first
+ * trial: the baseline of the speedup, a candidate like any other, and the
+ * first comparison with the reference; it stands for the space's default
+ * point (the same loops, reordered), which is not proposed again.  Unless
+ * the history knows it. */
+static int measure_naive(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ctx *ctx,
+			 const cg_target *t, srch_explorer *e)
+{
+	srch_how how;
+	srch_record r;
+
+	if (S->o->naive_seconds > 0) {
+		S->res->naive_seconds = S->o->naive_seconds;
+		return 0;
+	}
+	srch_how_default(&how, S->o);
+	how.verify = true;
+	memset(&r, 0, sizeof(r));
+	srch_point_default(sp, &r.point);
+	r.has_point = true;
+	if (srch_measure_text(b, ctx, t, "", &how, &r))
+		return -1;
+	S->res->measured++;
+	S->res->naive_seconds = r.status == SRCH_OK ? r.seconds : INFINITY;
+	/* Seen, but not a start for sa-q: its time is the naive loop order's,
+	 * not the default point's, and walks from it would start the search
+	 * in the slowest corner instead of from random points. */
+	srch_explorer_seed(e, &r.point, INFINITY);
+	return account(S, &r) ? 1 : 0;
 }
 
 int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tune_opts *o,
 	      srch_result *res, rt_error *err)
 {
-	bench_bufs b = {0};
+	srch_bufs b = {0};
 	srch_space *sp = calloc(1, sizeof(*sp));
 	srch_explorer *e = NULL;
 	loop_state S = {o, res, 0, 0, 0, 0, INFINITY};
-	srch_point *batch = NULL, naive;
-	srch_record r;
+	srch_point *batch = NULL;
 	int rc = -1, n;
 
 	memset(res, 0, sizeof(*res));
 	res->best = -1;
 	res->naive_seconds = INFINITY;
 	S.t0 = rt_now();
-	if (!sp || srch_space_init(sp, g, SRCH_CPU, err) || bufs_init(&b, g, err))
+	if (!sp || srch_space_init(sp, g, SRCH_CPU, err))
 		goto out;
-	if (!(e = srch_explorer_new(sp, o->method, o->seed)) || !(batch = calloc(16, sizeof(*batch)))) {
+	if (!(e = srch_explorer_new(sp, o->method, o->seed)) || !(batch = calloc(16, sizeof(*batch))) ||
+	    load_history(&S, e)) {
 		rt_error_set(err, 0, 0, "out of memory");
 		goto out;
 	}
-	for (int i = 0; i < o->nhistory; i++) {
-		srch_explorer_seed(e, &o->history[i].point, o->history[i].status == SRCH_OK ? o->history[i].seconds : INFINITY);
-		if (o->history[i].status == SRCH_OK && o->history[i].seconds < S.best)
-			S.best = o->history[i].seconds;
+	if (out_of_budget(&S)) { /* the history fills the budget: nothing to measure */
+		rc = 0;
+		res->naive_seconds = o->naive_seconds > 0 ? o->naive_seconds : INFINITY;
+		goto done;
 	}
-	/* The naive schedule first: the baseline, and the first verification. */
-	srch_point_default(sp, &naive);
-	memset(&r, 0, sizeof(r));
-	r.point = naive;
-	if (measure(&b, ctx, t, "", true, o, &r))
+	if (srch_bufs_init(&b, g, err))
 		goto out;
-	res->naive_seconds = r.seconds;
-	free(r.schedule);
+	if ((n = measure_naive(&S, sp, &b, ctx, t, e)) < 0) {
+		rt_error_set(err, 0, 0, "out of memory");
+		goto out;
+	}
 	rc = 0;
+	if (n > 0) /* the record callback stopped the search */
+		goto done;
 	while (!out_of_budget(&S)) {
 		int want = o->trials > 0 ? o->trials - res->nrecords : 16;
 
@@ -428,12 +341,14 @@ int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tu
 			if (trial(&S, sp, &b, ctx, t, e, &batch[i]))
 				goto done;
 	}
+	if (res->measured > 0)
+		final_remeasure(&S, &b, ctx, t);
 done:
 	res->elapsed = rt_now() - S.t0;
 out:
 	free(batch);
 	srch_explorer_free(e);
-	bufs_free(&b);
+	srch_bufs_free(&b);
 	free(sp);
 	return rc;
 }

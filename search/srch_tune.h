@@ -1,11 +1,15 @@
 /*
  * srch_tune: the measurement loop.
  *
- * Each candidate point becomes a schedule, is lowered, compiled for the CPU
- * and JIT-loaded in this process, then run in a forked child (rt_isolate)
- * with a timeout: the child times it (warm-up, repeats until a minimum
- * time, median) and, for the first candidate and every new best, compares
- * its outputs with the reference computed once beforehand.  A candidate
+ * Each candidate point becomes a schedule, which a forked child
+ * (rt_isolate) lowers, compiles for the CPU, JIT-loads and runs, with a
+ * limit on the compile and a timeout on the whole: the child times it
+ * (the first run timed as the warm-up; a first run slower than
+ * cutoff_ratio x the best is stopped and recorded as a lower bound;
+ * otherwise repeats until a minimum time, median) and, for the first
+ * candidate and every new best, compares its outputs with the reference
+ * computed once beforehand.  At the end the fastest few are re-measured
+ * side by side.  A candidate
  * that fails to lower or compile, crashes, hangs or computes a wrong result
  * is recorded as a failure with its reason, and the search goes on.  The
  * loop stops at the trial budget, the time budget, when the space is
@@ -31,8 +35,12 @@ typedef struct srch_record {
 	char reason[256];    /* why it failed, "" when OK */
 	double seconds;      /* median run time, INFINITY when failed */
 	double spread;       /* relative interquartile range */
+	int runs;            /* timed runs behind `seconds`; 1: a slow candidate timed once;
+			      * 0: stopped at the cutoff, `seconds` is a lower bound */
 	double gflops;
 	bool verified;       /* compared with the reference and equal */
+	bool has_point;      /* `point` is set (a record replayed from text may lack one) */
+	int64_t id;          /* the tuning db's id of the record, 0 when not stored */
 } srch_record;
 
 /* What the loop reports after each trial. */
@@ -50,23 +58,38 @@ typedef struct srch_tune_opts {
 	int trials;                /* budget in trials (0 = none) */
 	double seconds;            /* budget in seconds (0 = none) */
 	int patience;              /* trials without 1% gain before stopping (0 = never) */
-	double timeout;            /* per candidate, seconds */
+	double timeout;            /* per candidate (compile + runs), seconds */
+	double compile_limit;      /* lowering + compiling one candidate, seconds */
 	double min_time;           /* timing: repeat each run until this many seconds */
+	double cutoff_ratio;       /* a first run this many times slower than the best is
+				    * the candidate's time: it is not run again (0 = never) */
+	int final_top;             /* re-measure this many of the fastest side by side
+				    * at the end before naming the best (0 or 1 = no) */
 	void (*progress)(void *user, const srch_progress *p);
 	void *user;
-	/* Already-measured candidates (warm start); measured again: never. */
+	/* Already-measured candidates (warm start): they count toward the trial
+	 * budget, seed the explorer, and are never measured again. */
 	const srch_record *history;
 	int nhistory;
-	/* Called after each measured trial (e.g. to store it); non-zero stops. */
-	int (*record)(void *user, const srch_record *r);
+	int history_best;          /* the best among them (e.g. re-measured before), -1: the fastest */
+	double naive_seconds;      /* the naive schedule's known time, from the history
+				    * (0: measure it, as the first trial) */
+	/* Called after each measured trial (e.g. to store it; it may set r->id);
+	 * non-zero stops the search. */
+	int (*record)(void *record_user, srch_record *r);
+	void *record_user;
 } srch_tune_opts;
 
 void srch_tune_opts_default(srch_tune_opts *o);
 
 typedef struct srch_result {
-	srch_record *records;      /* every trial, in order (caller frees with srch_result_release) */
+	srch_record *records;      /* the history, then every new trial, in order
+				    * (caller frees with srch_result_release) */
 	int nrecords;
-	int best;                  /* index of the best OK record, -1 if none */
+	int nhistory;              /* records[0..nhistory) came from opts.history */
+	int measured;              /* candidates compiled and run by this call (naive included) */
+	bool remeasured;           /* the top few were re-measured at the end */
+	int best;                  /* index of the best verified OK record, -1 if none */
 	double naive_seconds;      /* the naive schedule's time, INFINITY if it failed */
 	double elapsed;
 	char stop_reason[64];
@@ -83,10 +106,23 @@ int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tu
 	      srch_result *res, rt_error *err);
 
 /*
- * Measure one schedule text (the same path as a tuning trial, including
- * verification when `verify`), filling *r (r->point is left as is).
+ * A measurer: the buffers of g (random inputs, the reference outputs
+ * computed once) for measuring schedules one by one outside a tune (the
+ * tuning db's replays).  NULL with err set when out of memory or the
+ * reference cannot be computed.
  */
-int srch_measure(const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *schedule,
-		 bool verify, double timeout, double min_time, srch_record *r);
+typedef struct srch_measurer srch_measurer;
+srch_measurer *srch_measurer_new(const te_graph *g, rt_error *err);
+void srch_measurer_free(srch_measurer *m);
+
+/*
+ * Measure one schedule text as a tuning trial does (lowered, compiled, run
+ * in a child with `timeout`, timed for `min_time`; compared with the
+ * reference when `verify`), filling *r except r->point and r->has_point
+ * (r->schedule is a malloc'd copy of `schedule`).  A failure of the
+ * candidate is a record with its reason; returns -1 only when out of memory.
+ */
+int srch_measurer_run(srch_measurer *m, isl_ctx *ctx, const cg_target *t, const char *schedule, bool verify,
+		      double timeout, double min_time, srch_record *r);
 
 #endif

@@ -6,6 +6,7 @@ FTC=$1
 ROOT=${FTC_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+export FTC_DB=$TMP/tuning.db # never the user's db
 pass=0 fail=0
 
 # expect NAME STATUS PATTERN -- CMD...: run CMD, require exit STATUS and
@@ -42,6 +43,12 @@ done
 expect "tune bad method" 1 "unknown method 'annealing'" -- "$FTC" tune --method annealing -D M=8 -D N=8 -D K=8 "$ROOT/examples/gemm.te"
 expect "tune json" 0 '"verified": true' -- "$FTC" tune --trials 3 --json -D M=16 -D N=16 -D K=16 "$ROOT/examples/gemm.te"
 expect "tune option elsewhere" 1 "does not apply" -- "$FTC" run --trials 3 "$ROOT/examples/gemm.te"
+expect "db option elsewhere" 1 "does not apply" -- "$FTC" run --db x.db "$ROOT/examples/gemm.te"
+expect "lower target" 0 "^func gemm" -- "$FTC" lower --target "cpu -threads=1" -D M=4 -D N=4 -D K=4 "$ROOT/examples/gemm.te"
+expect "lower bad target" 1 "target" -- "$FTC" lower --target "gpu" -D M=4 -D N=4 -D K=4 "$ROOT/examples/gemm.te"
+for cmd in db targets; do
+	expect "$cmd --help" 0 "usage: ftc $cmd" -- "$FTC" "$cmd" --help
+done
 
 # Errors name FILE:LINE:COL, show the line and a caret.
 printf 'param M = 4\ninput A[M] f32\nB[i < M] = A[i] + C[i]\n' >"$TMP/unknown.te"

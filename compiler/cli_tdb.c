@@ -1,0 +1,31 @@
+/*
+ * cli_tdb: how the driver finds and opens the tuning db.
+ */
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "tdb.h"
+
+int cli_db_open(const cli_opts *o, bool create, tdb **db)
+{
+	char path[4096];
+	struct stat st;
+	rt_error err;
+
+	*db = NULL;
+	rt_error_clear(&err);
+	if (o->db)
+		snprintf(path, sizeof(path), "%s", o->db);
+	else if (tdb_default_path(path, sizeof(path), &err)) {
+		fprintf(stderr, "ftc: %s\n", err.msg);
+		return 1;
+	}
+	if (!create && stat(path, &st) != 0)
+		return 0;
+	if (tdb_open(path, db, &err)) {
+		fprintf(stderr, "ftc: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,366 @@
+/*
+ * srch_measure: how the tuner measures one candidate (see srch_measure.h).
+ */
+#include "srch_measure.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "lower.h"
+#include "rt_alloc.h"
+#include "rt_bench.h"
+#include "rt_isolate.h"
+#include "rt_time.h"
+#include "sched.h"
+#include "te_interp.h"
+
+/* The child's exit statuses beyond fn's own (3 allocation, 4 wrong, 5 bench). */
+enum { TRIAL_NOALLOC = 3, TRIAL_WRONG = 4, TRIAL_BENCH = 5, TRIAL_SLOW = 6, TRIAL_BUILD = 7, TRIAL_BUILD_SLOW = 8 };
+
+void srch_bufs_free(srch_bufs *b)
+{
+	for (int i = 0; b->ref && i < b->n; i++) {
+		if (b->got[i] != b->ref[i])
+			rt_free(b->got[i]);
+		rt_free(b->ref[i]);
+	}
+	free(b->ref);
+	free(b->got);
+	free(b->params);
+	memset(b, 0, sizeof(*b));
+}
+
+int srch_bufs_init(srch_bufs *b, const te_graph *g, rt_error *err)
+{
+	int k = 0;
+
+	b->g = g;
+	b->n = te_graph_nstages(g);
+	b->ref = calloc(b->n + 1, sizeof(void *));
+	b->got = calloc(b->n + 1, sizeof(void *));
+	b->params = calloc(b->n + 1, sizeof(void *));
+	if (!b->ref || !b->got || !b->params)
+		goto oom;
+	for (int i = 0; i < b->n; i++) {
+		const te_stage *s = te_graph_stage(g, i);
+		size_t bytes = (size_t)te_stage_numel(s) * te_dtype_size(s->type);
+
+		if (s->kind == TE_STAGE_COMPUTE && !s->is_output)
+			continue;
+		if (!(b->ref[i] = rt_alloc(bytes)))
+			goto oom;
+		if (s->kind == TE_STAGE_INPUT) {
+			te_random_fill(s, b->ref[i], 1);
+			b->got[i] = b->ref[i];
+		} else if (!(b->got[i] = rt_alloc(bytes))) {
+			goto oom;
+		}
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < b->n; i++) {
+			const te_stage *s = te_graph_stage(g, i);
+
+			if (pass == 0 ? s->kind == TE_STAGE_INPUT : s->kind == TE_STAGE_COMPUTE && s->is_output)
+				b->params[k++] = b->got[i];
+		}
+	return te_interp_run(g, b->ref, err);
+oom:
+	return rt_error_set(err, 0, 0, "out of memory for the tuning buffers");
+}
+
+void srch_how_default(srch_how *h, const srch_tune_opts *o)
+{
+	memset(h, 0, sizeof(*h));
+	h->cutoff = INFINITY;
+	h->timeout = o->timeout;
+	h->compile_limit = o->compile_limit;
+	h->min_time = o->min_time;
+}
+
+/* What a trial's child reports through shared memory. */
+typedef struct trial_out {
+	int ok, verified;
+	double median, spread;
+	int runs;
+	char msg[200];
+} trial_out;
+
+typedef struct trial_ctx {
+	const srch_bufs *b;
+	const srch_how *how;
+	/* build in the child from these ... */
+	isl_ctx *ctx;
+	const cg_target *t;
+	const char *text;
+	/* ... or run this */
+	cg_packed_fn fn;
+} trial_ctx;
+
+static int call(void *ctx)
+{
+	trial_ctx *c = ctx;
+
+	return c->fn(c->b->params);
+}
+
+/* Compare every output with the reference; 0, or TRIAL_WRONG with the
+ * message set. */
+static int compare_outputs(const trial_ctx *c, trial_out *out)
+{
+	for (int i = 0; i < c->b->n; i++) {
+		const te_stage *s = te_graph_stage(c->b->g, i);
+		te_cmp cmp;
+
+		if (s->kind != TE_STAGE_COMPUTE || !s->is_output)
+			continue;
+		cmp = te_compare(s, c->b->got[i], c->b->ref[i]);
+		if (!cmp.ok) {
+			snprintf(out->msg, sizeof(out->msg), "wrong result: %s has %lld elements off (max abs err %.3g)",
+				 s->name, (long long)cmp.nbad, cmp.max_abs);
+			return TRIAL_WRONG;
+		}
+	}
+	out->verified = 1;
+	return 0;
+}
+
+static void run_too_slow(int sig)
+{
+	(void)sig;
+	_exit(TRIAL_SLOW);
+}
+
+static void build_too_slow(int sig)
+{
+	(void)sig;
+	_exit(TRIAL_BUILD_SLOW);
+}
+
+/* Arm an alarm that calls `handler` after `seconds` (finite, > 0), or
+ * disarm it (handler NULL). */
+static void alarm_in(double seconds, void (*handler)(int))
+{
+	struct itimerval it;
+	struct sigaction sa;
+
+	memset(&it, 0, sizeof(it));
+	if (handler) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = handler;
+		sigaction(SIGALRM, &sa, NULL);
+		it.it_value.tv_sec = (time_t)seconds;
+		it.it_value.tv_usec = (suseconds_t)((seconds - (double)it.it_value.tv_sec) * 1e6) + 1;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+cg_jit *srch_build(const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *text, char *reason)
+{
+	rt_error err;
+	sch_schedule *s;
+	lir_func *f = NULL;
+	cg_jit *j = NULL;
+
+	rt_error_clear(&err);
+	if (!(s = sch_parse(text, &err)) || !(f = lir_lower_flags(g, s, ctx, "kernel", LIR_LOWER_TRUSTED, &err)))
+		snprintf(reason, 256, "lowering: %.200s", err.msg);
+	else if (!(j = cg_jit_new(cg_cpu_compile(f, t, &err), &err)))
+		snprintf(reason, 256, "compiling: %.200s", err.msg);
+	lir_func_free(f);
+	sch_free(s);
+	return j;
+}
+
+/* In the child: lower and compile c->text under the compile limit. */
+static int child_build(trial_ctx *c, trial_out *out)
+{
+	char reason[256];
+	cg_jit *j;
+
+	if (isfinite(c->how->compile_limit) && c->how->compile_limit > 0)
+		alarm_in(c->how->compile_limit, build_too_slow);
+	j = srch_build(c->b->g, c->ctx, c->t, c->text, reason);
+	alarm_in(0, NULL);
+	if (!j) {
+		snprintf(out->msg, sizeof(out->msg), "%.199s", reason);
+		return TRIAL_BUILD;
+	}
+	c->fn = cg_jit_entry(j); /* the child exits with it: never freed */
+	return 0;
+}
+
+/*
+ * In the child: build when asked to, then run once (the warm-up, timed).
+ * A first run that passes the cutoff is stopped there (TRIAL_SLOW: the
+ * candidate is at least that slow and cannot be the best); a first run
+ * longer than half a second is the measurement (one long run times well
+ * enough); otherwise repeat until min_time and keep the median.  Then
+ * compare the outputs when asked to, or when the median beats
+ * verify_below.
+ */
+static int trial_child(void *ctx, void *shm, size_t size)
+{
+	trial_ctx *c = ctx;
+	const srch_how *h = c->how;
+	trial_out *out = shm;
+	rt_bench_opts o;
+	rt_timing t;
+	rt_error err;
+	double t0, first;
+	int rc;
+
+	(void)size;
+	if (!c->fn && (rc = child_build(c, out)))
+		return rc;
+	if (isfinite(h->cutoff))
+		alarm_in(h->cutoff, run_too_slow);
+	t0 = rt_now();
+	if (call(c)) {
+		snprintf(out->msg, sizeof(out->msg), "the kernel could not allocate its buffers");
+		return TRIAL_NOALLOC;
+	}
+	first = rt_now() - t0;
+	alarm_in(0, NULL);
+	if (first > h->cutoff || first > 0.5) {
+		t.median = first, t.spread = 0, t.runs = 1;
+	} else {
+		rt_bench_opts_default(&o);
+		o.warmup = 0;
+		o.min_time = h->min_time;
+		o.min_runs = 3;
+		rt_error_clear(&err);
+		if (rt_bench(call, c, &o, &t, &err)) {
+			snprintf(out->msg, sizeof(out->msg), "%.190s", err.msg);
+			return TRIAL_BENCH;
+		}
+	}
+	out->median = t.median;
+	out->spread = t.spread;
+	out->runs = t.runs;
+	if ((h->verify || t.median < h->verify_below) && (rc = compare_outputs(c, out)))
+		return rc;
+	out->ok = 1;
+	return 0;
+}
+
+/* Run one child; 0 with *out filled, or -1 with r's status and reason set. */
+static int run_child(trial_ctx *c, trial_out *out, srch_record *r)
+{
+	rt_isolate_result res;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = rt_isolate_run(trial_child, c, sizeof(trial_out), c->how->timeout, &res);
+	if (res.shm)
+		memcpy(out, res.shm, sizeof(*out));
+	if (rc && res.status == RT_ISO_EXIT && res.code == TRIAL_SLOW) {
+		out->median = c->how->cutoff; /* at least */
+		out->spread = 0;
+		out->runs = 0;
+		rc = 0;
+	} else if (rc) {
+		r->status = SRCH_FAILED;
+		if (res.status == RT_ISO_EXIT && res.code == TRIAL_BUILD_SLOW)
+			snprintf(r->reason, sizeof(r->reason), "lowering and compiling took longer than %g s",
+				 c->how->compile_limit);
+		else if (res.status == RT_ISO_EXIT && out->msg[0])
+			snprintf(r->reason, sizeof(r->reason), "%.200s", out->msg);
+		else
+			snprintf(r->reason, sizeof(r->reason), "the kernel %.200s", res.reason);
+		if (res.status == RT_ISO_EXIT && res.code == TRIAL_WRONG)
+			r->status = SRCH_WRONG;
+	}
+	rt_isolate_result_release(&res);
+	return rc ? -1 : 0;
+}
+
+static void record_reset(srch_record *r)
+{
+	r->status = SRCH_OK;
+	r->reason[0] = '\0';
+	r->seconds = INFINITY;
+	r->spread = 0;
+	r->runs = 0;
+	r->gflops = 0;
+	r->verified = false;
+}
+
+int srch_measure_text(const srch_bufs *b, isl_ctx *ctx, const cg_target *t, const char *text,
+		      const srch_how *how, srch_record *r)
+{
+	trial_ctx c = {b, how, ctx, t, text, NULL};
+	trial_out out;
+
+	record_reset(r);
+	if (!(r->schedule = strdup(text)))
+		return -1;
+	if (run_child(&c, &out, r) == 0) {
+		r->seconds = out.median;
+		r->spread = out.spread;
+		r->runs = out.runs;
+		r->gflops = te_graph_flops(b->g) * 1e-9 / out.median;
+		r->verified = out.verified;
+	}
+	return 0;
+}
+
+int srch_time_jit(const srch_bufs *b, cg_packed_fn fn, const srch_how *how, srch_record *r, double *median)
+{
+	trial_ctx c = {b, how, NULL, NULL, NULL, fn};
+	trial_out out;
+
+	if (run_child(&c, &out, r))
+		return -1;
+	r->verified = r->verified || out.verified;
+	*median = out.median;
+	return 0;
+}
+
+/* ---- measuring outside a tune ---- */
+
+struct srch_measurer {
+	srch_bufs b;
+};
+
+srch_measurer *srch_measurer_new(const te_graph *g, rt_error *err)
+{
+	srch_measurer *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		rt_error_set(err, 0, 0, "out of memory");
+		return NULL;
+	}
+	if (srch_bufs_init(&m->b, g, err)) {
+		srch_measurer_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void srch_measurer_free(srch_measurer *m)
+{
+	if (!m)
+		return;
+	srch_bufs_free(&m->b);
+	free(m);
+}
+
+int srch_measurer_run(srch_measurer *m, isl_ctx *ctx, const cg_target *t, const char *schedule, bool verify,
+		      double timeout, double min_time, srch_record *r)
+{
+	srch_tune_opts o;
+	srch_how how;
+
+	srch_tune_opts_default(&o);
+	o.timeout = timeout;
+	o.min_time = min_time;
+	srch_how_default(&how, &o);
+	how.verify = verify;
+	return srch_measure_text(&m->b, ctx, t, schedule, &how, r);
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# End-to-end tests of the tuning db through the ftc binary: warm start (a
+# second tune measures nothing), ftc compile using the db's best, ftc db
+# list/show/export/import/prune/check, the faults (a tuner killed with
+# SIGKILL, then resumed; two tuners at once; a file that is not a db), the
+# replay of records from another ftc version, and ftc targets.
+# Usage: test_db_cli.sh PATH/TO/ftc
+set -uo pipefail
+FTC=$1
+ROOT=${FTC_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export FTC_DB=$TMP/tuning.db
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL: $*"
+}
+
+# expect NAME STATUS PATTERN -- CMD...: exit STATUS, output matching PATTERN.
+expect() {
+	local name=$1 want=$2 pattern=$3 out rc
+	shift 4
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" -eq "$want" ] && grep -Eq -- "$pattern" <<<"$out"; then
+		ok
+	else
+		bad "$name: exit $rc (want $want), wanted /$pattern/, output:"
+		sed 's/^/    /' <<<"$out" | head -20
+	fi
+}
+
+# The value of a JSON number field in ftc tune --json output.
+field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" <<<"$2"; }
+nrecords() { "$FTC" db export --db "$1" 2>/dev/null | wc -l; }
+
+GEMM=(-D M=24 -D N=24 -D K=24 "$ROOT/examples/gemm.te")
+
+# A first tune stores every measurement; a second with the same budget
+# measures nothing, says so, and names the same best.
+first=$("$FTC" tune --trials 6 --json "${GEMM[@]}" 2>&1)
+[ "$(field measured "$first")" = 6 ] && ok || bad "first tune measured $(field measured "$first") (want 6)"
+[ "$(nrecords "$FTC_DB")" = 6 ] && ok || bad "db holds $(nrecords "$FTC_DB") records after the first tune (want 6)"
+second=$("$FTC" tune --trials 6 --json "${GEMM[@]}" 2>&1)
+[ "$(field measured "$second")" = 0 ] && ok || bad "second tune measured $(field measured "$second") (want 0)"
+[ "$(field from_db "$second")" = 6 ] && ok || bad "second tune took $(field from_db "$second") from the db (want 6)"
+expect "second tune says so" 0 "nothing measured" -- "$FTC" tune --trials 6 "${GEMM[@]}"
+s1=$(sed -n 's/.*"schedule": \("[^"]*"\).*/\1/p' <<<"$first")
+s2=$(sed -n 's/.*"schedule": \("[^"]*"\).*/\1/p' <<<"$second")
+[ -n "$s1" ] && [ "$s1" = "$s2" ] && ok || bad "second tune's best differs: $s1 vs $s2"
+# A larger budget measures only the difference.
+third=$("$FTC" tune --trials 9 --json "${GEMM[@]}" 2>&1)
+[ "$(field measured "$third")" = 3 ] && ok || bad "third tune measured $(field measured "$third") (want 3)"
+expect "tune --no-db" 0 '"measured": 3' -- "$FTC" tune --no-db --trials 3 --json "${GEMM[@]}"
+[ "$(nrecords "$FTC_DB")" = 9 ] && ok || bad "--no-db wrote to the db"
+
+# compile uses the db's best when no schedule is given.
+expect "compile from db" 0 "using the tuning db's best schedule" -- "$FTC" compile -o "$TMP/lib" "${GEMM[@]}"
+# (the db's best may be the naive schedule itself at this tiny size)
+grep -Eq "schedule:      (the tuning db's best|naive)" "$TMP/lib/gemm.h" && ok || bad "gemm.h does not name the db's schedule"
+expect "compile naive" 0 "no tuned schedule" -- "$FTC" compile -o "$TMP/lib2" -D M=8 -D N=8 -D K=8 "$ROOT/examples/gemm.te"
+
+# ftc db: list, show, check, export -> import, prune.
+expect "db list" 0 "C\[i < 24, j < 24\].*cpu -mcpu=" -- "$FTC" db list
+hash=$("$FTC" db list | awk 'NR == 2 { print $1 }')
+expect "db show hash" 0 "best: [0-9.]+ GFLOP/s" -- "$FTC" db show "${hash:0:8}"
+expect "db show file" 0 "workload $hash" -- "$FTC" db show "${GEMM[@]}"
+expect "db show unknown" 1 "no workload" -- "$FTC" db show ffffffffffff
+expect "db check" 0 ": ok \(schema version [0-9]+\)" -- "$FTC" db check
+expect "db export" 0 "exported 9 records" -- "$FTC" db export -o "$TMP/all.jsonl"
+expect "db import" 0 "imported 9 records, skipped 0" -- "$FTC" db import --db "$TMP/copy.db" "$TMP/all.jsonl"
+expect "db import again" 0 "imported 0 records, skipped 9" -- "$FTC" db import --db "$TMP/copy.db" "$TMP/all.jsonl"
+"$FTC" db export --db "$TMP/copy.db" -o "$TMP/copy.jsonl" 2>/dev/null
+cmp -s <(sort "$TMP/all.jsonl") <(sort "$TMP/copy.jsonl") && ok || bad "export of the imported db differs"
+printf '{"uid": "x"\n' >"$TMP/broken.jsonl"
+expect "db import malformed" 1 "broken.jsonl:1:" -- "$FTC" db import --db "$TMP/copy.db" "$TMP/broken.jsonl"
+[ "$(nrecords "$TMP/copy.db")" = 9 ] && ok || bad "a malformed import changed the db"
+expect "db prune" 0 "removed [0-9]+ records" -- "$FTC" db prune --keep 2 --db "$TMP/copy.db"
+expect "db check after prune" 0 ": ok" -- "$FTC" db check --db "$TMP/copy.db"
+expect "db no subcommand" 1 "give a subcommand" -- "$FTC" db
+expect "db unknown subcommand" 1 "unknown subcommand 'frob'" -- "$FTC" db frob
+expect "db missing" 1 "no tuning db at" -- "$FTC" db list --db "$TMP/none.db"
+[ ! -e "$TMP/none.db" ] && ok || bad "db list created a db"
+expect "db help" 0 "usage: ftc db list" -- "$FTC" db --help
+
+# Faults: a file that is not a db is refused and left alone.
+head -c 4096 /dev/urandom >"$TMP/junk.db"
+cp "$TMP/junk.db" "$TMP/junk.orig"
+expect "junk db refused" 1 "junk.db: not an SQLite database" -- "$FTC" tune --trials 2 --db "$TMP/junk.db" "${GEMM[@]}"
+cmp -s "$TMP/junk.db" "$TMP/junk.orig" && ok || bad "the junk file was changed"
+expect "junk db check" 1 "not an SQLite database" -- "$FTC" db check --db "$TMP/junk.db"
+
+# A tuner killed with SIGKILL mid-tune: the db stays sound, the next tune
+# resumes from what was stored and measures only the rest.
+KDB=$TMP/kill.db
+"$FTC" tune --trials 20 --json --db "$KDB" "${GEMM[@]}" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do
+	[ "$(nrecords "$KDB")" -ge 4 ] && break
+	sleep 0.1
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+stored=$(nrecords "$KDB")
+[ "$stored" -ge 4 ] && [ "$stored" -lt 21 ] && ok || bad "killed tuner stored $stored records"
+expect "db check after SIGKILL" 0 ": ok" -- "$FTC" db check --db "$KDB"
+resumed=$("$FTC" tune --trials 20 --json --db "$KDB" "${GEMM[@]}" 2>&1)
+from=$(field from_db "$resumed") measured=$(field measured "$resumed")
+# The resumed tune measures the rest of the 20.
+[ "$from" = "$stored" ] && [ "$measured" = $((20 - from)) ] && ok ||
+	bad "resume after SIGKILL: stored $stored, from_db $from, measured $measured"
+echo "SIGKILL: $stored records survived the kill; resumed with $from, measured $measured more"
+
+# Two tuners on one db at once both finish with all their records.
+CDB=$TMP/concurrent.db
+"$FTC" tune --trials 8 --seed 1 --json --db "$CDB" -D M=20 -D N=20 -D K=20 "$ROOT/examples/gemm.te" >"$TMP/c1" 2>&1 &
+p1=$!
+"$FTC" tune --trials 8 --seed 2 --json --db "$CDB" -D M=20 -D N=20 -D K=20 "$ROOT/examples/gemm.te" >"$TMP/c2" 2>&1 &
+p2=$!
+wait "$p1"; r1=$?
+wait "$p2"; r2=$?
+m1=$(field measured "$(cat "$TMP/c1")") m2=$(field measured "$(cat "$TMP/c2")")
+total=$(nrecords "$CDB")
+[ "$r1" = 0 ] && [ "$r2" = 0 ] && [ "$total" = $((m1 + m2)) ] && ok ||
+	bad "two tuners: exits $r1 $r2, measured $m1 + $m2, db holds $total"
+expect "db check after two tuners" 0 ": ok" -- "$FTC" db check --db "$CDB"
+echo "two tuners: measured $m1 and $m2, the db holds $total records"
+
+# Records of another ftc version are replayed (re-verified, re-measured)
+# rather than trusted: import them as if an older ftc had made them.
+sed 's/"compiler": *"[^"]*"/"compiler":"0.0.1-old"/' "$TMP/all.jsonl" >"$TMP/old.jsonl"
+"$FTC" db import --db "$TMP/old.db" "$TMP/old.jsonl" >/dev/null 2>&1
+expect "compile replays the old best" 0 "using the tuning db's best" -- "$FTC" compile -o "$TMP/lib3" --db "$TMP/old.db" "${GEMM[@]}"
+methods=$("$FTC" db export --db "$TMP/old.db" 2>/dev/null | grep -o '"method": *"[a-z-]*"' | sort | uniq -c)
+grep -q '"replay"' <<<"$methods" && ok || bad "no replay record stored: $methods"
+replayed=$("$FTC" tune --trials 4 --json --db "$TMP/old.db" "${GEMM[@]}" 2>&1)
+[ "$(field from_db "$replayed")" -ge 1 ] && ok || bad "a tune did not start from the replayed records: $replayed"
+
+# ftc targets describes the host.
+expect "targets" 0 "cpu +cpu -mcpu=" -- "$FTC" targets
+expect "targets help" 0 "usage: ftc targets" -- "$FTC" targets --help
+expect "targets bad" 1 "unknown option" -- "$FTC" targets --frob
+
+echo "db_cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
