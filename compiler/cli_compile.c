@@ -16,6 +16,7 @@
 
 #include "cg.h"
 #include "cli.h"
+#include "cli_cuda.h"
 #include "lir.h"
 #include "lower.h"
 #include "sched.h"
@@ -982,6 +983,13 @@ int cli_compile(int argc, char **argv)
 	rt_error_clear(&err);
 	if (cg_target_parse(c.o.target ? c.o.target : "cpu", &t, &err)) {
 		fprintf(stderr, "ftc compile: %s\n", err.msg);
+		goto out;
+	}
+	if (t.kind == CG_TARGET_CUDA) {
+		/* --schedule FILE, else the naive GPU schedule (no GPU records in the db yet) */
+		if ((ctx = cli_isl_ctx()) && (g = cli_load(&c.o, ctx, &src)) && check_param_types(&c.o, g) == 0 &&
+		    (!c.o.schedule || (sched_text = cli_read_file(c.o.schedule))))
+			rc = cli_compile_cuda(&c.o, g, ctx, &t, c.outdir, li.name, sched_text);
 		goto out;
 	}
 	if (t.kind != CG_TARGET_CPU) {

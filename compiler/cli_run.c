@@ -9,6 +9,7 @@
 
 #include "cg.h"
 #include "cli.h"
+#include "cli_cuda.h"
 #include "lir.h"
 #include "rt_bench.h"
 #include "rt_isolate.h"
@@ -261,8 +262,15 @@ out:
 	return rc;
 }
 
+/* Whether --target names a cuda target (parsed into *t). */
+static bool is_cuda(const cli_opts *o, cg_target *t)
+{
+	return o->target && cg_target_parse(o->target, t, NULL) == 0 && t->kind == CG_TARGET_CUDA;
+}
+
 int cli_run(int argc, char **argv)
 {
+	cg_target t;
 	cli_opts o;
 	isl_ctx *ctx = NULL;
 	te_graph *g = NULL;
@@ -277,8 +285,15 @@ int cli_run(int argc, char **argv)
 		rc = CLI_OK;
 		goto out;
 	}
-	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src)) && (f = cli_lower_graph(&o, g, ctx)))
+	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src)) && !o.interp && is_cuda(&o, &t)) {
+		/* the CUDA back end: the schedule file's text, or NULL for the naive GPU schedule */
+		char *text = o.schedule ? cli_read_file(o.schedule) : NULL;
+
+		rc = o.schedule && !text ? CLI_USER_ERROR : cli_run_cuda(&o, g, ctx, &t, text);
+		free(text);
+	} else if (g && (f = cli_lower_graph(&o, g, ctx))) {
 		rc = o.interp ? run_interp(&o, g, f) : run_cpu(&o, g, f);
+	}
 out:
 	lir_func_free(f);
 	free(src);

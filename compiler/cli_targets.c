@@ -7,6 +7,7 @@
 
 #include "cg.h"
 #include "cli.h"
+#include "rt_cuda.h"
 #include "tdb.h"
 
 static const char targets_help[] =
@@ -64,6 +65,26 @@ static void vector_features(const char *features, char *out, size_t n)
 	}
 }
 
+/* The cuda line: the GPU when a driver and a device are here. */
+static void cuda_line(void)
+{
+	rt_error err;
+	rt_cuda *c;
+
+	rt_error_clear(&err);
+	if (!rt_cuda_driver_present()) {
+		printf("  cuda          cuda -arch=sm_80 (PTX through LLVM NVPTX; no CUDA driver on this machine:\n"
+		       "                ftc compile --target cuda still writes the PTX and its launcher)\n");
+		return;
+	}
+	if (!(c = rt_cuda_open(0, &err))) {
+		printf("  cuda          cuda -arch=sm_80 (the CUDA driver is here but: %s)\n", err.msg);
+		return;
+	}
+	printf("  cuda          cuda -arch=sm_%d (%s)\n", rt_cuda_sm(c), rt_cuda_device_name(c));
+	rt_cuda_close(c);
+}
+
 static int targets_opt(int which, const char *value, void *ctx)
 {
 	cli_opts *o = ctx;
@@ -116,7 +137,7 @@ int cli_targets(int argc, char **argv)
 	printf("  cpu           %s\n", ts);
 	printf("                (threads: %d; -threads=N changes it, -mcpu= and -mattr= cross-compile)\n",
 	       t.threads ? t.threads : (int)cores);
-	printf("  cuda          not built yet (no CUDA back end in this version)\n");
-	printf("  hls           not built yet (no HLS back end in this version)\n");
+	cuda_line();
+	printf("  hls           hls -part=xcvu9p -clock=300MHz (parsed; the HLS back end is not in this version)\n");
 	return CLI_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "cg.h"
 #include "cli.h"
+#include "cli_cuda.h"
 #include "srch_db.h"
 #include "srch_tune.h"
 
@@ -308,8 +309,14 @@ int cli_tune(int argc, char **argv)
 		rc = CLI_OK;
 		goto out;
 	}
-	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src)))
-		rc = tune(&o, g, ctx);
+	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src))) {
+		cg_target t;
+
+		if (o.target && cg_target_parse(o.target, &t, NULL) == 0 && t.kind == CG_TARGET_CUDA)
+			rc = cli_tune_cuda(&o, g, ctx, &t);
+		else
+			rc = tune(&o, g, ctx);
+	}
 out:
 	free(src);
 	te_graph_free(g);

@@ -1,0 +1,2360 @@
+/*
+ * cg_cuda: lir with GPU bindings -> kernels for NVPTX (PTX text) or for the
+ * host CPU (the emulator), through the LLVM C API.  See cg_cuda.h for the
+ * execution model and docs/cuda.md for the decisions behind it.
+ *
+ * Three passes:
+ *   plan     split the function into kernels, map bound loops to block and
+ *            thread indices, bound their extents (interval arithmetic and
+ *            affine differences), place allocations, size shared memory;
+ *   emit     one LLVM function per kernel: guards, stride loops, shared
+ *            memory, barriers between block-level steps that touch the
+ *            same buffer, thread-0 stores, split copies into shared memory;
+ *   finish   verify, optimize at -O3, emit PTX (or JIT for the emulator).
+ */
+#include "cg_cuda.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <threads.h>
+
+#include "cg_priv.h"
+#include "rt_cuda.h"
+
+#define CU_MAX_UNROLL 64     /* longest unrolled loop expanded */
+#define CU_MAX_VECTOR 16     /* longest vectorized loop expanded */
+#define CU_MAX_AFF 16        /* terms of an affine form */
+#define CU_SET_WORDS 4       /* buffers tracked one by one for barriers */
+#define CU_SET_BITS (64 * CU_SET_WORDS)
+#define CU_IDX32_LIMIT (INT64_C(1) << 30)
+#define CU_GRID_X_MAX INT64_C(2147483647)
+#define CU_GRID_YZ_MAX 65535
+#define CU_SHARED_ALIGN 16
+#define CU_PARAM_ALIGN 16    /* the launcher checks it */
+#define CU_LOCAL_MAX (INT64_C(512) * 1024) /* local memory of one thread */
+
+enum { LV_GRID, LV_BLOCK, LV_THREAD };
+
+/* cg_types builds rt_cuda_emu_ctx in LLVM IR: the same layout. */
+_Static_assert(offsetof(rt_cuda_emu_ctx, ctaid) == 12 && offsetof(rt_cuda_emu_ctx, shared) == 48 &&
+		       offsetof(rt_cuda_emu_ctx, barrier) == 56 && offsetof(rt_cuda_emu_ctx, barrier_arg) == 64,
+	       "the emulator's context layout");
+
+/* What the plan decided about one statement of a kernel. */
+enum { NOTE_GRID, NOTE_THREAD, NOTE_COPY, NOTE_BLOCK_ALLOC, NOTE_PRIVATE, NOTE_NONE };
+
+typedef struct note {
+	const lir_stmt *s;
+	int kind;
+	int dim;          /* GRID, THREAD: 0..2 */
+	bool strided;     /* GRID, THREAD: the extent may exceed the launch size */
+	int64_t extent;   /* GRID, THREAD: bound on the trip count */
+	int64_t offset;   /* BLOCK_ALLOC: byte offset in shared memory, -1 = private */
+} note;
+
+typedef struct kplan {
+	int nprefix;
+	const lir_stmt **prefix;   /* host-level lets and ifs around the unit */
+	const lir_stmt *unit;
+	int nnotes, capnotes;
+	note *notes;
+	int64_t grid[3];
+	int block[3];
+	int64_t shared_bytes;
+	bool idx32;                /* every index value fits in i32 */
+} kplan;
+
+/* An interval of integers; ok = false: unknown. */
+typedef struct iv {
+	int64_t lo, hi;
+	bool ok;
+} iv;
+
+/* const + sum coef * var; ok = false: not affine. */
+typedef struct aff {
+	int n;
+	int var[CU_MAX_AFF];
+	int64_t coef[CU_MAX_AFF];
+	int64_t c;
+	bool ok;
+} aff;
+
+typedef struct plan {
+	const lir_func *f;
+	const cg_target *t;
+	rt_error *err;
+	int nk, capk;
+	kplan *k;
+	int *temp_of;               /* per buffer: temp index, -1 */
+	int ntemps;
+	int *temp_buf;              /* per temp: buffer id */
+	iv *env;                    /* per variable, while walking */
+	aff **let_aff;              /* per variable: the affine value of a let, or NULL */
+	const lir_stmt **pre;       /* the host-level prefix being walked */
+	int npre, cappre;
+	bool *priv;                 /* per buffer: allocated only under thread loops */
+	bool *shared_alloc;         /* per buffer: allocated at block level somewhere */
+} plan;
+
+static bool is_block_kind(lir_for_kind k)
+{
+	return k == LIR_BLOCK_X || k == LIR_BLOCK_Y || k == LIR_BLOCK_Z;
+}
+
+static bool is_thread_kind(lir_for_kind k)
+{
+	return k == LIR_THREAD_X || k == LIR_THREAD_Y || k == LIR_THREAD_Z;
+}
+
+static int kind_dim(lir_for_kind k)
+{
+	return is_block_kind(k) ? (int)(k - LIR_BLOCK_X) : (int)(k - LIR_THREAD_X);
+}
+
+static const char *var_name(const lir_func *f, int v)
+{
+	return lir_func_var(f, v)->name;
+}
+
+/* Make room for `need` elements in the array *p of *cap; -1 when out of
+ * memory (the array is kept). */
+static int grow(void *p, int *cap, int need, size_t elem)
+{
+	void **pp = p, *q;
+	int n = *cap ? *cap : 8;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if (!(q = realloc(*pp, (size_t)n * elem)))
+		return -1;
+	*pp = q;
+	*cap = n;
+	return 0;
+}
+
+/* ---- intervals ---- */
+
+static iv iv_unknown(void)
+{
+	return (iv){0, 0, false};
+}
+
+static iv iv_const(int64_t c)
+{
+	return (iv){c, c, true};
+}
+
+static iv iv_add(iv a, iv b, bool sub)
+{
+	iv r = {0, 0, a.ok && b.ok};
+	int64_t blo = sub ? b.hi : b.lo, bhi = sub ? b.lo : b.hi;
+
+	if (!r.ok)
+		return r;
+	if (sub ? __builtin_sub_overflow(a.lo, blo, &r.lo) || __builtin_sub_overflow(a.hi, bhi, &r.hi)
+		: __builtin_add_overflow(a.lo, blo, &r.lo) || __builtin_add_overflow(a.hi, bhi, &r.hi))
+		return iv_unknown();
+	return r;
+}
+
+static iv iv_mul(iv a, iv b)
+{
+	int64_t p[4];
+
+	if (!a.ok || !b.ok)
+		return iv_unknown();
+	if (__builtin_mul_overflow(a.lo, b.lo, &p[0]) || __builtin_mul_overflow(a.lo, b.hi, &p[1]) ||
+	    __builtin_mul_overflow(a.hi, b.lo, &p[2]) || __builtin_mul_overflow(a.hi, b.hi, &p[3]))
+		return iv_unknown();
+	for (int i = 1; i < 4; i++) {
+		p[0] = p[i] < p[0] ? p[i] : p[0];
+		p[3] = p[i] > p[3] ? p[i] : p[3];
+	}
+	return (iv){p[0], p[3], true};
+}
+
+static int64_t floor_div64(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Floor division or modulo by a constant interval (others: unknown). */
+static iv iv_divmod(iv a, iv b, bool mod)
+{
+	if (!a.ok || !b.ok || b.lo != b.hi || b.lo == 0 || b.lo == -1)
+		return b.ok && b.lo == 0 && b.hi == 0 ? iv_const(0) : iv_unknown();
+	if (mod) {
+		int64_t m = b.lo > 0 ? b.lo : -b.lo;
+
+		if (b.lo > 0 && a.lo >= 0 && a.hi < b.lo)
+			return a;
+		return b.lo > 0 ? (iv){0, m - 1, true} : (iv){-(m - 1), 0, true};
+	}
+	if (b.lo > 0)
+		return (iv){floor_div64(a.lo, b.lo), floor_div64(a.hi, b.lo), true};
+	return (iv){floor_div64(a.hi, b.lo), floor_div64(a.lo, b.lo), true};
+}
+
+static iv iv_join(iv a, iv b)
+{
+	if (!a.ok || !b.ok)
+		return iv_unknown();
+	return (iv){a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi, true};
+}
+
+/* The interval of integer expression e; *fits becomes false when an i64
+ * node may leave [-2^30, 2^30) (then indices stay 64-bit). */
+static iv eval_iv(const plan *P, const lir_expr *e, bool *fits)
+{
+	iv a, b, r;
+
+	if (e->type == LIR_F32 || e->type == LIR_F64) {
+		for (int i = 0; i < e->nargs; i++)
+			eval_iv(P, e->args[i], fits);
+		return iv_unknown();
+	}
+	switch (e->op) {
+	case LIR_CONST: r = iv_const(e->c.i); break;
+	case LIR_VAR: r = P->env[e->id]; break;
+	case LIR_LOAD: eval_iv(P, e->args[0], fits); r = iv_unknown(); break;
+	case LIR_NEG: r = iv_add(iv_const(0), eval_iv(P, e->args[0], fits), true); break;
+	case LIR_ADD: case LIR_SUB:
+		a = eval_iv(P, e->args[0], fits);
+		r = iv_add(a, eval_iv(P, e->args[1], fits), e->op == LIR_SUB);
+		break;
+	case LIR_MUL:
+		a = eval_iv(P, e->args[0], fits);
+		r = iv_mul(a, eval_iv(P, e->args[1], fits));
+		break;
+	case LIR_DIV: case LIR_MOD:
+		a = eval_iv(P, e->args[0], fits);
+		r = iv_divmod(a, eval_iv(P, e->args[1], fits), e->op == LIR_MOD);
+		break;
+	case LIR_MIN: case LIR_MAX:
+		a = eval_iv(P, e->args[0], fits);
+		b = eval_iv(P, e->args[1], fits);
+		r = iv_join(a, b);
+		if (r.ok) {
+			r.lo = e->op == LIR_MIN ? (a.lo < b.lo ? a.lo : b.lo) : (a.lo > b.lo ? a.lo : b.lo);
+			r.hi = e->op == LIR_MIN ? (a.hi < b.hi ? a.hi : b.hi) : (a.hi > b.hi ? a.hi : b.hi);
+		}
+		break;
+	case LIR_SELECT:
+		eval_iv(P, e->args[0], fits);
+		a = eval_iv(P, e->args[1], fits);
+		r = iv_join(a, eval_iv(P, e->args[2], fits));
+		break;
+	case LIR_CAST:
+		a = eval_iv(P, e->args[0], fits);
+		r = lir_type_is_float(e->args[0]->type) ? iv_unknown() : a;
+		break;
+	default:
+		for (int i = 0; i < e->nargs; i++)
+			eval_iv(P, e->args[i], fits);
+		r = e->type == LIR_BOOL ? (iv){0, 1, true} : iv_unknown();
+		break;
+	}
+	if (e->type == LIR_I64 && (!r.ok || r.lo < -CU_IDX32_LIMIT || r.hi >= CU_IDX32_LIMIT))
+		*fits = false;
+	return r;
+}
+
+/* ---- affine forms: bounds on differences such as hi - lo ---- */
+
+static void aff_add_term(aff *a, int var, int64_t coef)
+{
+	for (int i = 0; i < a->n; i++)
+		if (a->var[i] == var) {
+			if (__builtin_add_overflow(a->coef[i], coef, &a->coef[i]))
+				a->ok = false;
+			return;
+		}
+	if (a->n == CU_MAX_AFF) {
+		a->ok = false;
+		return;
+	}
+	a->var[a->n] = var;
+	a->coef[a->n++] = coef;
+}
+
+/* r = a + k * b */
+static aff aff_axpy(aff a, int64_t k, const aff *b)
+{
+	int64_t t;
+
+	if (!a.ok || !b->ok || __builtin_mul_overflow(k, b->c, &t) || __builtin_add_overflow(a.c, t, &a.c))
+		return (aff){.ok = false};
+	for (int i = 0; i < b->n && a.ok; i++) {
+		if (__builtin_mul_overflow(k, b->coef[i], &t))
+			a.ok = false;
+		else
+			aff_add_term(&a, b->var[i], t);
+	}
+	return a;
+}
+
+static aff aff_of(const plan *P, const lir_expr *e)
+{
+	aff r = {.ok = true}, a, b;
+
+	switch (e->op) {
+	case LIR_CONST:
+		r.c = e->c.i;
+		return r;
+	case LIR_VAR:
+		if (P->let_aff[e->id])
+			return *P->let_aff[e->id];
+		aff_add_term(&r, e->id, 1);
+		return r;
+	case LIR_NEG:
+		a = aff_of(P, e->args[0]);
+		return aff_axpy(r, -1, &a);
+	case LIR_ADD: case LIR_SUB:
+		a = aff_of(P, e->args[0]);
+		b = aff_of(P, e->args[1]);
+		return aff_axpy(a, e->op == LIR_ADD ? 1 : -1, &b);
+	case LIR_MUL:
+		a = aff_of(P, e->args[0]);
+		b = aff_of(P, e->args[1]);
+		if (a.ok && a.n == 0)
+			return aff_axpy(r, a.c, &b);
+		if (b.ok && b.n == 0)
+			return aff_axpy(r, b.c, &a);
+		return (aff){.ok = false};
+	case LIR_CAST:
+		if (!lir_type_is_float(e->args[0]->type) && e->args[0]->type != LIR_BOOL)
+			return aff_of(P, e->args[0]);
+		return (aff){.ok = false};
+	default:
+		return (aff){.ok = false};
+	}
+}
+
+/* Upper bound of an affine form over the variables' intervals. */
+static iv aff_bound(const plan *P, const aff *a)
+{
+	iv r = iv_const(a->c);
+
+	if (!a->ok)
+		return iv_unknown();
+	for (int i = 0; i < a->n; i++)
+		r = iv_add(r, iv_mul(iv_const(a->coef[i]), P->env[a->var[i]]), false);
+	return r;
+}
+
+/* An upper bound of hi - lo over the domain, or INT64_MIN when unknown:
+ * min(x, y) - lo <= x - lo, hi - max(x, y) <= hi - x, affine forms cancel
+ * common terms, and plain intervals are the last resort. */
+static int64_t diff_bound(const plan *P, const lir_expr *hi, const lir_expr *lo, int depth)
+{
+	int64_t best = INT64_MIN, b;
+	bool fits = true;
+	aff a, l;
+	iv r, h, w;
+
+	if (depth < 4 && (hi->op == LIR_MIN || lo->op == LIR_MAX)) {
+		for (int i = 0; i < 2; i++) {
+			b = hi->op == LIR_MIN ? diff_bound(P, hi->args[i], lo, depth + 1)
+					      : diff_bound(P, hi, lo->args[i], depth + 1);
+			if (b != INT64_MIN && (best == INT64_MIN || b < best))
+				best = b;
+		}
+		if (best != INT64_MIN)
+			return best;
+	}
+	a = aff_of(P, hi);
+	l = aff_of(P, lo);
+	r = aff_bound(P, (a = aff_axpy(a, -1, &l), &a));
+	if (r.ok)
+		return r.hi;
+	h = eval_iv(P, hi, &fits);
+	w = eval_iv(P, lo, &fits);
+	r = iv_add(h, w, true);
+	return r.ok ? r.hi : INT64_MIN;
+}
+
+/* A bound on the trip count of loop s, or -1 when unknown. */
+static int64_t trip_bound(const plan *P, const lir_stmt *s)
+{
+	int64_t d = diff_bound(P, s->u.loop.hi, s->u.loop.lo, 0), step = s->u.loop.step;
+
+	if (d == INT64_MIN || step < 1)
+		return -1;
+	if (d <= 0)
+		return 0;
+	return d / step + (d % step != 0);
+}
+
+/* ---- the plan: kernels ---- */
+
+static int plan_fail(plan *P, const char *fmt, const char *a, const char *b)
+{
+	return rt_error_set(P->err, 0, 0, fmt, a, b);
+}
+
+static note *add_note(plan *P, kplan *K, const lir_stmt *s, int kind)
+{
+	note *n;
+
+	if (grow(&K->notes, &K->capnotes, K->nnotes + 1, sizeof(note))) {
+		rt_error_set(P->err, 0, 0, "out of memory");
+		return NULL;
+	}
+	n = &K->notes[K->nnotes++];
+	memset(n, 0, sizeof(*n));
+	n->s = s;
+	n->kind = kind;
+	n->offset = -1;
+	return n;
+}
+
+static const note *find_note(const kplan *K, const lir_stmt *s)
+{
+	for (int i = 0; i < K->nnotes; i++)
+		if (K->notes[i].s == s)
+			return &K->notes[i];
+	return NULL;
+}
+
+/* The level of statement s reached at `level`: grid-level code is lets,
+ * else-less ifs and mapped block loops above everything else. */
+static int level_of(const kplan *K, const lir_stmt *s, int level)
+{
+	const note *n;
+
+	if (level != LV_GRID)
+		return level;
+	if (s->kind == LIR_LET || (s->kind == LIR_IF && !s->u.cond.else_s))
+		return LV_GRID;
+	if (s->kind == LIR_FOR && (n = find_note(K, s)) && n->kind == NOTE_GRID)
+		return LV_GRID;
+	return LV_BLOCK;
+}
+
+/* Does expression e load buffer buf? */
+static bool loads_buf(const lir_expr *e, int buf)
+{
+	if (e->op == LIR_LOAD && e->id == buf)
+		return true;
+	for (int i = 0; i < e->nargs; i++)
+		if (loads_buf(e->args[i], buf))
+			return true;
+	return false;
+}
+
+static bool const_bounds(const lir_stmt *s)
+{
+	return s->u.loop.lo->op == LIR_CONST && s->u.loop.hi->op == LIR_CONST && s->u.loop.step >= 1 &&
+	       !is_thread_kind(s->u.loop.kind);
+}
+
+/*
+ * A block-level copy into a shared buffer that all threads may share:
+ * loops with constant bounds, lets and else-less ifs around one store to
+ * a LIR_SHARED buffer that the nest never reads.  Returns the store.
+ */
+static const lir_stmt *copy_nest(const lir_func *f, const lir_stmt *s)
+{
+	const lir_stmt *t = s;
+	int64_t trips = 1;
+
+	while (t->kind != LIR_STORE) {
+		if (t->kind == LIR_FOR && const_bounds(t)) {
+			int64_t n = t->u.loop.hi->c.i - t->u.loop.lo->c.i;
+
+			n = n <= 0 ? 0 : (n + t->u.loop.step - 1) / t->u.loop.step;
+			if (__builtin_mul_overflow(trips, n, &trips) || trips > CU_GRID_X_MAX)
+				return NULL;
+			t = t->u.loop.body;
+		} else if (t->kind == LIR_LET) {
+			t = t->u.let.body;
+		} else if (t->kind == LIR_IF && !t->u.cond.else_s) {
+			t = t->u.cond.then_s;
+		} else {
+			return NULL;
+		}
+	}
+	if (s->kind != LIR_FOR || lir_func_buffer(f, t->u.store.buf)->scope != LIR_SHARED)
+		return NULL;
+	if (loads_buf(t->u.store.index, t->u.store.buf) || loads_buf(t->u.store.value, t->u.store.buf))
+		return NULL;
+	return t;
+}
+
+typedef struct walk {
+	int level;
+	unsigned active;   /* thread dims bound on the path */
+	unsigned used;     /* block dims bound on the path */
+} walk;
+
+static int kwalk(plan *P, kplan *K, const lir_stmt *s, walk w);
+
+static void fits_expr(plan *P, kplan *K, const lir_expr *e)
+{
+	bool fits = true;
+
+	eval_iv(P, e, &fits);
+	K->idx32 = K->idx32 && fits;
+}
+
+/* The interval of a loop's variable over its iterations. */
+static iv loop_range(plan *P, const lir_stmt *s)
+{
+	bool fits = true;
+	iv lo = eval_iv(P, s->u.loop.lo, &fits), hi = eval_iv(P, s->u.loop.hi, &fits);
+
+	if (!lo.ok || !hi.ok)
+		return iv_unknown();
+	return (iv){lo.lo, hi.hi - 1 > lo.lo ? hi.hi - 1 : lo.lo, true};
+}
+
+static int kwalk_loop(plan *P, kplan *K, const lir_stmt *s, walk w)
+{
+	lir_for_kind k = s->u.loop.kind;
+	int dim = kind_dim(k), v = s->u.loop.var, rc;
+	iv saved = P->env[v];
+	note *n = NULL;
+
+	fits_expr(P, K, s->u.loop.lo);
+	fits_expr(P, K, s->u.loop.hi);
+	if (w.level == LV_GRID && is_block_kind(k) && !(w.used & (1u << dim))) {
+		if (!(n = add_note(P, K, s, NOTE_GRID)))
+			return -1;
+		w.used |= 1u << dim;
+	} else {
+		w.level = w.level == LV_GRID ? LV_BLOCK : w.level;
+		if (is_thread_kind(k) && !(w.active & (1u << dim))) {
+			if (!(n = add_note(P, K, s, NOTE_THREAD)))
+				return -1;
+			w.active |= 1u << dim;
+			w.level = LV_THREAD;
+		} else if (w.level == LV_BLOCK && copy_nest(P->f, s)) {
+			if (!add_note(P, K, s, NOTE_COPY))
+				return -1;
+		}
+	}
+	if (n) {
+		n->dim = dim;
+		if ((n->extent = trip_bound(P, s)) < 0)
+			return plan_fail(P, "cuda: cannot bound the extent of the %s loop '%s' (its bounds are not "
+				     "affine in the enclosing loops)", lir_for_kind_name(k), var_name(P->f, v));
+	}
+	P->env[v] = loop_range(P, s);
+	rc = kwalk(P, K, s->u.loop.body, w);
+	P->env[v] = saved;
+	return rc;
+}
+
+static int kwalk_let(plan *P, kplan *K, const lir_stmt *s, walk w)
+{
+	int v = s->u.let.var, rc;
+	iv saved = P->env[v];
+	aff *sa = P->let_aff[v], a = aff_of(P, s->u.let.value);
+	bool fits = true;
+
+	P->env[v] = eval_iv(P, s->u.let.value, &fits);
+	K->idx32 = K->idx32 && fits;
+	P->let_aff[v] = a.ok ? &a : NULL;
+	rc = kwalk(P, K, s->u.let.body, w);
+	P->env[v] = saved;
+	P->let_aff[v] = sa;
+	return rc;
+}
+
+static int kwalk(plan *P, kplan *K, const lir_stmt *s, walk w)
+{
+	if (!s)
+		return 0;
+	if (s->kind != LIR_LET && s->kind != LIR_FOR)
+		w.level = level_of(K, s, w.level);
+	switch (s->kind) {
+	case LIR_FOR:
+		return kwalk_loop(P, K, s, w);
+	case LIR_LET:
+		return kwalk_let(P, K, s, w);
+	case LIR_IF:
+		fits_expr(P, K, s->u.cond.cond);
+		if (kwalk(P, K, s->u.cond.then_s, w))
+			return -1;
+		return kwalk(P, K, s->u.cond.else_s, w);
+	case LIR_ALLOC:
+		if (w.level == LV_THREAD) {
+			P->priv[s->u.alloc.buf] = !P->shared_alloc[s->u.alloc.buf];
+		} else {
+			P->shared_alloc[s->u.alloc.buf] = true;
+			P->priv[s->u.alloc.buf] = false;
+		}
+		if (!add_note(P, K, s, w.level == LV_THREAD ? NOTE_PRIVATE : NOTE_BLOCK_ALLOC))
+			return -1;
+		return kwalk(P, K, s->u.alloc.body, w);
+	case LIR_STORE:
+		fits_expr(P, K, s->u.store.index);
+		fits_expr(P, K, s->u.store.value);
+		return 0;
+	case LIR_SEQ:
+		for (int i = 0; i < s->u.seq.n; i++)
+			if (kwalk(P, K, s->u.seq.s[i], w))
+				return -1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Clamp launch sizes to the target's limits; loops beyond them stride. */
+static void clamp_launch(const plan *P, kplan *K)
+{
+	static const int64_t tmax[3] = {1024, 1024, 64};
+	int64_t gmax[3] = {CU_GRID_X_MAX, CU_GRID_YZ_MAX, CU_GRID_YZ_MAX};
+	int limit = P->t->max_threads_per_block > 0 ? P->t->max_threads_per_block : 1024;
+
+	for (int d = 0; d < 3; d++) {
+		K->block[d] = (int)(K->block[d] > tmax[d] ? tmax[d] : K->block[d]);
+		K->grid[d] = K->grid[d] > gmax[d] ? gmax[d] : K->grid[d];
+	}
+	while ((int64_t)K->block[0] * K->block[1] * K->block[2] > limit) {
+		int d = K->block[0] >= K->block[1] && K->block[0] >= K->block[2] ? 0
+			: K->block[1] >= K->block[2]                             ? 1
+										 : 2;
+
+		K->block[d] = (K->block[d] + 1) / 2;
+	}
+	for (int i = 0; i < K->nnotes; i++) {
+		note *n = &K->notes[i];
+
+		if (n->kind == NOTE_GRID)
+			n->strided = n->extent > K->grid[n->dim];
+		else if (n->kind == NOTE_THREAD)
+			n->strided = n->extent > K->block[n->dim];
+	}
+}
+
+static int64_t threads_of(const kplan *K)
+{
+	return (int64_t)K->block[0] * K->block[1] * K->block[2];
+}
+
+/* Launch sizes, then shared memory: block-level allocations in a block of
+ * one thread are private arrays instead. */
+static int finish_kernel(plan *P, kplan *K, int index)
+{
+	int64_t limit = P->t->max_shared_bytes > 0 ? P->t->max_shared_bytes : 48 * 1024, private_bytes = 0;
+
+	for (int d = 0; d < 3; d++)
+		K->grid[d] = K->block[d] = 1;
+	for (int i = 0; i < K->nnotes; i++) {
+		const note *n = &K->notes[i];
+
+		if (n->kind == NOTE_GRID && n->extent > K->grid[n->dim])
+			K->grid[n->dim] = n->extent;
+		if (n->kind == NOTE_THREAD && n->extent > K->block[n->dim])
+			K->block[n->dim] = (int)(n->extent > 1024 ? 1024 : n->extent);
+	}
+	clamp_launch(P, K);
+	for (int i = 0; i < K->nnotes; i++) {
+		note *n = &K->notes[i];
+		const lir_buffer *b;
+		int64_t bytes;
+
+		if (n->kind == NOTE_COPY && threads_of(K) == 1)
+			n->kind = NOTE_NONE; /* a plain nest */
+		if (n->kind != NOTE_BLOCK_ALLOC && n->kind != NOTE_PRIVATE)
+			continue;
+		b = lir_func_buffer(P->f, n->s->u.alloc.buf);
+		bytes = b->size * (int64_t)lir_type_size(b->type);
+		if (n->kind == NOTE_PRIVATE || threads_of(K) == 1) {
+			if ((private_bytes += bytes) > CU_LOCAL_MAX)
+				return rt_error_set(P->err, 0, 0,
+						    "cuda: the per-thread arrays of kernel %d need %lld bytes (with %s); "
+						    "a thread has at most %lld", index, (long long)private_bytes, b->name,
+						    (long long)CU_LOCAL_MAX);
+			continue;
+		}
+		n->offset = K->shared_bytes;
+		K->shared_bytes += (bytes + CU_SHARED_ALIGN - 1) / CU_SHARED_ALIGN * CU_SHARED_ALIGN;
+		if (K->shared_bytes > limit) {
+			char what[160];
+
+			snprintf(what, sizeof(what), "%s (kernel %d)", b->name, index);
+			return rt_error_set(P->err, 0, 0,
+					    "cuda: shared memory of %s: the block-level buffers need %lld bytes, "
+					    "the target allows %lld", what, (long long)K->shared_bytes,
+					    (long long)limit);
+		}
+	}
+	return 0;
+}
+
+/* A kernel for the host-level statement s under the current prefix. */
+static int add_kernel(plan *P, const lir_stmt *s)
+{
+	kplan *K;
+	walk w = {LV_GRID, 0, 0};
+
+	if (grow(&P->k, &P->capk, P->nk + 1, sizeof(kplan)))
+		return rt_error_set(P->err, 0, 0, "out of memory");
+	K = &P->k[P->nk++];
+	memset(K, 0, sizeof(*K));
+	K->unit = s;
+	K->idx32 = true;
+	K->nprefix = P->npre;
+	if (P->npre && !(K->prefix = malloc(sizeof(*K->prefix) * (size_t)P->npre)))
+		return rt_error_set(P->err, 0, 0, "out of memory");
+	if (P->npre)
+		memcpy(K->prefix, P->pre, sizeof(*K->prefix) * (size_t)P->npre);
+	for (int i = 0; i < P->npre; i++) {
+		const lir_expr *e = P->pre[i]->kind == LIR_LET ? P->pre[i]->u.let.value : P->pre[i]->u.cond.cond;
+
+		fits_expr(P, K, e);
+	}
+	if (kwalk(P, K, s, w))
+		return -1;
+	return finish_kernel(P, K, P->nk - 1);
+}
+
+static int push_prefix(plan *P, const lir_stmt *s)
+{
+	if (grow(&P->pre, &P->cappre, P->npre + 1, sizeof(*P->pre)))
+		return rt_error_set(P->err, 0, 0, "out of memory");
+	P->pre[P->npre++] = s;
+	return 0;
+}
+
+/* The host level: sequences, allocations (temps), lets and else-less ifs
+ * (repeated in each kernel below them); anything else is a kernel. */
+static int host(plan *P, const lir_stmt *s)
+{
+	int rc = 0;
+
+	if (!s || s->kind == LIR_BARRIER)
+		return 0;
+	switch (s->kind) {
+	case LIR_SEQ:
+		for (int i = 0; i < s->u.seq.n && !rc; i++)
+			rc = host(P, s->u.seq.s[i]);
+		return rc;
+	case LIR_ALLOC:
+		P->shared_alloc[s->u.alloc.buf] = true;
+		if (P->temp_of[s->u.alloc.buf] < 0) {
+			P->temp_of[s->u.alloc.buf] = P->ntemps;
+			P->temp_buf[P->ntemps++] = s->u.alloc.buf;
+		}
+		return host(P, s->u.alloc.body);
+	case LIR_LET: {
+		int v = s->u.let.var;
+		iv saved = P->env[v];
+		aff *sa = P->let_aff[v], a = aff_of(P, s->u.let.value);
+		bool fits = true;
+
+		P->env[v] = eval_iv(P, s->u.let.value, &fits);
+		P->let_aff[v] = a.ok ? &a : NULL;
+		rc = push_prefix(P, s) ? -1 : host(P, s->u.let.body);
+		P->npre--;
+		P->env[v] = saved;
+		P->let_aff[v] = sa;
+		return rc;
+	}
+	case LIR_IF:
+		if (s->u.cond.else_s)
+			return add_kernel(P, s);
+		rc = push_prefix(P, s) ? -1 : host(P, s->u.cond.then_s);
+		P->npre--;
+		return rc;
+	default:
+		return add_kernel(P, s);
+	}
+}
+
+static void plan_release(plan *P)
+{
+	for (int i = 0; i < P->nk; i++) {
+		free(P->k[i].prefix);
+		free(P->k[i].notes);
+	}
+	free(P->k);
+	free(P->temp_of);
+	free(P->temp_buf);
+	free(P->env);
+	free(P->let_aff);
+	free(P->pre);
+	free(P->priv);
+	free(P->shared_alloc);
+	memset(P, 0, sizeof(*P));
+}
+
+static int plan_build(plan *P, const lir_func *f, const cg_target *t, rt_error *err)
+{
+	int nb = lir_func_nbuffers(f), nv = lir_func_nvars(f);
+
+	memset(P, 0, sizeof(*P));
+	P->f = f;
+	P->t = t;
+	P->err = err;
+	P->temp_of = malloc(sizeof(int) * (size_t)(nb + 1));
+	P->temp_buf = malloc(sizeof(int) * (size_t)(nb + 1));
+	P->env = calloc((size_t)nv + 1, sizeof(iv));
+	P->let_aff = calloc((size_t)nv + 1, sizeof(aff *));
+	P->priv = calloc((size_t)nb + 1, sizeof(bool));
+	P->shared_alloc = calloc((size_t)nb + 1, sizeof(bool));
+	if (!P->temp_of || !P->temp_buf || !P->env || !P->let_aff || !P->priv || !P->shared_alloc)
+		return rt_error_set(err, 0, 0, "out of memory");
+	for (int i = 0; i < nb; i++)
+		P->temp_of[i] = -1;
+	if (t->kind != CG_TARGET_CUDA)
+		return rt_error_set(err, 0, 0, "the CUDA code generator cannot compile for a %s target",
+				    cg_target_kind_name(t->kind));
+	return host(P, lir_func_body(f));
+}
+
+/* The public view of a plan. */
+static cg_cuda_prog *prog_of(const plan *P)
+{
+	cg_cuda_prog *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	snprintf(p->name, sizeof(p->name), "%s", lir_func_name(P->f));
+	snprintf(p->sm, sizeof(p->sm), "sm_%d", P->t->sm ? P->t->sm : 80);
+	p->nkernels = P->nk;
+	p->nparams = lir_func_nparams(P->f);
+	p->ntemps = P->ntemps;
+	p->kernels = calloc((size_t)P->nk + 1, sizeof(cg_cuda_kernel));
+	p->temp_bytes = calloc((size_t)P->ntemps + 1, sizeof(int64_t));
+	if (!p->kernels || !p->temp_bytes)
+		return cg_cuda_prog_free(p);
+	for (int i = 0; i < P->nk; i++) {
+		cg_cuda_kernel *k = &p->kernels[i];
+
+		snprintf(k->name, sizeof(k->name), "%s_k%d", p->name, i);
+		for (int d = 0; d < 3; d++) {
+			k->grid[d] = P->k[i].grid[d];
+			k->block[d] = P->k[i].block[d];
+		}
+		k->shared_bytes = P->k[i].shared_bytes;
+	}
+	for (int i = 0; i < P->ntemps; i++) {
+		const lir_buffer *b = lir_func_buffer(P->f, P->temp_buf[i]);
+
+		p->temp_bytes[i] = b->size * (int64_t)lir_type_size(b->type);
+	}
+	return p;
+}
+
+cg_cuda_prog *cg_cuda_prog_free(cg_cuda_prog *p)
+{
+	if (!p)
+		return NULL;
+	free(p->ptx);
+	free(p->kernels);
+	free(p->temp_bytes);
+	free(p);
+	return NULL;
+}
+
+cg_cuda_prog *cg_cuda_plan(const lir_func *f, const cg_target *t, rt_error *err)
+{
+	plan P;
+	cg_cuda_prog *p = NULL;
+
+	if (plan_build(&P, f, t, err) == 0 && !(p = prog_of(&P)))
+		rt_error_set(err, 0, 0, "out of memory");
+	plan_release(&P);
+	return p;
+}
+
+/* ---- emission ---- */
+
+/* Buffers accessed by a step: by thread 0 alone (r0, w0) or by every
+ * thread (rt, wt). */
+typedef struct bset {
+	uint64_t w[CU_SET_WORDS];
+} bset;
+
+typedef struct acc {
+	bset r0, w0, rt, wt;
+} acc;
+
+typedef struct cg {
+	const plan *P;
+	const kplan *K;
+	rt_error *err;
+	bool emu;                  /* host code for the emulator */
+	LLVMContextRef C;
+	LLVMModuleRef M;
+	LLVMBuilderRef B;
+	LLVMValueRef fn;
+	LLVMTypeRef i1, i8, i32, i64, ix, f32, f64, ptr, gptr, sptr, vd, ctx_ty;
+	LLVMValueRef *var;         /* per lir variable */
+	int *tz;                   /* per variable: known trailing zero bits */
+	LLVMValueRef *buf;         /* per lir buffer: its pointer in scope */
+	int *buf_align;            /* per lir buffer: the base's alignment */
+	LLVMValueRef tid[3], ctaid[3];
+	LLVMValueRef ctx;          /* emulator: the context parameter */
+	int level;
+	unsigned active;           /* thread dims bound on the path */
+	acc pend;                  /* accesses since the last barrier */
+	int nshared;
+} cg;
+
+static int cg_fail(cg *g, const char *what, const char *where)
+{
+	return rt_error_set(g->err, 0, 0, "cuda code generation: %s%s%s", what, where ? " " : "",
+			    where ? where : "");
+}
+
+static bool failed(const cg *g)
+{
+	return g->err && g->err->set;
+}
+
+static LLVMTypeRef type_of(cg *g, lir_type t)
+{
+	switch (t) {
+	case LIR_F32: return g->f32;
+	case LIR_F64: return g->f64;
+	case LIR_I32: return g->i32;
+	case LIR_I64: return g->ix;
+	default: return g->i1;
+	}
+}
+
+static LLVMValueRef cix(cg *g, int64_t v)
+{
+	return LLVMConstInt(g->ix, (unsigned long long)v, 1);
+}
+
+static LLVMValueRef call_intrinsic(cg *g, const char *name, LLVMTypeRef *tys, int ntys, LLVMValueRef *args,
+				   int nargs)
+{
+	unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+	LLVMValueRef fn;
+
+	if (!id) {
+		cg_fail(g, "LLVM has no intrinsic", name);
+		return LLVMGetUndef(g->i32);
+	}
+	fn = LLVMGetIntrinsicDeclaration(g->M, id, tys, (size_t)ntys);
+	return LLVMBuildCall2(g->B, LLVMIntrinsicGetType(g->C, id, tys, (size_t)ntys), fn, args, (unsigned)nargs,
+			      "");
+}
+
+/* ---- bitsets of buffers ---- */
+
+static void bs_add(bset *s, int buf)
+{
+	int b = buf < CU_SET_BITS ? buf : CU_SET_BITS - 1;
+
+	s->w[b / 64] |= UINT64_C(1) << (b % 64);
+}
+
+static bool bs_meet(const bset *a, const bset *b)
+{
+	for (int i = 0; i < CU_SET_WORDS; i++)
+		if (a->w[i] & b->w[i])
+			return true;
+	return false;
+}
+
+static bset bs_or(bset a, const bset *b)
+{
+	for (int i = 0; i < CU_SET_WORDS; i++)
+		a.w[i] |= b->w[i];
+	return a;
+}
+
+static void acc_or(acc *a, const acc *b)
+{
+	a->r0 = bs_or(a->r0, &b->r0);
+	a->w0 = bs_or(a->w0, &b->w0);
+	a->rt = bs_or(a->rt, &b->rt);
+	a->wt = bs_or(a->wt, &b->wt);
+}
+
+/* ---- accesses of a statement (private buffers excluded) ---- */
+
+static void expr_reads(const cg *g, const lir_expr *e, bset *r)
+{
+	if (e->op == LIR_LOAD && !g->P->priv[e->id])
+		bs_add(r, e->id);
+	for (int i = 0; i < e->nargs; i++)
+		expr_reads(g, e->args[i], r);
+}
+
+/* Accesses of s at `level`: block-level stores are thread 0's, the rest
+ * (thread loops, split copies, bounds and conditions) every thread's. */
+static void accesses(const cg *g, const lir_stmt *s, int level, acc *a)
+{
+	const note *n;
+
+	if (!s)
+		return;
+	switch (s->kind) {
+	case LIR_FOR:
+		n = find_note(g->K, s);
+		if (n && (n->kind == NOTE_THREAD || n->kind == NOTE_COPY))
+			level = LV_THREAD;
+		expr_reads(g, s->u.loop.lo, &a->rt);
+		expr_reads(g, s->u.loop.hi, &a->rt);
+		accesses(g, s->u.loop.body, level, a);
+		return;
+	case LIR_IF:
+		expr_reads(g, s->u.cond.cond, &a->rt);
+		accesses(g, s->u.cond.then_s, level, a);
+		accesses(g, s->u.cond.else_s, level, a);
+		return;
+	case LIR_LET:
+		expr_reads(g, s->u.let.value, &a->rt);
+		accesses(g, s->u.let.body, level, a);
+		return;
+	case LIR_ALLOC:
+		accesses(g, s->u.alloc.body, level, a);
+		return;
+	case LIR_SEQ:
+		for (int i = 0; i < s->u.seq.n; i++)
+			accesses(g, s->u.seq.s[i], level, a);
+		return;
+	case LIR_STORE:
+		expr_reads(g, s->u.store.index, level == LV_THREAD ? &a->rt : &a->r0);
+		expr_reads(g, s->u.store.value, level == LV_THREAD ? &a->rt : &a->r0);
+		if (!g->P->priv[s->u.store.buf])
+			bs_add(level == LV_THREAD ? &a->wt : &a->w0, s->u.store.buf);
+		return;
+	default:
+		return;
+	}
+}
+
+/* Does step a conflict with the accesses pending since the last barrier?
+ * Thread 0's steps never conflict with each other. */
+static bool conflicts(const acc *p, const acc *a)
+{
+	bset all = bs_or(bs_or(bs_or(p->r0, &p->w0), &p->rt), &p->wt);
+	bset tw = bs_or(p->rt, &p->wt), w = bs_or(p->w0, &p->wt);
+
+	return bs_meet(&a->w0, &tw) || bs_meet(&a->r0, &p->wt) || bs_meet(&a->wt, &all) || bs_meet(&a->rt, &w);
+}
+
+static bool one_thread(const cg *g)
+{
+	return threads_of(g->K) == 1;
+}
+
+static void barrier(cg *g)
+{
+	if (g->emu) {
+		LLVMTypeRef fty = LLVMFunctionType(g->vd, &g->ptr, 1, 0);
+		LLVMValueRef fp = LLVMBuildStructGEP2(g->B, g->ctx_ty, g->ctx, 5, "");
+		LLVMValueRef ap = LLVMBuildStructGEP2(g->B, g->ctx_ty, g->ctx, 6, "");
+		LLVMValueRef arg = LLVMBuildLoad2(g->B, g->ptr, ap, "");
+
+		LLVMBuildCall2(g->B, fty, LLVMBuildLoad2(g->B, g->ptr, fp, ""), &arg, 1, "");
+	} else {
+		call_intrinsic(g, "llvm.nvvm.barrier0", NULL, 0, NULL, 0);
+	}
+	memset(&g->pend, 0, sizeof(g->pend));
+}
+
+/* Before a block-level step with accesses a: a barrier when it conflicts. */
+static void step(cg *g, const acc *a)
+{
+	if (one_thread(g))
+		return;
+	if (conflicts(&g->pend, a))
+		barrier(g);
+	acc_or(&g->pend, a);
+}
+
+/* ---- expressions ---- */
+
+static LLVMValueRef expr(cg *g, const lir_expr *e);
+
+static bool has_load(const lir_expr *e)
+{
+	if (e->op == LIR_LOAD)
+		return true;
+	for (int i = 0; i < e->nargs; i++)
+		if (has_load(e->args[i]))
+			return true;
+	return false;
+}
+
+/* Trailing zero bits every value of integer expression e is known to have. */
+static int tzeros(const cg *g, const lir_expr *e)
+{
+	int a, b;
+
+	switch (e->op) {
+	case LIR_CONST:
+		return e->c.i == 0 ? 64 : __builtin_ctzll((unsigned long long)e->c.i);
+	case LIR_VAR:
+		return g->tz[e->id];
+	case LIR_NEG: case LIR_CAST:
+		return lir_type_is_float(e->args[0]->type) ? 0 : tzeros(g, e->args[0]);
+	case LIR_ADD: case LIR_SUB: case LIR_MIN: case LIR_MAX:
+		a = tzeros(g, e->args[0]);
+		b = tzeros(g, e->args[1]);
+		return a < b ? a : b;
+	case LIR_MUL:
+		a = tzeros(g, e->args[0]) + tzeros(g, e->args[1]);
+		return a > 64 ? 64 : a;
+	case LIR_SELECT:
+		a = tzeros(g, e->args[1]);
+		b = tzeros(g, e->args[2]);
+		return a < b ? a : b;
+	default:
+		return 0;
+	}
+}
+
+/* The alignment an access to buf at index idx may assume: the element
+ * size times the known power of two of the index, up to 16 bytes. */
+static unsigned access_align(const cg *g, int buf, const lir_expr *idx)
+{
+	const lir_buffer *b = lir_func_buffer(g->P->f, buf);
+	unsigned size = (unsigned)lir_type_size(b->type), a = size;
+	int tz = tzeros(g, idx);
+
+	for (int i = 0; i < tz && a < 16; i++)
+		a *= 2;
+	if ((int)a > g->buf_align[buf])
+		a = (unsigned)g->buf_align[buf] > size ? (unsigned)g->buf_align[buf] : size;
+	return a;
+}
+
+static LLVMValueRef elem_ptr(cg *g, int buf, LLVMValueRef idx)
+{
+	const lir_buffer *b = lir_func_buffer(g->P->f, buf);
+
+	return LLVMBuildGEP2(g->B, type_of(g, b->type), g->buf[buf], &idx, 1, "");
+}
+
+static LLVMValueRef load(cg *g, const lir_expr *e)
+{
+	const lir_buffer *b = lir_func_buffer(g->P->f, e->id);
+	LLVMValueRef idx = expr(g, e->args[0]), r;
+
+	if (!idx || !g->buf[e->id]) {
+		cg_fail(g, "a load of a buffer out of scope:", b->name);
+		return NULL;
+	}
+	r = LLVMBuildLoad2(g->B, type_of(g, b->type), elem_ptr(g, e->id, idx), "");
+	LLVMSetAlignment(r, access_align(g, e->id, e->args[0]));
+	return r;
+}
+
+/* Floor division or modulo of integers; x / 0 and x % 0 are 0. */
+static LLVMValueRef floor_divmod(cg *g, bool mod, LLVMValueRef a, LLVMValueRef b)
+{
+	LLVMTypeRef t = LLVMTypeOf(b);
+	LLVMValueRef zero = LLVMConstNull(t), one = LLVMConstInt(t, 1, 0);
+	LLVMValueRef is0 = LLVMBuildICmp(g->B, LLVMIntEQ, b, zero, "");
+	LLVMValueRef neg1 = LLVMBuildICmp(g->B, LLVMIntEQ, b, LLVMConstAllOnes(t), "");
+	LLVMValueRef bad = LLVMBuildOr(g->B, is0, neg1, "");
+	LLVMValueRef safe = LLVMBuildSelect(g->B, bad, one, b, "");
+	LLVMValueRef q = LLVMBuildSDiv(g->B, a, safe, ""), r = LLVMBuildSRem(g->B, a, safe, "");
+	LLVMValueRef adj = LLVMBuildAnd(g->B, LLVMBuildICmp(g->B, LLVMIntNE, r, zero, ""),
+					LLVMBuildICmp(g->B, LLVMIntSLT, LLVMBuildXor(g->B, r, safe, ""), zero, ""), "");
+
+	if (mod) {
+		r = LLVMBuildSelect(g->B, adj, LLVMBuildAdd(g->B, r, safe, ""), r, "");
+		return LLVMBuildSelect(g->B, bad, zero, r, "");
+	}
+	q = LLVMBuildSelect(g->B, adj, LLVMBuildSub(g->B, q, one, ""), q, "");
+	q = LLVMBuildSelect(g->B, neg1, LLVMBuildNeg(g->B, a, ""), q, "");
+	return LLVMBuildSelect(g->B, is0, zero, q, "");
+}
+
+static LLVMValueRef cmp(cg *g, lir_op op, lir_type t, LLVMValueRef a, LLVMValueRef b)
+{
+	static const LLVMIntPredicate ip[] = {LLVMIntSLT, LLVMIntSLE, LLVMIntSGT, LLVMIntSGE, LLVMIntEQ, LLVMIntNE};
+	static const LLVMRealPredicate fp[] = {LLVMRealOLT, LLVMRealOLE, LLVMRealOGT, LLVMRealOGE, LLVMRealOEQ,
+					       LLVMRealUNE};
+	int k = op - LIR_LT;
+
+	return lir_type_is_float(t) ? LLVMBuildFCmp(g->B, fp[k], a, b, "") : LLVMBuildICmp(g->B, ip[k], a, b, "");
+}
+
+static LLVMValueRef fconst(LLVMTypeRef t, double v)
+{
+	return LLVMConstReal(t, v);
+}
+
+/* 2^n for an i32 n in [-1022, 1023], as a double. */
+static LLVMValueRef pow2_f64(cg *g, LLVMValueRef n)
+{
+	LLVMValueRef e = LLVMBuildAdd(g->B, LLVMBuildSExt(g->B, n, g->i64, ""), LLVMConstInt(g->i64, 1023, 0), "");
+
+	return LLVMBuildBitCast(g->B, LLVMBuildShl(g->B, e, LLVMConstInt(g->i64, 52, 0), ""), g->f64, "");
+}
+
+static LLVMValueRef horner(cg *g, LLVMValueRef x, const double *c, int n)
+{
+	LLVMValueRef r = fconst(LLVMTypeOf(x), c[n - 1]);
+
+	for (int i = n - 2; i >= 0; i--)
+		r = LLVMBuildFAdd(g->B, LLVMBuildFMul(g->B, r, x, ""), fconst(LLVMTypeOf(x), c[i]), "");
+	return r;
+}
+
+/* exp(x) for f64 without a math library: x = n ln2 + r, |r| <= ln2 / 2,
+ * a degree-13 Taylor polynomial of r, scaled by 2^n in two steps (so that
+ * results near the subnormal range are right); overflow gives inf. */
+static LLVMValueRef exp_f64(cg *g, LLVMValueRef x)
+{
+	static const double c[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
+				     1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600,
+				     1.0 / 6227020800.0};
+	LLVMTypeRef d = g->f64;
+	LLVMValueRef xc, n, nf, r, p, n1, n2;
+
+	xc = call_intrinsic(g, "llvm.maxnum", &d, 1, (LLVMValueRef[]){x, fconst(d, -746.0)}, 2);
+	xc = call_intrinsic(g, "llvm.minnum", &d, 1, (LLVMValueRef[]){xc, fconst(d, 710.0)}, 2);
+	nf = call_intrinsic(g, "llvm.rint", &d, 1,
+			    (LLVMValueRef[]){LLVMBuildFMul(g->B, xc, fconst(d, 1.4426950408889634), "")}, 1);
+	r = LLVMBuildFSub(g->B, xc, LLVMBuildFMul(g->B, nf, fconst(d, 6.93147180369123816490e-01), ""), "");
+	r = LLVMBuildFSub(g->B, r, LLVMBuildFMul(g->B, nf, fconst(d, 1.90821492927058770002e-10), ""), "");
+	p = horner(g, r, c, 14);
+	n = LLVMBuildFPToSI(g->B, nf, g->i32, "");
+	n1 = LLVMBuildAShr(g->B, n, LLVMConstInt(g->i32, 1, 0), "");
+	n2 = LLVMBuildSub(g->B, n, n1, "");
+	p = LLVMBuildFMul(g->B, LLVMBuildFMul(g->B, p, pow2_f64(g, n1), ""), pow2_f64(g, n2), "");
+	/* NaN stays NaN (maxnum would have dropped it) */
+	return LLVMBuildSelect(g->B, LLVMBuildFCmp(g->B, LLVMRealUNO, x, x, ""), x, p, "");
+}
+
+/* log(x) for f64: x = 2^e m with m in [sqrt(1/2), sqrt(2)), log m =
+ * 2 atanh(s), s = (m - 1) / (m + 1), by its series; subnormals are scaled
+ * first; x < 0 gives NaN, 0 gives -inf, inf and NaN themselves. */
+static LLVMValueRef log_f64(cg *g, LLVMValueRef x)
+{
+	static const double c[12] = {1.0, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15,
+				     1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
+	LLVMTypeRef d = g->f64, l = g->i64;
+	LLVMValueRef sub = LLVMBuildFCmp(g->B, LLVMRealOLT, x, fconst(d, 2.2250738585072014e-308), "");
+	LLVMValueRef xs = LLVMBuildSelect(g->B, sub, LLVMBuildFMul(g->B, x, fconst(d, 18014398509481984.0), ""), x,
+					  "");
+	LLVMValueRef bits = LLVMBuildBitCast(g->B, xs, l, "");
+	LLVMValueRef e = LLVMBuildSub(g->B, LLVMBuildAnd(g->B, LLVMBuildLShr(g->B, bits, LLVMConstInt(l, 52, 0), ""),
+							 LLVMConstInt(l, 0x7ff, 0), ""),
+				      LLVMConstInt(l, 1023, 0), "");
+	LLVMValueRef mb = LLVMBuildOr(g->B, LLVMBuildAnd(g->B, bits, LLVMConstInt(l, 0xfffffffffffffULL, 0), ""),
+				      LLVMConstInt(l, 0x3ff0000000000000ULL, 0), "");
+	LLVMValueRef m = LLVMBuildBitCast(g->B, mb, d, ""), big, s, z, lm, ef, r;
+
+	e = LLVMBuildSub(g->B, e, LLVMBuildSelect(g->B, sub, LLVMConstInt(l, 54, 0), LLVMConstInt(l, 0, 0), ""),
+			 "");
+	big = LLVMBuildFCmp(g->B, LLVMRealOGT, m, fconst(d, 1.4142135623730951), "");
+	m = LLVMBuildSelect(g->B, big, LLVMBuildFMul(g->B, m, fconst(d, 0.5), ""), m, "");
+	e = LLVMBuildAdd(g->B, e, LLVMBuildZExt(g->B, big, l, ""), "");
+	s = LLVMBuildFDiv(g->B, LLVMBuildFSub(g->B, m, fconst(d, 1.0), ""), LLVMBuildFAdd(g->B, m, fconst(d, 1.0), ""),
+			  "");
+	z = LLVMBuildFMul(g->B, s, s, "");
+	lm = LLVMBuildFMul(g->B, LLVMBuildFMul(g->B, s, fconst(d, 2.0), ""), horner(g, z, c, 12), "");
+	ef = LLVMBuildSIToFP(g->B, e, d, "");
+	r = LLVMBuildFAdd(g->B, LLVMBuildFMul(g->B, ef, fconst(d, 6.93147180369123816490e-01), ""),
+			  LLVMBuildFAdd(g->B, lm, LLVMBuildFMul(g->B, ef, fconst(d, 1.90821492927058770002e-10), ""),
+					""),
+			  "");
+	/* special values: x < 0 or NaN -> NaN, 0 -> -inf, inf -> inf */
+	r = LLVMBuildSelect(g->B, LLVMBuildFCmp(g->B, LLVMRealOEQ, x, fconst(d, INFINITY), ""), x, r, "");
+	r = LLVMBuildSelect(g->B, LLVMBuildFCmp(g->B, LLVMRealOEQ, x, fconst(d, 0.0), ""), fconst(d, -INFINITY), r,
+			    "");
+	return LLVMBuildSelect(g->B, LLVMBuildFCmp(g->B, LLVMRealUGE, x, fconst(d, 0.0), ""), r,
+			       fconst(d, NAN), "");
+}
+
+/* exp and log: f32 on the GPU by the ex2/lg2 approximations (relative
+ * error about 2^-22), f64 by the routines above; the emulator's f32 by
+ * LLVM's intrinsics. */
+static LLVMValueRef exp_log(cg *g, bool is_exp, lir_type t, LLVMValueRef a)
+{
+	LLVMTypeRef ty = LLVMTypeOf(a);
+
+	if (t == LIR_F64)
+		return is_exp ? exp_f64(g, a) : log_f64(g, a);
+	if (g->emu)
+		return call_intrinsic(g, is_exp ? "llvm.exp" : "llvm.log", &ty, 1, &a, 1);
+	if (is_exp) {
+		LLVMValueRef x = LLVMBuildFMul(g->B, a, fconst(ty, 1.4426950408889634), "");
+
+		return call_intrinsic(g, "llvm.nvvm.ex2.approx.f", NULL, 0, &x, 1);
+	}
+	return LLVMBuildFMul(g->B, call_intrinsic(g, "llvm.nvvm.lg2.approx.f", NULL, 0, &a, 1),
+			     fconst(ty, 0.69314718055994531), "");
+}
+
+static LLVMValueRef math1(cg *g, lir_op op, lir_type t, LLVMValueRef a)
+{
+	LLVMTypeRef ty = LLVMTypeOf(a);
+	bool f = lir_type_is_float(t);
+
+	switch (op) {
+	case LIR_NEG:
+		return f ? LLVMBuildFNeg(g->B, a, "") : LLVMBuildNeg(g->B, a, "");
+	case LIR_NOT:
+		return LLVMBuildNot(g->B, a, "");
+	case LIR_ABS:
+		if (f)
+			return call_intrinsic(g, "llvm.fabs", &ty, 1, &a, 1);
+		return call_intrinsic(g, "llvm.abs", &ty, 1, (LLVMValueRef[]){a, LLVMConstInt(g->i1, 0, 0)}, 2);
+	case LIR_EXP: case LIR_LOG:
+		return exp_log(g, op == LIR_EXP, t, a);
+	case LIR_SQRT:
+		return call_intrinsic(g, "llvm.sqrt", &ty, 1, &a, 1);
+	default: {
+		/* tanh(x) = 1 - 2 / (exp(2x) + 1), saturating at +-inf */
+		LLVMValueRef one = fconst(ty, 1.0), two = fconst(ty, 2.0);
+		LLVMValueRef e2x = exp_log(g, true, t, LLVMBuildFMul(g->B, two, a, ""));
+
+		return LLVMBuildFSub(g->B, one, LLVMBuildFDiv(g->B, two, LLVMBuildFAdd(g->B, e2x, one, ""), ""), "");
+	}
+	}
+}
+
+/* A float add/sub/mul that may become a fused multiply-add. */
+static LLVMValueRef contract(LLVMValueRef v)
+{
+	if (LLVMIsAInstruction(v))
+		LLVMSetFastMathFlags(v, LLVMFastMathAllowContract);
+	return v;
+}
+
+/* Floor modulo of floats: a - floor(a / b) * b, and 0 when b is 0. */
+static LLVMValueRef fmod_floor(cg *g, LLVMValueRef a, LLVMValueRef b)
+{
+	LLVMTypeRef ty = LLVMTypeOf(a);
+	LLVMValueRef q = call_intrinsic(g, "llvm.floor", &ty, 1, (LLVMValueRef[]){LLVMBuildFDiv(g->B, a, b, "")}, 1);
+	LLVMValueRef r = LLVMBuildFSub(g->B, a, LLVMBuildFMul(g->B, q, b, ""), "");
+
+	return LLVMBuildSelect(g->B, LLVMBuildFCmp(g->B, LLVMRealOEQ, b, LLVMConstNull(ty), ""), LLVMConstNull(ty),
+			       r, "");
+}
+
+static LLVMValueRef arith(cg *g, lir_op op, lir_type t, LLVMValueRef a, LLVMValueRef b)
+{
+	bool f = lir_type_is_float(t);
+	LLVMTypeRef ty = LLVMTypeOf(a);
+
+	switch (op) {
+	case LIR_ADD: return f ? contract(LLVMBuildFAdd(g->B, a, b, "")) : LLVMBuildAdd(g->B, a, b, "");
+	case LIR_SUB: return f ? contract(LLVMBuildFSub(g->B, a, b, "")) : LLVMBuildSub(g->B, a, b, "");
+	case LIR_MUL: return f ? contract(LLVMBuildFMul(g->B, a, b, "")) : LLVMBuildMul(g->B, a, b, "");
+	case LIR_DIV: return f ? LLVMBuildFDiv(g->B, a, b, "") : floor_divmod(g, false, a, b);
+	case LIR_MOD: return f ? fmod_floor(g, a, b) : floor_divmod(g, true, a, b);
+	case LIR_AND: return LLVMBuildAnd(g->B, a, b, "");
+	case LIR_OR: return LLVMBuildOr(g->B, a, b, "");
+	case LIR_MIN:
+		return call_intrinsic(g, f ? "llvm.minnum" : "llvm.smin", &ty, 1, (LLVMValueRef[]){a, b}, 2);
+	case LIR_MAX:
+		return call_intrinsic(g, f ? "llvm.maxnum" : "llvm.smax", &ty, 1, (LLVMValueRef[]){a, b}, 2);
+	default:
+		return cmp(g, op, t, a, b);
+	}
+}
+
+static LLVMValueRef cast(cg *g, lir_type to, lir_type from, LLVMValueRef a)
+{
+	LLVMTypeRef dt = type_of(g, to), st = LLVMTypeOf(a);
+	bool ff = lir_type_is_float(from), tf = lir_type_is_float(to);
+
+	if (to == from || dt == st)
+		return a;
+	if (to == LIR_BOOL)
+		return ff ? LLVMBuildFCmp(g->B, LLVMRealUNE, a, LLVMConstNull(st), "")
+			  : LLVMBuildICmp(g->B, LLVMIntNE, a, LLVMConstNull(st), "");
+	if (ff && tf)
+		return lir_type_size(to) > lir_type_size(from) ? LLVMBuildFPExt(g->B, a, dt, "")
+							       : LLVMBuildFPTrunc(g->B, a, dt, "");
+	if (tf)
+		return from == LIR_BOOL ? LLVMBuildUIToFP(g->B, a, dt, "") : LLVMBuildSIToFP(g->B, a, dt, "");
+	if (ff)
+		return call_intrinsic(g, "llvm.fptosi.sat", (LLVMTypeRef[]){dt, st}, 2, &a, 1);
+	if (from == LIR_BOOL)
+		return LLVMBuildZExt(g->B, a, dt, "");
+	return LLVMGetIntTypeWidth(dt) > LLVMGetIntTypeWidth(st) ? LLVMBuildSExt(g->B, a, dt, "")
+								 : LLVMBuildTrunc(g->B, a, dt, "");
+}
+
+/* Evaluate `then` or `other` lazily: select(c, a, b), or c && b, c || b,
+ * when an operand loads (a load the condition rules out must not run). */
+static LLVMValueRef lazy(cg *g, LLVMValueRef c, const lir_expr *a, const lir_expr *b, LLVMValueRef a_val)
+{
+	LLVMBasicBlockRef ta = LLVMAppendBasicBlockInContext(g->C, g->fn, "lazy.a");
+	LLVMBasicBlockRef tb = LLVMAppendBasicBlockInContext(g->C, g->fn, "lazy.b");
+	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->C, g->fn, "lazy.end");
+	LLVMValueRef va, vb, phi;
+	LLVMBasicBlockRef ea, eb;
+
+	LLVMBuildCondBr(g->B, c, ta, tb);
+	LLVMPositionBuilderAtEnd(g->B, ta);
+	va = a ? expr(g, a) : a_val;
+	ea = LLVMGetInsertBlock(g->B);
+	LLVMBuildBr(g->B, join);
+	LLVMPositionBuilderAtEnd(g->B, tb);
+	vb = expr(g, b);
+	eb = LLVMGetInsertBlock(g->B);
+	LLVMBuildBr(g->B, join);
+	LLVMPositionBuilderAtEnd(g->B, join);
+	if (!va || !vb)
+		return NULL;
+	phi = LLVMBuildPhi(g->B, LLVMTypeOf(va), "");
+	LLVMAddIncoming(phi, (LLVMValueRef[]){va, vb}, (LLVMBasicBlockRef[]){ea, eb}, 2);
+	return phi;
+}
+
+static LLVMValueRef logic(cg *g, const lir_expr *e)
+{
+	LLVMValueRef a = expr(g, e->args[0]);
+
+	if (!a)
+		return NULL;
+	if (!has_load(e->args[1])) {
+		LLVMValueRef b = expr(g, e->args[1]);
+
+		return b ? arith(g, e->op, e->type, a, b) : NULL;
+	}
+	/* a && b = a ? b : false; a || b = a ? true : b */
+	if (e->op == LIR_AND)
+		return lazy(g, LLVMBuildNot(g->B, a, ""), NULL, e->args[1], LLVMConstInt(g->i1, 0, 0));
+	return lazy(g, a, NULL, e->args[1], LLVMConstInt(g->i1, 1, 0));
+}
+
+static LLVMValueRef expr(cg *g, const lir_expr *e)
+{
+	LLVMValueRef a, b, c;
+
+	if (!e || failed(g))
+		return NULL;
+	switch (e->op) {
+	case LIR_CONST:
+		if (lir_type_is_float(e->type))
+			return LLVMConstReal(type_of(g, e->type), e->c.f);
+		return LLVMConstInt(type_of(g, e->type), (unsigned long long)e->c.i, 1);
+	case LIR_VAR:
+		if (!g->var[e->id])
+			cg_fail(g, "a variable used out of scope:", var_name(g->P->f, e->id));
+		return g->var[e->id];
+	case LIR_LOAD:
+		return load(g, e);
+	case LIR_SELECT:
+		if (!(a = expr(g, e->args[0])))
+			return NULL;
+		if (has_load(e->args[1]) || has_load(e->args[2]))
+			return lazy(g, a, e->args[1], e->args[2], NULL);
+		b = expr(g, e->args[1]);
+		c = expr(g, e->args[2]);
+		return b && c ? LLVMBuildSelect(g->B, a, b, c, "") : NULL;
+	case LIR_CAST:
+		a = expr(g, e->args[0]);
+		return a ? cast(g, e->type, e->args[0]->type, a) : NULL;
+	case LIR_AND: case LIR_OR:
+		return logic(g, e);
+	default:
+		break;
+	}
+	if (!(a = expr(g, e->args[0])))
+		return NULL;
+	if (e->nargs == 1)
+		return math1(g, e->op, e->type, a);
+	b = expr(g, e->args[1]);
+	return b ? arith(g, e->op, e->args[0]->type, a, b) : NULL;
+}
+
+/* ---- statements ---- */
+
+static int stmt(cg *g, const lir_stmt *s);
+
+/* An if around the rest: `cond` true continues in the then block; returns
+ * the join block to position at afterwards. */
+static LLVMBasicBlockRef open_if(cg *g, LLVMValueRef cond, const char *name)
+{
+	LLVMBasicBlockRef t = LLVMAppendBasicBlockInContext(g->C, g->fn, name);
+	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->C, g->fn, "endif");
+
+	LLVMBuildCondBr(g->B, cond, t, join);
+	LLVMPositionBuilderAtEnd(g->B, t);
+	return join;
+}
+
+static void close_if(cg *g, LLVMBasicBlockRef join)
+{
+	LLVMBuildBr(g->B, join);
+	LLVMPositionBuilderAtEnd(g->B, join);
+}
+
+/* Thread dims a store at this point must be made by index 0 of: launched
+ * dims that no enclosing thread loop binds. */
+static LLVMValueRef store_guard(cg *g)
+{
+	LLVMValueRef c = NULL;
+
+	for (int d = 0; d < 3; d++) {
+		LLVMValueRef z;
+
+		if (g->K->block[d] == 1 || (g->active & (1u << d)))
+			continue;
+		z = LLVMBuildICmp(g->B, LLVMIntEQ, g->tid[d], LLVMConstInt(g->i32, 0, 0), "");
+		c = c ? LLVMBuildAnd(g->B, c, z, "") : z;
+	}
+	return c;
+}
+
+static int store(cg *g, const lir_stmt *s, bool all_threads)
+{
+	const lir_buffer *b = lir_func_buffer(g->P->f, s->u.store.buf);
+	LLVMValueRef guard = all_threads ? NULL : store_guard(g), idx, v, st;
+	LLVMBasicBlockRef join = guard ? open_if(g, guard, "store") : NULL;
+
+	if (!g->buf[s->u.store.buf])
+		return cg_fail(g, "a store to a buffer out of scope:", b->name);
+	idx = expr(g, s->u.store.index);
+	v = expr(g, s->u.store.value);
+	if (!idx || !v)
+		return -1;
+	st = LLVMBuildStore(g->B, v, elem_ptr(g, s->u.store.buf, idx));
+	LLVMSetAlignment(st, access_align(g, s->u.store.buf, s->u.store.index));
+	if (join)
+		close_if(g, join);
+	return 0;
+}
+
+typedef int (*body_fn)(cg *g, const void *user);
+
+/* for (v = lo; v < hi; v += step) body, with an i-type induction variable. */
+static int counted_loop(cg *g, int var, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef step, body_fn body,
+			const void *user)
+{
+	LLVMBasicBlockRef pre = LLVMGetInsertBlock(g->B);
+	LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(g->C, g->fn, "loop");
+	LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(g->C, g->fn, "body");
+	LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(g->C, g->fn, "exit");
+	LLVMValueRef iv, next, saved = g->var[var];
+	int rc;
+
+	LLVMBuildBr(g->B, head);
+	LLVMPositionBuilderAtEnd(g->B, head);
+	iv = LLVMBuildPhi(g->B, LLVMTypeOf(lo), var_name(g->P->f, var));
+	LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, iv, hi, ""), bb, exit);
+	LLVMPositionBuilderAtEnd(g->B, bb);
+	g->var[var] = iv;
+	rc = body(g, user);
+	next = LLVMBuildNSWAdd(g->B, iv, step, "");
+	LLVMBuildBr(g->B, head);
+	LLVMAddIncoming(iv, (LLVMValueRef[]){lo, next}, (LLVMBasicBlockRef[]){pre, LLVMGetInsertBlock(g->B)}, 2);
+	LLVMPositionBuilderAtEnd(g->B, exit);
+	g->var[var] = saved;
+	return rc;
+}
+
+static int body_stmt(cg *g, const void *s)
+{
+	return stmt(g, s);
+}
+
+static int const_trip(const lir_stmt *s, int64_t *lo, int64_t *n)
+{
+	const lir_expr *l = s->u.loop.lo, *h = s->u.loop.hi;
+
+	if (l->op != LIR_CONST || h->op != LIR_CONST || s->u.loop.step < 1)
+		return 0;
+	*lo = l->c.i;
+	*n = h->c.i > l->c.i ? (h->c.i - l->c.i + s->u.loop.step - 1) / s->u.loop.step : 0;
+	return 1;
+}
+
+/* An unrolled or vectorized loop with a constant trip count, expanded:
+ * lanes of a vectorized loop become neighbouring accesses with the
+ * alignment their index proves, which LLVM's load/store vectorizer
+ * combines into vector loads and stores. */
+static int expand(cg *g, const lir_stmt *s, int64_t lo, int64_t n)
+{
+	int v = s->u.loop.var, tz = g->tz[v];
+	LLVMValueRef saved = g->var[v];
+
+	for (int64_t i = 0; i < n; i++) {
+		int64_t x = lo + i * s->u.loop.step;
+
+		g->var[v] = cix(g, x);
+		g->tz[v] = x == 0 ? 64 : __builtin_ctzll((unsigned long long)x);
+		if (stmt(g, s->u.loop.body))
+			return -1;
+	}
+	g->var[v] = saved;
+	g->tz[v] = tz;
+	return 0;
+}
+
+static int min_tz(int a, int b)
+{
+	return a < b ? a : b;
+}
+
+/* A loop bound to a block or thread index: v = lo + idx * step, guarded
+ * by v < hi, or a stride loop when the extent may exceed the launch. */
+static int mapped_loop(cg *g, const lir_stmt *s, const note *n)
+{
+	bool block = n->kind == NOTE_GRID;
+	int v = s->u.loop.var, tz = g->tz[v], level = g->level;
+	unsigned active = g->active;
+	LLVMValueRef lo = expr(g, s->u.loop.lo), hi = expr(g, s->u.loop.hi), idx, first, saved = g->var[v];
+	int64_t launch = block ? g->K->grid[n->dim] : g->K->block[n->dim];
+	LLVMBasicBlockRef join;
+	int rc;
+
+	if (!lo || !hi)
+		return -1;
+	idx = LLVMBuildZExt(g->B, block ? g->ctaid[n->dim] : g->tid[n->dim], g->ix, "");
+	first = LLVMBuildNSWAdd(g->B, lo, LLVMBuildNSWMul(g->B, idx, cix(g, s->u.loop.step), ""), "");
+	g->tz[v] = min_tz(tzeros(g, s->u.loop.lo), __builtin_ctzll((unsigned long long)s->u.loop.step));
+	if (!block) {
+		g->level = LV_THREAD;
+		g->active |= 1u << n->dim;
+	}
+	if (n->strided) {
+		rc = counted_loop(g, v, first, hi, cix(g, launch * s->u.loop.step), body_stmt, s->u.loop.body);
+	} else {
+		join = open_if(g, LLVMBuildICmp(g->B, LLVMIntSLT, first, hi, ""), block ? "block" : "thread");
+		g->var[v] = first;
+		rc = stmt(g, s->u.loop.body);
+		close_if(g, join);
+	}
+	g->var[v] = saved;
+	g->tz[v] = tz;
+	g->level = level;
+	g->active = active;
+	return rc;
+}
+
+/* ---- copies into shared memory, split among the block's threads ---- */
+
+typedef struct copy_loop {
+	const lir_stmt *s;
+	int64_t lo, n;
+} copy_loop;
+
+/* Emit the copy nest's lets, ifs and store around the linear index done. */
+static int copy_inner(cg *g, const lir_stmt *t)
+{
+	LLVMBasicBlockRef join;
+	LLVMValueRef c, saved;
+	int rc;
+
+	switch (t->kind) {
+	case LIR_FOR:
+		return copy_inner(g, t->u.loop.body);
+	case LIR_LET:
+		if (!(c = expr(g, t->u.let.value)))
+			return -1;
+		saved = g->var[t->u.let.var];
+		g->var[t->u.let.var] = c;
+		g->tz[t->u.let.var] = tzeros(g, t->u.let.value);
+		rc = copy_inner(g, t->u.let.body);
+		g->var[t->u.let.var] = saved;
+		return rc;
+	case LIR_IF:
+		if (!(c = expr(g, t->u.cond.cond)))
+			return -1;
+		join = open_if(g, c, "copy.if");
+		rc = copy_inner(g, t->u.cond.then_s);
+		close_if(g, join);
+		return rc;
+	default:
+		return store(g, t, true);
+	}
+}
+
+typedef struct copy_plan {
+	copy_loop loop[64];
+	int nloops;
+	int64_t total;
+	const lir_stmt *root;
+} copy_plan;
+
+/* One iteration n of the linearized nest: decode the loop variables. */
+static int copy_iter(cg *g, const void *user)
+{
+	const copy_plan *cp = user;
+	LLVMValueRef rem = g->var[cp->loop[0].s->u.loop.var];
+	int rc;
+
+	for (int i = cp->nloops - 1; i >= 0; i--) {
+		const copy_loop *l = &cp->loop[i];
+		LLVMValueRef q = i ? LLVMBuildUDiv(g->B, rem, cix(g, l->n), "") : NULL;
+		LLVMValueRef k = i ? LLVMBuildURem(g->B, rem, cix(g, l->n), "") : rem;
+
+		g->var[l->s->u.loop.var] =
+			LLVMBuildNSWAdd(g->B, cix(g, l->lo), LLVMBuildNSWMul(g->B, k, cix(g, l->s->u.loop.step), ""), "");
+		g->tz[l->s->u.loop.var] = min_tz(l->lo ? __builtin_ctzll((unsigned long long)l->lo) : 64,
+						 __builtin_ctzll((unsigned long long)l->s->u.loop.step));
+		rem = q;
+	}
+	rc = copy_inner(g, cp->root);
+	return rc;
+}
+
+static int copy_split(cg *g, const lir_stmt *s)
+{
+	copy_plan *cp = calloc(1, sizeof(*cp));
+	const lir_stmt *t = s;
+	LLVMValueRef lin;
+	int64_t nthreads = threads_of(g->K);
+	int rc;
+	acc a = {0};
+
+	if (!cp)
+		return cg_fail(g, "out of memory", NULL);
+	cp->root = s;
+	cp->total = 1;
+	for (; t->kind != LIR_STORE && cp->nloops < 64;
+	     t = t->kind == LIR_FOR ? t->u.loop.body : t->kind == LIR_LET ? t->u.let.body : t->u.cond.then_s)
+		if (t->kind == LIR_FOR) {
+			copy_loop *l = &cp->loop[cp->nloops++];
+
+			const_trip(t, &l->lo, &l->n);
+			l->s = t;
+			cp->total *= l->n;
+		}
+	accesses(g, s, LV_THREAD, &a);
+	step(g, &a);
+	if (cp->total == 0) {
+		free(cp);
+		return 0;
+	}
+	/* n = tid.x + bx * (tid.y + by * tid.z) */
+	lin = LLVMBuildAdd(g->B, g->tid[1],
+			   LLVMBuildMul(g->B, g->tid[2], LLVMConstInt(g->i32, (unsigned)g->K->block[1], 0), ""), "");
+	lin = LLVMBuildAdd(g->B, g->tid[0], LLVMBuildMul(g->B, lin, LLVMConstInt(g->i32, (unsigned)g->K->block[0], 0), ""),
+			   "");
+	rc = counted_loop(g, cp->loop[0].s->u.loop.var, LLVMBuildZExt(g->B, lin, g->ix, ""), cix(g, cp->total),
+			  cix(g, nthreads), copy_iter, cp);
+	free(cp);
+	return rc;
+}
+
+/* ---- loops, allocations, the rest ---- */
+
+/* A loop at block level: the state at the top of its body is what any
+ * iteration may find pending; after it, what any exit may leave. */
+static int block_loop(cg *g, const lir_stmt *s, body_fn fn, const void *user, LLVMValueRef lo, LLVMValueRef hi)
+{
+	acc before = g->pend, body = {0};
+	int rc;
+
+	accesses(g, s->u.loop.body, g->level, &body);
+	acc_or(&g->pend, &body);
+	rc = counted_loop(g, s->u.loop.var, lo, hi, cix(g, s->u.loop.step), fn, user);
+	acc_or(&g->pend, &before);
+	acc_or(&g->pend, &body);
+	return rc;
+}
+
+static int loop(cg *g, const lir_stmt *s)
+{
+	const note *n = find_note(g->K, s);
+	int v = s->u.loop.var, tz = g->tz[v], rc;
+	int64_t lo, cnt;
+	LLVMValueRef l, h;
+
+	if (n && (n->kind == NOTE_GRID || n->kind == NOTE_THREAD)) {
+		if (n->kind == NOTE_THREAD && g->level == LV_BLOCK) {
+			acc a = {0};
+
+			accesses(g, s, LV_BLOCK, &a);
+			step(g, &a);
+		}
+		return mapped_loop(g, s, n);
+	}
+	if (n && n->kind == NOTE_COPY && g->level == LV_BLOCK)
+		return copy_split(g, s);
+	if (const_trip(s, &lo, &cnt) && ((s->u.loop.kind == LIR_UNROLLED && cnt <= CU_MAX_UNROLL) ||
+					  (s->u.loop.kind == LIR_VECTORIZED && cnt <= CU_MAX_VECTOR))) {
+		acc before = g->pend, body = {0};
+
+		if (g->level != LV_BLOCK)
+			return expand(g, s, lo, cnt);
+		accesses(g, s->u.loop.body, g->level, &body);
+		acc_or(&g->pend, &body);
+		rc = expand(g, s, lo, cnt);
+		acc_or(&g->pend, &before);
+		return rc;
+	}
+	if (!(l = expr(g, s->u.loop.lo)) || !(h = expr(g, s->u.loop.hi)))
+		return -1;
+	g->tz[v] = min_tz(tzeros(g, s->u.loop.lo), __builtin_ctzll((unsigned long long)s->u.loop.step));
+	if (g->level == LV_BLOCK)
+		rc = block_loop(g, s, body_stmt, s->u.loop.body, l, h);
+	else
+		rc = counted_loop(g, v, l, h, cix(g, s->u.loop.step), body_stmt, s->u.loop.body);
+	g->tz[v] = tz;
+	return rc;
+}
+
+static int branch(cg *g, const lir_stmt *s)
+{
+	LLVMValueRef c = expr(g, s->u.cond.cond);
+	LLVMBasicBlockRef t, e, join;
+	acc before = g->pend, after_then;
+
+	if (!c)
+		return -1;
+	t = LLVMAppendBasicBlockInContext(g->C, g->fn, "then");
+	e = LLVMAppendBasicBlockInContext(g->C, g->fn, "else");
+	join = LLVMAppendBasicBlockInContext(g->C, g->fn, "endif");
+	LLVMBuildCondBr(g->B, c, t, e);
+	LLVMPositionBuilderAtEnd(g->B, t);
+	if (stmt(g, s->u.cond.then_s))
+		return -1;
+	LLVMBuildBr(g->B, join);
+	after_then = g->pend;
+	g->pend = before;
+	LLVMPositionBuilderAtEnd(g->B, e);
+	if (s->u.cond.else_s && stmt(g, s->u.cond.else_s))
+		return -1;
+	LLVMBuildBr(g->B, join);
+	acc_or(&g->pend, &after_then);
+	LLVMPositionBuilderAtEnd(g->B, join);
+	return 0;
+}
+
+/* An alloca in the kernel's entry block (loops reuse it). */
+static LLVMValueRef entry_alloca(cg *g, LLVMTypeRef t)
+{
+	LLVMBuilderRef b = LLVMCreateBuilderInContext(g->C);
+	LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(g->fn);
+	LLVMValueRef first = LLVMGetFirstInstruction(entry), a;
+
+	if (first)
+		LLVMPositionBuilderBefore(b, first);
+	else
+		LLVMPositionBuilderAtEnd(b, entry);
+	a = LLVMBuildAlloca(b, t, "");
+	LLVMSetAlignment(a, 16);
+	LLVMDisposeBuilder(b);
+	return a;
+}
+
+/* The memory of a block-level buffer in shared memory. */
+static LLVMValueRef shared_buffer(cg *g, const lir_buffer *b, int64_t offset)
+{
+	char name[160];
+	LLVMValueRef gv, base;
+
+	if (g->emu) {
+		base = LLVMBuildLoad2(g->B, g->ptr, LLVMBuildStructGEP2(g->B, g->ctx_ty, g->ctx, 4, ""), "");
+		return LLVMBuildGEP2(g->B, g->i8, base, (LLVMValueRef[]){LLVMConstInt(g->i64, (unsigned long long)offset, 0)},
+				     1, "");
+	}
+	snprintf(name, sizeof(name), "%s_sh%d", LLVMGetValueName(g->fn), g->nshared++);
+	for (char *p = name; *p; p++)
+		if (*p == '.')
+			*p = '_';
+	gv = LLVMAddGlobalInAddressSpace(g->M, LLVMArrayType2(type_of(g, b->type), (uint64_t)b->size), name, 3);
+	LLVMSetInitializer(gv, LLVMGetUndef(LLVMGlobalGetValueType(gv)));
+	LLVMSetLinkage(gv, LLVMInternalLinkage);
+	LLVMSetAlignment(gv, CU_SHARED_ALIGN);
+	return gv;
+}
+
+static int alloc(cg *g, const lir_stmt *s)
+{
+	const note *n = find_note(g->K, s);
+	const lir_buffer *b = lir_func_buffer(g->P->f, s->u.alloc.buf);
+	LLVMValueRef saved = g->buf[s->u.alloc.buf];
+	int align = g->buf_align[s->u.alloc.buf], rc;
+
+	if (n && n->offset >= 0)
+		g->buf[s->u.alloc.buf] = shared_buffer(g, b, n->offset);
+	else
+		g->buf[s->u.alloc.buf] = entry_alloca(g, LLVMArrayType2(type_of(g, b->type), (uint64_t)b->size));
+	g->buf_align[s->u.alloc.buf] = 16;
+	rc = stmt(g, s->u.alloc.body);
+	g->buf[s->u.alloc.buf] = saved;
+	g->buf_align[s->u.alloc.buf] = align;
+	return rc;
+}
+
+static int let(cg *g, const lir_stmt *s)
+{
+	int v = s->u.let.var, tz = g->tz[v], rc;
+	LLVMValueRef x = expr(g, s->u.let.value), saved = g->var[v];
+
+	if (!x)
+		return -1;
+	g->var[v] = x;
+	g->tz[v] = lir_type_is_float(s->u.let.value->type) ? 0 : tzeros(g, s->u.let.value);
+	rc = stmt(g, s->u.let.body);
+	g->var[v] = saved;
+	g->tz[v] = tz;
+	return rc;
+}
+
+static int stmt(cg *g, const lir_stmt *s)
+{
+	int level = g->level, rc = 0;
+
+	if (!s || failed(g))
+		return failed(g) ? -1 : 0;
+	g->level = level_of(g->K, s, g->level);
+	switch (s->kind) {
+	case LIR_FOR:
+		rc = loop(g, s);
+		break;
+	case LIR_IF:
+		rc = branch(g, s);
+		break;
+	case LIR_LET:
+		rc = let(g, s);
+		break;
+	case LIR_ALLOC:
+		rc = alloc(g, s);
+		break;
+	case LIR_STORE:
+		if (g->level == LV_BLOCK) {
+			acc a = {0};
+
+			accesses(g, s, LV_BLOCK, &a);
+			step(g, &a);
+		}
+		rc = store(g, s, false);
+		break;
+	case LIR_SEQ:
+		for (int i = 0; i < s->u.seq.n && !rc; i++)
+			rc = stmt(g, s->u.seq.s[i]);
+		break;
+	default: /* a barrier of the lir: one at block level */
+		if (g->level == LV_BLOCK && !one_thread(g))
+			barrier(g);
+		break;
+	}
+	g->level = level;
+	return failed(g) ? -1 : rc;
+}
+
+/* ---- kernels ---- */
+
+static void annotate(cg *g, LLVMValueRef fn, const char *key, int value)
+{
+	LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(g->C, key, strlen(key)),
+				 LLVMValueAsMetadata(LLVMConstInt(g->i32, (unsigned)value, 0))};
+
+	LLVMAddNamedMetadataOperand(g->M, "nvvm.annotations",
+				    LLVMMetadataAsValue(g->C, LLVMMDNodeInContext2(g->C, md, 3)));
+}
+
+static void set_attr(cg *g, LLVMValueRef fn, unsigned idx, const char *name)
+{
+	unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+
+	LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->C, kind, 0));
+}
+
+/* Is buffer b stored anywhere in s? */
+static bool stores_buf(const lir_stmt *s, int b)
+{
+	if (!s)
+		return false;
+	switch (s->kind) {
+	case LIR_FOR: return stores_buf(s->u.loop.body, b);
+	case LIR_IF: return stores_buf(s->u.cond.then_s, b) || stores_buf(s->u.cond.else_s, b);
+	case LIR_LET: return stores_buf(s->u.let.body, b);
+	case LIR_ALLOC: return stores_buf(s->u.alloc.body, b);
+	case LIR_STORE: return s->u.store.buf == b;
+	case LIR_SEQ:
+		for (int i = 0; i < s->u.seq.n; i++)
+			if (stores_buf(s->u.seq.s[i], b))
+				return true;
+		return false;
+	default: return false;
+	}
+}
+
+/* The hardware indices, read once at the kernel's entry. */
+static void read_indices(cg *g)
+{
+	static const char *const names[2][3] = {
+		{"llvm.nvvm.read.ptx.sreg.tid.x", "llvm.nvvm.read.ptx.sreg.tid.y", "llvm.nvvm.read.ptx.sreg.tid.z"},
+		{"llvm.nvvm.read.ptx.sreg.ctaid.x", "llvm.nvvm.read.ptx.sreg.ctaid.y",
+		 "llvm.nvvm.read.ptx.sreg.ctaid.z"}};
+
+	for (int d = 0; d < 3; d++) {
+		if (g->emu) {
+			LLVMValueRef t = LLVMBuildStructGEP2(g->B, g->ctx_ty, g->ctx, 0, "");
+			LLVMValueRef c = LLVMBuildStructGEP2(g->B, g->ctx_ty, g->ctx, 1, "");
+
+			g->tid[d] = LLVMBuildLoad2(g->B, g->i32,
+						   LLVMBuildGEP2(g->B, g->i32, t, (LLVMValueRef[]){LLVMConstInt(g->i32, (unsigned)d, 0)}, 1, ""), "tid");
+			g->ctaid[d] = LLVMBuildLoad2(g->B, g->i32,
+						     LLVMBuildGEP2(g->B, g->i32, c, (LLVMValueRef[]){LLVMConstInt(g->i32, (unsigned)d, 0)}, 1, ""), "ctaid");
+		} else {
+			g->tid[d] = g->K->block[d] > 1 ? call_intrinsic(g, names[0][d], NULL, 0, NULL, 0)
+						       : LLVMConstInt(g->i32, 0, 0);
+			g->ctaid[d] = g->K->grid[d] > 1 ? call_intrinsic(g, names[1][d], NULL, 0, NULL, 0)
+							: LLVMConstInt(g->i32, 0, 0);
+		}
+	}
+}
+
+/* The host-level lets and ifs above the unit, then the unit. */
+static int prefix(cg *g, int i)
+{
+	const lir_stmt *s;
+	LLVMValueRef x, saved;
+	LLVMBasicBlockRef join;
+	int rc;
+
+	if (i == g->K->nprefix)
+		return stmt(g, g->K->unit);
+	s = g->K->prefix[i];
+	if (s->kind == LIR_LET) {
+		if (!(x = expr(g, s->u.let.value)))
+			return -1;
+		saved = g->var[s->u.let.var];
+		g->var[s->u.let.var] = x;
+		g->tz[s->u.let.var] = lir_type_is_float(s->u.let.value->type) ? 0 : tzeros(g, s->u.let.value);
+		rc = prefix(g, i + 1);
+		g->var[s->u.let.var] = saved;
+		return rc;
+	}
+	if (!(x = expr(g, s->u.cond.cond)))
+		return -1;
+	join = open_if(g, x, "host.if");
+	rc = prefix(g, i + 1);
+	close_if(g, join);
+	return rc;
+}
+
+/* void NAME_kI(params..., temps...) [emulator: (ctx, params..., temps...)] */
+static int kernel(cg *g, int index)
+{
+	const plan *P = g->P;
+	int np = lir_func_nparams(P->f), nargs = np + P->ntemps, first = g->emu ? 1 : 0;
+	LLVMTypeRef *pt = calloc((size_t)nargs + 2, sizeof(LLVMTypeRef));
+	char name[160];
+	int rc;
+
+	if (!pt)
+		return cg_fail(g, "out of memory", NULL);
+	if (g->emu)
+		pt[0] = g->ptr;
+	for (int i = 0; i < nargs; i++)
+		pt[first + i] = g->gptr;
+	snprintf(name, sizeof(name), "%s_k%d", lir_func_name(P->f), index);
+	g->fn = LLVMAddFunction(g->M, name, LLVMFunctionType(g->vd, pt, (unsigned)(nargs + first), 0));
+	free(pt);
+	g->K = &P->k[index];
+	set_attr(g, g->fn, LLVMAttributeFunctionIndex, "nounwind");
+	for (int i = 0; i < np; i++) {
+		int b = lir_func_param(P->f, i);
+
+		if (!stores_buf(lir_func_body(P->f), b)) {
+			set_attr(g, g->fn, (unsigned)(first + i + 1), "noalias");
+			set_attr(g, g->fn, (unsigned)(first + i + 1), "readonly");
+		}
+		g->buf[b] = LLVMGetParam(g->fn, (unsigned)(first + i));
+		g->buf_align[b] = CU_PARAM_ALIGN;
+	}
+	for (int i = 0; i < P->ntemps; i++) {
+		g->buf[P->temp_buf[i]] = LLVMGetParam(g->fn, (unsigned)(first + np + i));
+		g->buf_align[P->temp_buf[i]] = 256;
+	}
+	if (g->emu) {
+		g->ctx = LLVMGetParam(g->fn, 0);
+	} else {
+		LLVMSetFunctionCallConv(g->fn, LLVMPTXKernelCallConv);
+		annotate(g, g->fn, "kernel", 1);
+		annotate(g, g->fn, "maxntidx", g->K->block[0]);
+		annotate(g, g->fn, "maxntidy", g->K->block[1]);
+		annotate(g, g->fn, "maxntidz", g->K->block[2]);
+	}
+	LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, g->fn, "entry"));
+	read_indices(g);
+	g->level = LV_GRID;
+	g->active = 0;
+	memset(&g->pend, 0, sizeof(g->pend));
+	g->ix = g->K->idx32 ? g->i32 : g->i64;
+	rc = prefix(g, 0);
+	LLVMBuildRetVoid(g->B);
+	return rc;
+}
+
+/* NAME_packed(args) for the emulator: args[0] the kernel, args[1] the
+ * context, then the buffers. */
+static void emu_dispatch(cg *g)
+{
+	const plan *P = g->P;
+	int nargs = lir_func_nparams(P->f) + P->ntemps;
+	char name[160];
+	LLVMValueRef fn, *args = calloc((size_t)nargs + 2, sizeof(LLVMValueRef)), which, sw;
+	LLVMBasicBlockRef done;
+
+	snprintf(name, sizeof(name), "%s_packed", lir_func_name(P->f));
+	fn = LLVMAddFunction(g->M, name, LLVMFunctionType(g->i32, &g->ptr, 1, 0));
+	LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, fn, "entry"));
+	for (int i = 0; args && i < nargs + 2; i++)
+		args[i] = LLVMBuildLoad2(g->B, g->ptr,
+					 LLVMBuildGEP2(g->B, g->ptr, LLVMGetParam(fn, 0),
+						       (LLVMValueRef[]){LLVMConstInt(g->i64, (unsigned)i, 0)}, 1, ""), "");
+	if (!args) {
+		LLVMBuildRet(g->B, LLVMConstInt(g->i32, 1, 0));
+		return;
+	}
+	which = LLVMBuildPtrToInt(g->B, args[0], g->i64, "");
+	done = LLVMAppendBasicBlockInContext(g->C, fn, "done");
+	sw = LLVMBuildSwitch(g->B, which, done, (unsigned)P->nk);
+	for (int i = 0; i < P->nk; i++) {
+		LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(g->C, fn, "kernel");
+		LLVMValueRef k;
+		LLVMTypeRef kt;
+
+		snprintf(name, sizeof(name), "%s_k%d", lir_func_name(P->f), i);
+		k = LLVMGetNamedFunction(g->M, name);
+		kt = LLVMGlobalGetValueType(k);
+		LLVMAddCase(sw, LLVMConstInt(g->i64, (unsigned)i, 0), bb);
+		LLVMPositionBuilderAtEnd(g->B, bb);
+		LLVMBuildCall2(g->B, kt, k, args + 1, (unsigned)nargs + 1, "");
+		LLVMBuildBr(g->B, done);
+	}
+	LLVMPositionBuilderAtEnd(g->B, done);
+	LLVMBuildRet(g->B, LLVMConstInt(g->i32, 0, 0));
+	free(args);
+}
+
+static void cg_types(cg *g)
+{
+	LLVMTypeRef arr = LLVMArrayType2(LLVMInt32TypeInContext(g->C), 3);
+
+	g->i1 = LLVMInt1TypeInContext(g->C);
+	g->i8 = LLVMInt8TypeInContext(g->C);
+	g->i32 = LLVMInt32TypeInContext(g->C);
+	g->i64 = LLVMInt64TypeInContext(g->C);
+	g->ix = g->i64;
+	g->f32 = LLVMFloatTypeInContext(g->C);
+	g->f64 = LLVMDoubleTypeInContext(g->C);
+	g->ptr = LLVMPointerTypeInContext(g->C, 0);
+	g->gptr = g->emu ? g->ptr : LLVMPointerTypeInContext(g->C, 1);
+	g->sptr = g->emu ? g->ptr : LLVMPointerTypeInContext(g->C, 3);
+	g->vd = LLVMVoidTypeInContext(g->C);
+	/* the emulator's context: tid[3], ctaid[3], ntid[3], nctaid[3], shared, barrier, barrier_arg */
+	g->ctx_ty = LLVMStructTypeInContext(g->C, (LLVMTypeRef[]){arr, arr, arr, arr, g->ptr, g->ptr, g->ptr}, 7, 0);
+}
+
+/* Generate every kernel of plan P into module M. */
+static int generate(const plan *P, LLVMContextRef C, LLVMModuleRef M, bool emu, rt_error *err)
+{
+	cg g = {0};
+	int nv = lir_func_nvars(P->f), nb = lir_func_nbuffers(P->f), rc = 0;
+
+	g.P = P;
+	g.err = err;
+	g.emu = emu;
+	g.C = C;
+	g.M = M;
+	g.B = LLVMCreateBuilderInContext(C);
+	cg_types(&g);
+	g.var = calloc((size_t)nv + 1, sizeof(LLVMValueRef));
+	g.tz = calloc((size_t)nv + 1, sizeof(int));
+	g.buf = calloc((size_t)nb + 1, sizeof(LLVMValueRef));
+	g.buf_align = calloc((size_t)nb + 1, sizeof(int));
+	if (!g.var || !g.tz || !g.buf || !g.buf_align)
+		rc = rt_error_set(err, 0, 0, "out of memory");
+	for (int i = 0; i < P->nk && !rc; i++)
+		rc = kernel(&g, i);
+	if (!rc && emu)
+		emu_dispatch(&g);
+	LLVMDisposeBuilder(g.B);
+	free(g.var);
+	free(g.tz);
+	free(g.buf);
+	free(g.buf_align);
+	return rc || failed(&g) ? -1 : 0;
+}
+
+/* ---- NVPTX: target machine, passes, PTX ---- */
+
+static once_flag nvptx_once = ONCE_FLAG_INIT;
+
+static void nvptx_init(void)
+{
+	LLVMInitializeNVPTXTargetInfo();
+	LLVMInitializeNVPTXTarget();
+	LLVMInitializeNVPTXTargetMC();
+	LLVMInitializeNVPTXAsmPrinter();
+}
+
+static LLVMTargetMachineRef nvptx_machine(const cg_target *t, rt_error *err)
+{
+	static const char triple[] = "nvptx64-nvidia-cuda";
+	char *msg = NULL, cpu[16];
+	LLVMTargetRef target;
+	LLVMTargetMachineRef tm;
+
+	call_once(&nvptx_once, nvptx_init);
+	if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
+		rt_error_set(err, 0, 0, "LLVM has no NVPTX target (%s): %s", triple, msg ? msg : "");
+		LLVMDisposeMessage(msg);
+		return NULL;
+	}
+	snprintf(cpu, sizeof(cpu), "sm_%d", t->sm ? t->sm : 80);
+	tm = LLVMCreateTargetMachine(target, triple, cpu, "", LLVMCodeGenLevelAggressive, LLVMRelocDefault,
+				     LLVMCodeModelDefault);
+	if (!tm)
+		rt_error_set(err, 0, 0, "LLVM cannot make an NVPTX target machine for %s", cpu);
+	return tm;
+}
+
+static int verify_and_optimize(LLVMModuleRef M, LLVMTargetMachineRef tm, rt_error *err)
+{
+	char *msg = NULL;
+	LLVMPassBuilderOptionsRef o;
+	LLVMErrorRef e;
+
+	if (LLVMVerifyModule(M, LLVMReturnStatusAction, &msg)) {
+		rt_error_set(err, 0, 0, "cuda code generation produced invalid LLVM IR: %.400s", msg ? msg : "");
+		LLVMDisposeMessage(msg);
+		return -1;
+	}
+	LLVMDisposeMessage(msg);
+	o = LLVMCreatePassBuilderOptions();
+	LLVMPassBuilderOptionsSetLoopUnrolling(o, 1);
+	LLVMPassBuilderOptionsSetSLPVectorization(o, 1);
+	e = LLVMRunPasses(M, "default<O3>", tm, o);
+	LLVMDisposePassBuilderOptions(o);
+	return e ? cg_llvm_error(e, "LLVM optimization", err) : 0;
+}
+
+static void set_layout(LLVMModuleRef M, LLVMTargetMachineRef tm)
+{
+	char *triple = LLVMGetTargetMachineTriple(tm);
+	LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+
+	LLVMSetTarget(M, triple);
+	LLVMSetModuleDataLayout(M, td);
+	LLVMDisposeTargetData(td);
+	LLVMDisposeMessage(triple);
+}
+
+static char *emit_ptx(LLVMModuleRef M, LLVMTargetMachineRef tm, rt_error *err)
+{
+	LLVMMemoryBufferRef mb = NULL;
+	char *msg = NULL, *ptx;
+	size_t n;
+
+	if (LLVMTargetMachineEmitToMemoryBuffer(tm, M, LLVMAssemblyFile, &msg, &mb)) {
+		rt_error_set(err, 0, 0, "LLVM cannot emit PTX: %s", msg ? msg : "");
+		LLVMDisposeMessage(msg);
+		return NULL;
+	}
+	n = LLVMGetBufferSize(mb);
+	if ((ptx = malloc(n + 1))) {
+		memcpy(ptx, LLVMGetBufferStart(mb), n);
+		ptx[n] = '\0';
+	} else {
+		rt_error_set(err, 0, 0, "out of memory");
+	}
+	LLVMDisposeMemoryBuffer(mb);
+	return ptx;
+}
+
+cg_cuda_prog *cg_cuda_compile(const lir_func *f, const cg_target *t, rt_error *err)
+{
+	plan P;
+	cg_cuda_prog *p = NULL;
+	LLVMContextRef C = NULL;
+	LLVMModuleRef M = NULL;
+	LLVMTargetMachineRef tm = NULL;
+	char *ptx = NULL;
+
+	if (plan_build(&P, f, t, err) || !(tm = nvptx_machine(t, err)))
+		goto out;
+	C = LLVMContextCreate();
+	M = LLVMModuleCreateWithNameInContext(lir_func_name(f), C);
+	set_layout(M, tm);
+	if (generate(&P, C, M, false, err) || verify_and_optimize(M, tm, err) || !(ptx = emit_ptx(M, tm, err)))
+		goto out;
+	if (!(p = prog_of(&P))) {
+		rt_error_set(err, 0, 0, "out of memory");
+		goto out;
+	}
+	p->ptx = ptx;
+	ptx = NULL;
+out:
+	free(ptx);
+	if (M)
+		LLVMDisposeModule(M);
+	if (C)
+		LLVMContextDispose(C);
+	if (tm)
+		LLVMDisposeTargetMachine(tm);
+	plan_release(&P);
+	return p;
+}
+
+/* ---- the emulator ---- */
+
+cg_module *cg_cuda_compile_emu(const lir_func *f, const cg_target *t, cg_cuda_prog **plan_out, rt_error *err)
+{
+	plan P;
+	cg_module *m = NULL;
+	LLVMTargetMachineRef tm = NULL;
+
+	*plan_out = NULL;
+	if (plan_build(&P, f, t, err))
+		goto fail;
+	if (!(m = calloc(1, sizeof(*m)))) {
+		rt_error_set(err, 0, 0, "out of memory");
+		goto fail;
+	}
+	m->target = *t;
+	m->target.kind = CG_TARGET_CPU;
+	m->target.threads = 1;
+	snprintf(m->name, sizeof(m->name), "%s", lir_func_name(f));
+	m->tsc = LLVMOrcCreateNewThreadSafeContext();
+	m->ctx = LLVMOrcThreadSafeContextGetContext(m->tsc);
+	m->mod = LLVMModuleCreateWithNameInContext(lir_func_name(f), m->ctx);
+	if (!(tm = cg_target_machine(&m->target, err)))
+		goto fail;
+	set_layout(m->mod, tm);
+	if (generate(&P, m->ctx, m->mod, true, err) || verify_and_optimize(m->mod, tm, err))
+		goto fail;
+	if (!(*plan_out = prog_of(&P))) {
+		rt_error_set(err, 0, 0, "out of memory");
+		goto fail;
+	}
+	LLVMDisposeTargetMachine(tm);
+	plan_release(&P);
+	return m;
+fail:
+	if (tm)
+		LLVMDisposeTargetMachine(tm);
+	plan_release(&P);
+	return cg_module_free(m);
+}
+
+int cg_cuda_emu_run(cg_packed_fn entry, const cg_cuda_prog *p, void *const *args, double timeout, rt_error *err)
+{
+	int nargs = p->nparams + p->ntemps + 2;
+	void **a = calloc((size_t)nargs, sizeof(void *));
+	int rc = 0;
+
+	if (!a)
+		return rt_error_set(err, 0, 0, "emulator: out of memory");
+	memcpy(a + 2, args, sizeof(void *) * (size_t)(nargs - 2));
+	for (int i = 0; i < p->nkernels && !rc; i++) {
+		const cg_cuda_kernel *k = &p->kernels[i];
+
+		a[0] = (void *)(intptr_t)i;
+		rc = rt_cuda_emu_launch(entry, a, nargs, k->grid, k->block, k->shared_bytes, timeout, k->name, err);
+	}
+	free(a);
+	return rc;
+}

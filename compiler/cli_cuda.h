@@ -1,0 +1,41 @@
+/*
+ * cli_cuda: the CUDA target of ftc compile, ftc run and ftc tune.
+ *
+ * Each entry point takes the parsed options, the verified graph, the isl
+ * context and the parsed cuda target, prints what ftc prints for that
+ * command and returns its exit status (CLI_OK, CLI_USER_ERROR,
+ * CLI_INTERNAL_ERROR).  `schedule_text` NULL means the naive GPU schedule
+ * (srch_cuda_naive_schedule).  Setting FTC_CUDA_EMULATE=1 makes run and
+ * tune use the CPU emulator instead of the driver (correctness only).
+ */
+#ifndef FTC_CLI_CUDA_H
+#define FTC_CLI_CUDA_H
+
+#include <isl/ctx.h>
+
+#include "cg.h"
+#include "cli.h"
+#include "te.h"
+
+/*
+ * ftc compile --target cuda -o DIR: write DIR/NAME.ptx (the kernels),
+ * DIR/NAME.h and DIR/NAME.c: `int NAME(const float *A, ..., float *C)` on
+ * device pointers, launching the kernels with the schedule's grid and
+ * block sizes, and NAME_load() which loads the PTX with the driver API
+ * (libcuda.so.1 opened with dlopen: NAME.c builds with a plain C compiler
+ * and no CUDA header).  `name` is a valid C identifier.
+ */
+int cli_compile_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *outdir,
+		     const char *name, const char *schedule_text);
+
+/* ftc run --target cuda: run the schedule on the GPU, compare with the
+ * reference, time it (CUDA events, warm-up, median) and print GFLOP/s. */
+int cli_run_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t,
+		 const char *schedule_text);
+
+/* ftc tune --target cuda: tune on the GPU (o->trials, o->seconds,
+ * o->method, o->seed, o->quiet, o->json, o->save_schedule); without a
+ * driver it says so and returns CLI_USER_ERROR. */
+int cli_tune_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t);
+
+#endif

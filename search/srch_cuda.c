@@ -1,0 +1,937 @@
+/*
+ * srch_cuda: the naive GPU schedule, the GPU measurer and the GPU tuning
+ * loop (see srch_cuda.h).
+ */
+#include "srch_cuda.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg_cuda.h"
+#include "lower.h"
+#include "rt_alloc.h"
+#include "rt_cuda.h"
+#include "rt_time.h"
+#include "sched.h"
+#include "srch_explore.h"
+#include "srch_space.h"
+#include "te_interp.h"
+
+#define NAIVE_THREADS 256
+#define INPUT_SEED 1               /* the seed srch_tune fills inputs with */
+#define INTERP_FLOPS_MAX 2e9       /* above: the reference comes from the CPU back end */
+#define MAX_RUNS 1000
+#define EMU_TIMEOUT 20.0           /* seconds a barrier may wait in the emulator */
+#define NAN32 UINT32_C(0x7fc00000)
+#define THREAD_GHZ 2.0            /* above any GPU's clock: for lower bounds on time */
+
+/* ---- text ---- */
+
+typedef struct text {
+	char *s;
+	size_t n, cap;
+	bool oom;
+} text;
+
+__attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	for (;;) {
+		va_start(ap, fmt);
+		k = t->oom ? 0 : vsnprintf(t->s ? t->s + t->n : NULL, t->s ? t->cap - t->n : 0, fmt, ap);
+		va_end(ap);
+		if (t->oom || k < 0)
+			return;
+		if (t->s && (size_t)k < t->cap - t->n) {
+			t->n += (size_t)k;
+			return;
+		}
+		{
+			size_t cap = (t->cap + (size_t)k + 1) * 2;
+			char *p = realloc(t->s, cap);
+
+			if (!p) {
+				t->oom = true;
+				return;
+			}
+			if (!t->s)
+				p[0] = '\0';
+			t->s = p;
+			t->cap = cap;
+		}
+	}
+}
+
+static char *text_take(text *t)
+{
+	if (t->oom) {
+		free(t->s);
+		return NULL;
+	}
+	if (!t->s)
+		return calloc(1, 1);
+	return t->s;
+}
+
+/* ---- the naive GPU schedule ---- */
+
+char *srch_cuda_naive_schedule(const te_graph *g)
+{
+	text t = {0};
+
+	put(&t, "# the naive GPU schedule: spatial loops fused, %d threads a block\n", NAIVE_THREADS);
+	for (int i = 0; i < te_graph_nstages(g); i++) {
+		const te_stage *s = te_graph_stage(g, i);
+		char fused[SCH_MAX_NAME * 2];
+		int64_t extent = 1;
+
+		if (s->kind != TE_STAGE_COMPUTE || s->rank == 0)
+			continue;
+		snprintf(fused, sizeof(fused), "%s", s->axes[0].name);
+		for (int a = 0; a < s->rank; a++) {
+			extent *= s->axes[a].extent;
+			if (a == 0)
+				continue;
+			put(&t, "fuse %s %s %s\n", s->name, fused, s->axes[a].name);
+			snprintf(fused + strlen(fused), sizeof(fused) - strlen(fused), "+%s", s->axes[a].name);
+		}
+		if (extent <= NAIVE_THREADS) {
+			put(&t, "bind %s %s threadIdx.x\n", s->name, fused);
+			continue;
+		}
+		put(&t, "split %s %s %d\n", s->name, fused, NAIVE_THREADS);
+		put(&t, "bind %s %s.o blockIdx.x\n", s->name, fused);
+		put(&t, "bind %s %s.i threadIdx.x\n", s->name, fused);
+	}
+	return text_take(&t);
+}
+
+/* The CPU schedule of the reference for large workloads: the first two
+ * spatial loops of every stage fused and parallel. */
+static char *cpu_reference_schedule(const te_graph *g)
+{
+	text t = {0};
+
+	for (int i = 0; i < te_graph_nstages(g); i++) {
+		const te_stage *s = te_graph_stage(g, i);
+
+		if (s->kind != TE_STAGE_COMPUTE || s->rank == 0)
+			continue;
+		if (s->rank >= 2) {
+			put(&t, "fuse %s %s %s\n", s->name, s->axes[0].name, s->axes[1].name);
+			put(&t, "parallel %s %s+%s\n", s->name, s->axes[0].name, s->axes[1].name);
+		} else {
+			put(&t, "parallel %s %s\n", s->name, s->axes[0].name);
+		}
+	}
+	return text_take(&t);
+}
+
+/* ---- the measurer ---- */
+
+struct srch_cuda {
+	const te_graph *g;
+	cg_target t;
+	bool emulate;
+	rt_cuda *cu;
+	int nparams;
+	int *stage;            /* per parameter: its stage */
+	size_t *bytes;
+	void **host;           /* per parameter: inputs; outputs' downloads */
+	void **ref;            /* per parameter: the reference output, NULL for inputs */
+	rt_cuda_ptr *dev;      /* per parameter (driver) */
+	rt_cuda_ptr work;      /* the temps (driver) */
+	size_t work_bytes;
+	void **emu_out;        /* per output parameter: the emulator's buffer */
+	char device[320];
+	char launch[512];
+};
+
+/* Parameters: inputs, then outputs, in stage order (lir_lower's). */
+static int params_of(srch_cuda *m)
+{
+	const te_graph *g = m->g;
+	int n = te_graph_nstages(g);
+
+	m->stage = calloc((size_t)n + 1, sizeof(int));
+	m->bytes = calloc((size_t)n + 1, sizeof(size_t));
+	m->host = calloc((size_t)n + 1, sizeof(void *));
+	m->ref = calloc((size_t)n + 1, sizeof(void *));
+	m->dev = calloc((size_t)n + 1, sizeof(rt_cuda_ptr));
+	m->emu_out = calloc((size_t)n + 1, sizeof(void *));
+	if (!m->stage || !m->bytes || !m->host || !m->ref || !m->dev || !m->emu_out)
+		return -1;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++) {
+			const te_stage *s = te_graph_stage(g, i);
+
+			if (pass == 0 ? s->kind != TE_STAGE_INPUT : !(s->kind == TE_STAGE_COMPUTE && s->is_output))
+				continue;
+			m->stage[m->nparams] = i;
+			m->bytes[m->nparams] = (size_t)te_stage_numel(s) * te_dtype_size(s->type);
+			if (!(m->host[m->nparams] = rt_alloc(m->bytes[m->nparams])))
+				return -1;
+			if (pass == 0)
+				te_random_fill(s, m->host[m->nparams], INPUT_SEED);
+			else if (!(m->ref[m->nparams] = rt_alloc(m->bytes[m->nparams])))
+				return -1;
+			m->nparams++;
+		}
+	return 0;
+}
+
+static bool is_output(const srch_cuda *m, int p)
+{
+	return m->ref[p] != NULL;
+}
+
+/* The reference by the interpreter: every stage's buffer, outputs kept. */
+static int reference_interp(srch_cuda *m, rt_error *err)
+{
+	int n = te_graph_nstages(m->g), rc;
+	void **bufs = calloc((size_t)n + 1, sizeof(void *));
+
+	if (!bufs)
+		return rt_error_set(err, 0, 0, "out of memory");
+	for (int p = 0; p < m->nparams; p++)
+		bufs[m->stage[p]] = is_output(m, p) ? m->ref[p] : m->host[p];
+	rc = te_interp_run(m->g, bufs, err);
+	free(bufs);
+	return rc;
+}
+
+/* The reference by the CPU back end (parallel, naive loop order): for
+ * workloads the interpreter would take minutes over. */
+static int reference_cpu(srch_cuda *m, isl_ctx *ctx, rt_error *err)
+{
+	char *text = cpu_reference_schedule(m->g);
+	sch_schedule *s = text ? sch_parse(text, err) : NULL;
+	lir_func *f = s ? lir_lower(m->g, s, ctx, "reference", err) : NULL;
+	cg_target host;
+	cg_jit *j = NULL;
+	void **args = calloc((size_t)m->nparams + 1, sizeof(void *));
+	int rc = -1;
+
+	if (f && args && cg_target_host(&host, err) == 0 && (j = cg_jit_new(cg_cpu_compile(f, &host, err), err))) {
+		for (int p = 0; p < m->nparams; p++)
+			args[p] = is_output(m, p) ? m->ref[p] : m->host[p];
+		rc = cg_jit_entry(j)(args) ? rt_error_set(err, 0, 0, "the CPU reference could not allocate") : 0;
+	}
+	cg_jit_free(j);
+	lir_func_free(f);
+	sch_free(s);
+	free(text);
+	free(args);
+	return rc;
+}
+
+static int reference(srch_cuda *m, isl_ctx *ctx, rt_error *err)
+{
+	rt_error cpu_err;
+
+	if (te_graph_flops(m->g) <= INTERP_FLOPS_MAX)
+		return reference_interp(m, err);
+	rt_error_clear(&cpu_err);
+	if (reference_cpu(m, ctx, &cpu_err) == 0)
+		return 0;
+	return reference_interp(m, err);
+}
+
+/* Device buffers: inputs uploaded, outputs allocated. */
+static int device_buffers(srch_cuda *m, rt_error *err)
+{
+	for (int p = 0; p < m->nparams; p++) {
+		if (m->emulate) {
+			if (is_output(m, p) && !(m->emu_out[p] = rt_alloc(m->bytes[p])))
+				return rt_error_set(err, 0, 0, "out of memory");
+			continue;
+		}
+		m->dev[p] = 0;
+		if (rt_cuda_alloc(m->cu, m->bytes[p], &m->dev[p], err) ||
+		    (!is_output(m, p) && rt_cuda_upload(m->cu, m->dev[p], m->host[p], m->bytes[p], err)))
+			return -1;
+	}
+	m->work = 0;
+	m->work_bytes = 0;
+	return 0;
+}
+
+srch_cuda *srch_cuda_new(const te_graph *g, isl_ctx *ctx, const cg_target *t, bool emulate, rt_error *err)
+{
+	srch_cuda *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		rt_error_set(err, 0, 0, "out of memory");
+		return NULL;
+	}
+	m->g = g;
+	m->t = *t;
+	m->emulate = emulate;
+	if (emulate) {
+		snprintf(m->device, sizeof(m->device), "the CPU emulator");
+	} else {
+		if (!(m->cu = rt_cuda_open(0, err)))
+			return srch_cuda_free(m);
+		if (t->sm > rt_cuda_sm(m->cu)) {
+			rt_error_set(err, 0, 0, "the target is sm_%d but the device (%s) is sm_%d: use --target 'cuda -arch=sm_%d'",
+				     t->sm, rt_cuda_device_name(m->cu), rt_cuda_sm(m->cu), rt_cuda_sm(m->cu));
+			return srch_cuda_free(m);
+		}
+		snprintf(m->device, sizeof(m->device), "%s (sm_%d, driver %d.%d)", rt_cuda_device_name(m->cu),
+			 rt_cuda_sm(m->cu), rt_cuda_driver_version(m->cu) / 1000,
+			 rt_cuda_driver_version(m->cu) % 1000 / 10);
+	}
+	if (params_of(m)) {
+		rt_error_set(err, 0, 0, "out of memory");
+		return srch_cuda_free(m);
+	}
+	if (reference(m, ctx, err) || device_buffers(m, err))
+		return srch_cuda_free(m);
+	return m;
+}
+
+static void free_device(srch_cuda *m)
+{
+	if (!m->cu)
+		return;
+	for (int p = 0; p < m->nparams; p++)
+		rt_cuda_free(m->cu, m->dev[p]);
+	rt_cuda_free(m->cu, m->work);
+	m->work = 0;
+	m->work_bytes = 0;
+}
+
+srch_cuda *srch_cuda_free(srch_cuda *m)
+{
+	if (!m)
+		return NULL;
+	if (m->dev)
+		free_device(m);
+	for (int p = 0; p < m->nparams; p++) {
+		rt_free(m->host[p]);
+		rt_free(m->ref[p]);
+		rt_free(m->emu_out[p]);
+	}
+	rt_cuda_close(m->cu);
+	free(m->stage);
+	free(m->bytes);
+	free(m->host);
+	free(m->ref);
+	free(m->dev);
+	free(m->emu_out);
+	free(m);
+	return NULL;
+}
+
+const char *srch_cuda_device(const srch_cuda *m)
+{
+	return m->device;
+}
+
+const char *srch_cuda_launch_text(const srch_cuda *m)
+{
+	return m->launch;
+}
+
+/* ---- one candidate ---- */
+
+typedef struct built {
+	cg_cuda_prog *prog;
+	rt_cuda_module *mod;     /* driver */
+	cg_jit *jit;             /* emulator */
+	void **emu_args;         /* emulator: parameters then temps */
+	rt_cuda_ptr *argv;       /* driver: the kernels' argument values */
+	void **argp;             /* driver: pointers to them */
+} built;
+
+static void built_free(srch_cuda *m, built *b)
+{
+	if (b->emu_args)
+		for (int i = 0; i < b->prog->ntemps; i++)
+			rt_free(b->emu_args[b->prog->nparams + i]);
+	if (m->cu)
+		rt_cuda_module_unload(m->cu, b->mod);
+	cg_jit_free(b->jit);
+	cg_cuda_prog_free(b->prog);
+	free(b->emu_args);
+	free(b->argv);
+	free(b->argp);
+	memset(b, 0, sizeof(*b));
+}
+
+static void describe_launch(srch_cuda *m, const cg_cuda_prog *p)
+{
+	size_t n = 0;
+
+	n += (size_t)snprintf(m->launch, sizeof(m->launch), "%d kernel%s", p->nkernels, p->nkernels == 1 ? "" : "s");
+	for (int i = 0; i < p->nkernels && n < sizeof(m->launch); i++) {
+		const cg_cuda_kernel *k = &p->kernels[i];
+
+		n += (size_t)snprintf(m->launch + n, sizeof(m->launch) - n,
+				      "%s grid %lldx%lldx%lld block %dx%dx%d (%lld B shared)", i ? ";" : ":",
+				      (long long)k->grid[0], (long long)k->grid[1], (long long)k->grid[2], k->block[0],
+				      k->block[1], k->block[2], (long long)k->shared_bytes);
+	}
+}
+
+/* The temps of p in one device workspace, each 256-aligned. */
+static int driver_args(srch_cuda *m, built *b, rt_error *err)
+{
+	const cg_cuda_prog *p = b->prog;
+	int n = p->nparams + p->ntemps;
+	size_t need = 0, off = 0;
+
+	b->argv = calloc((size_t)n + 1, sizeof(rt_cuda_ptr));
+	b->argp = calloc((size_t)n + 1, sizeof(void *));
+	if (!b->argv || !b->argp)
+		return rt_error_set(err, 0, 0, "out of memory");
+	for (int i = 0; i < p->ntemps; i++)
+		need += ((size_t)p->temp_bytes[i] + 255) / 256 * 256;
+	if (need > m->work_bytes) {
+		rt_cuda_free(m->cu, m->work);
+		m->work = 0;
+		m->work_bytes = 0;
+		if (rt_cuda_alloc(m->cu, need, &m->work, err))
+			return -1;
+		m->work_bytes = need;
+	}
+	for (int i = 0; i < n; i++) {
+		if (i < p->nparams) {
+			b->argv[i] = m->dev[i];
+		} else {
+			b->argv[i] = m->work + off;
+			off += ((size_t)p->temp_bytes[i - p->nparams] + 255) / 256 * 256;
+		}
+		b->argp[i] = &b->argv[i];
+	}
+	return 0;
+}
+
+static int emu_args(srch_cuda *m, built *b, rt_error *err)
+{
+	const cg_cuda_prog *p = b->prog;
+
+	if (!(b->emu_args = calloc((size_t)(p->nparams + p->ntemps) + 1, sizeof(void *))))
+		return rt_error_set(err, 0, 0, "out of memory");
+	for (int i = 0; i < p->nparams; i++)
+		b->emu_args[i] = is_output(m, i) ? m->emu_out[i] : m->host[i];
+	for (int i = 0; i < p->ntemps; i++)
+		if (!(b->emu_args[p->nparams + i] = rt_alloc((size_t)p->temp_bytes[i])))
+			return rt_error_set(err, 0, 0, "out of memory");
+	return 0;
+}
+
+/* Lower, compile and load schedule text; 0, or -1 with err set. */
+static int build(srch_cuda *m, isl_ctx *ctx, const char *schedule, built *b, rt_error *err)
+{
+	sch_schedule *s = sch_parse(schedule, err);
+	lir_func *f = s ? lir_lower_flags(m->g, s, ctx, "ftc_kernel", LIR_LOWER_TRUSTED, err) : NULL;
+	const char **names = NULL;
+	int rc = -1;
+
+	memset(b, 0, sizeof(*b));
+	if (!f)
+		goto out;
+	if (m->emulate) {
+		b->jit = cg_jit_new(cg_cuda_compile_emu(f, &m->t, &b->prog, err), err);
+		rc = b->jit ? emu_args(m, b, err) : -1;
+		goto out;
+	}
+	if (!(b->prog = cg_cuda_compile(f, &m->t, err)))
+		goto out;
+	if (!(names = calloc((size_t)b->prog->nkernels + 1, sizeof(char *)))) {
+		rt_error_set(err, 0, 0, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < b->prog->nkernels; i++)
+		names[i] = b->prog->kernels[i].name;
+	if ((b->mod = rt_cuda_module_load(m->cu, b->prog->ptx, b->prog->nkernels, names, err)))
+		rc = driver_args(m, b, err);
+out:
+	if (b->prog)
+		describe_launch(m, b->prog);
+	free(names);
+	lir_func_free(f);
+	sch_free(s);
+	return rc;
+}
+
+/* One run of every kernel; *seconds its device time (emulator: wall). */
+static int run_once(srch_cuda *m, built *b, double *seconds, rt_error *err)
+{
+	const cg_cuda_prog *p = b->prog;
+	double t0;
+
+	if (m->emulate) {
+		t0 = rt_now();
+		if (cg_cuda_emu_run(cg_jit_entry(b->jit), p, b->emu_args, EMU_TIMEOUT, err))
+			return -1;
+		*seconds = rt_now() - t0;
+		return 0;
+	}
+	if (rt_cuda_timer_start(m->cu, err))
+		return -1;
+	for (int i = 0; i < p->nkernels; i++)
+		if (rt_cuda_launch(m->cu, b->mod, i, p->kernels[i].grid, p->kernels[i].block, b->argp, err))
+			return -1;
+	if (rt_cuda_timer_stop(m->cu, seconds, err))
+		return -1;
+	return rt_cuda_sync(m->cu, err);
+}
+
+/* Run with NaN-filled outputs and compare them with the reference;
+ * 0 when equal, 1 with `reason` set when not, -1 on an error. */
+static int verify(srch_cuda *m, built *b, char *reason, size_t size, rt_error *err)
+{
+	double s;
+
+	for (int p = 0; p < m->nparams; p++) {
+		if (!is_output(m, p))
+			continue;
+		if (m->emulate) {
+			for (size_t i = 0; i < m->bytes[p] / 4; i++)
+				memcpy((char *)m->emu_out[p] + 4 * i, &(uint32_t){NAN32}, 4);
+		} else if (rt_cuda_fill32(m->cu, m->dev[p], NAN32, m->bytes[p] / 4, err)) {
+			return -1;
+		}
+	}
+	if (run_once(m, b, &s, err))
+		return -1;
+	for (int p = 0; p < m->nparams; p++) {
+		const te_stage *st = te_graph_stage(m->g, m->stage[p]);
+		const void *got = m->emulate ? m->emu_out[p] : m->host[p];
+		te_cmp c;
+
+		if (!is_output(m, p))
+			continue;
+		if (!m->emulate && rt_cuda_download(m->cu, m->host[p], m->dev[p], m->bytes[p], err))
+			return -1;
+		c = te_compare(st, got, m->ref[p]);
+		if (!c.ok) {
+			snprintf(reason, size, "wrong result: %s: %lld elements outside tolerance, max abs err %.3g",
+				 st->name, (long long)c.nbad, c.max_abs);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Time b: the first run is the warm-up and, past `cutoff`, the result
+ * (runs = 0); then runs until min_time (at least 3), the median. */
+static int time_runs(srch_cuda *m, built *b, double min_time, double cutoff, srch_record *r, rt_error *err)
+{
+	double *t = malloc(sizeof(double) * MAX_RUNS), first, total = 0;
+	int n = 0, rc = -1;
+
+	if (!t)
+		return rt_error_set(err, 0, 0, "out of memory");
+	if (run_once(m, b, &first, err))
+		goto out;
+	r->seconds = first;
+	r->runs = 0;
+	rc = 0;
+	if (cutoff > 0 && first > cutoff)
+		goto out;
+	r->runs = 1;
+	if (m->emulate || first >= 0.5)
+		goto out;
+	while (n < MAX_RUNS && (n < 3 || total < min_time)) {
+		if (run_once(m, b, &t[n], err)) {
+			rc = -1;
+			goto out;
+		}
+		total += t[n++];
+	}
+	qsort(t, (size_t)n, sizeof(double), cmp_double);
+	r->seconds = t[n / 2];
+	r->spread = t[n / 2] > 0 ? (t[n * 3 / 4] - t[n / 4]) / t[n / 2] : 0;
+	r->runs = n;
+out:
+	free(t);
+	return rc;
+}
+
+/* After a sticky error: a fresh context, buffers and inputs. */
+static void recover(srch_cuda *m)
+{
+	rt_error err;
+
+	if (!m->cu || !rt_cuda_broken(m->cu))
+		return;
+	rt_error_clear(&err);
+	for (int p = 0; p < m->nparams; p++)
+		m->dev[p] = 0;
+	m->work = 0;
+	m->work_bytes = 0;
+	if (rt_cuda_reset(m->cu, &err) == 0)
+		device_buffers(m, &err);
+}
+
+static void fail(srch_record *r, srch_status st, const char *what, const char *msg)
+{
+	char m[sizeof(r->reason)];
+
+	snprintf(m, sizeof(m), "%.*s", (int)sizeof(m) - 1, msg);
+	r->status = st;
+	r->seconds = INFINITY;
+	r->gflops = 0;
+	snprintf(r->reason, sizeof(r->reason), "%.16s%s%.*s", what, what[0] && m[0] ? ": " : "",
+		 (int)sizeof(r->reason) - 20, m);
+}
+
+/* A lower bound on the run time of p: the flops spread over the most
+ * threads one of its kernels launches, each at most one fused
+ * multiply-add (2 flops) a cycle at THREAD_GHZ. */
+static double time_bound(const srch_cuda *m, const cg_cuda_prog *p)
+{
+	double threads = 1;
+
+	for (int i = 0; i < p->nkernels; i++) {
+		const cg_cuda_kernel *k = &p->kernels[i];
+		double n = (double)k->grid[0] * k->grid[1] * k->grid[2] * k->block[0] * k->block[1] * k->block[2];
+
+		threads = n > threads ? n : threads;
+	}
+	return te_graph_flops(m->g) / (threads * 2 * THREAD_GHZ * 1e9);
+}
+
+/* Measure `schedule`: verify before timing when asked, or after timing
+ * when it beats `verify_below`. */
+static int measure(srch_cuda *m, isl_ctx *ctx, const char *schedule, bool verify_first, double verify_below,
+		   double min_time, double cutoff, srch_record *r)
+{
+	built b;
+	rt_error err;
+	int v = 0;
+
+	memset(&b, 0, sizeof(b));
+	rt_error_clear(&err);
+	r->status = SRCH_OK;
+	r->reason[0] = '\0';
+	if (!(r->schedule = strdup(schedule)))
+		return -1;
+	if (build(m, ctx, schedule, &b, &err)) {
+		fail(r, SRCH_FAILED, "compile", err.msg);
+	} else if (cutoff > 0 && time_bound(m, b.prog) > cutoff) {
+		r->seconds = time_bound(m, b.prog); /* a lower bound, as a cut-off first run */
+		r->runs = 0;
+	} else if (verify_first && (v = verify(m, &b, r->reason, sizeof(r->reason), &err)) != 0) {
+		if (v < 0)
+			fail(r, SRCH_FAILED, "run", err.msg);
+		else
+			fail(r, SRCH_WRONG, "", r->reason);
+	} else if (time_runs(m, &b, min_time, cutoff, r, &err)) {
+		fail(r, SRCH_FAILED, "run", err.msg);
+	} else if (!verify_first && r->runs > 0 && r->seconds < verify_below &&
+		   (v = verify(m, &b, r->reason, sizeof(r->reason), &err)) != 0) {
+		if (v < 0)
+			fail(r, SRCH_FAILED, "run", err.msg);
+		else
+			fail(r, SRCH_WRONG, "", r->reason);
+	}
+	r->verified = r->status == SRCH_OK && (verify_first || (r->runs > 0 && r->seconds < verify_below));
+	if (r->status == SRCH_OK)
+		r->gflops = r->seconds > 0 ? te_graph_flops(m->g) * 1e-9 / r->seconds : 0;
+	built_free(m, &b);
+	recover(m);
+	return 0;
+}
+
+int srch_cuda_measure(srch_cuda *m, isl_ctx *ctx, const char *schedule, bool verify_it, double min_time,
+		      srch_record *r)
+{
+	return measure(m, ctx, schedule, verify_it, 0, min_time, 0, r);
+}
+
+/* ---- the tuning loop ---- */
+
+typedef struct loop {
+	srch_cuda *m;
+	isl_ctx *ctx;
+	const srch_tune_opts *o;
+	srch_result *res;
+	int cap, failures, since_gain;
+	double t0, best;
+} loop;
+
+static int push(loop *L, const srch_record *r)
+{
+	srch_result *res = L->res;
+
+	if (res->nrecords == L->cap) {
+		int n = L->cap ? 2 * L->cap : 64;
+		srch_record *p = realloc(res->records, (size_t)n * sizeof(*p));
+
+		if (!p)
+			return -1;
+		res->records = p;
+		L->cap = n;
+	}
+	res->records[res->nrecords++] = *r;
+	return 0;
+}
+
+static void report(loop *L, const srch_record *r)
+{
+	srch_progress p;
+
+	if (!L->o->progress)
+		return;
+	p.trial = L->res->nrecords;
+	p.trials = L->o->trials;
+	p.failures = L->failures;
+	p.best_gflops = L->res->best >= 0 ? L->res->records[L->res->best].gflops : 0;
+	p.last_gflops = r->gflops;
+	p.elapsed = rt_now() - L->t0;
+	p.eta = L->o->trials > 0 && p.trial > 0 ? p.elapsed / p.trial * (L->o->trials - p.trial) : -1;
+	if (L->o->seconds > 0 && (p.eta < 0 || L->o->seconds - p.elapsed < p.eta))
+		p.eta = L->o->seconds - p.elapsed > 0 ? L->o->seconds - p.elapsed : 0;
+	p.last = r;
+	L->o->progress(L->o->user, &p);
+}
+
+/* Keep trial r: the best, patience, callbacks.  Non-zero stops. */
+static int account(loop *L, srch_record *r)
+{
+	int idx;
+
+	if (push(L, r)) {
+		free(r->schedule);
+		return -1;
+	}
+	idx = L->res->nrecords - 1;
+	L->failures += r->status != SRCH_OK;
+	L->since_gain = r->status == SRCH_OK && r->seconds < L->best * 0.99 ? 0 : L->since_gain + 1;
+	if (r->status == SRCH_OK && r->verified && r->seconds < L->best) {
+		L->best = r->seconds;
+		L->res->best = idx;
+	}
+	report(L, r);
+	return L->o->record ? L->o->record(L->o->record_user, &L->res->records[idx]) : 0;
+}
+
+static bool out_of_budget(loop *L)
+{
+	const srch_tune_opts *o = L->o;
+
+	if (o->trials > 0 && L->res->nrecords >= o->trials)
+		return snprintf(L->res->stop_reason, 64, "trial budget"), true;
+	if (o->seconds > 0 && rt_now() - L->t0 >= o->seconds)
+		return snprintf(L->res->stop_reason, 64, "time budget"), true;
+	if (o->patience > 0 && L->since_gain >= o->patience)
+		return snprintf(L->res->stop_reason, 64, "no gain in %d trials", o->patience), true;
+	return false;
+}
+
+static double cutoff(const loop *L)
+{
+	return L->o->cutoff_ratio > 0 && isfinite(L->best) ? L->best * L->o->cutoff_ratio : 0;
+}
+
+static int trial(loop *L, const srch_space *sp, srch_explorer *e, const srch_point *p)
+{
+	char *text = srch_point_schedule(sp, p);
+	srch_record r;
+	int rc;
+
+	if (!text)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	r.point = *p;
+	r.has_point = true;
+	rc = measure(L->m, L->ctx, text, L->res->best < 0, L->best, L->o->min_time, cutoff(L), &r);
+	free(text);
+	if (rc)
+		return -1;
+	L->res->measured++;
+	srch_explorer_report(e, p, r.status == SRCH_OK ? r.seconds : INFINITY);
+	return account(L, &r);
+}
+
+/* The naive GPU schedule is the first trial and the baseline, unless the
+ * history knows its time. */
+static int measure_naive(loop *L)
+{
+	char *text;
+	srch_record r;
+	int rc;
+
+	if (L->o->naive_seconds > 0) {
+		L->res->naive_seconds = L->o->naive_seconds;
+		return 0;
+	}
+	if (!(text = srch_cuda_naive_schedule(L->m->g)))
+		return -1;
+	memset(&r, 0, sizeof(r));
+	rc = measure(L->m, L->ctx, text, true, 0, L->o->min_time, 0, &r);
+	free(text);
+	if (rc)
+		return -1;
+	L->res->measured++;
+	L->res->naive_seconds = r.status == SRCH_OK ? r.seconds : INFINITY;
+	return account(L, &r) ? 1 : 0;
+}
+
+static int load_history(loop *L, srch_explorer *e)
+{
+	const srch_tune_opts *o = L->o;
+
+	for (int i = 0; i < o->nhistory; i++) {
+		srch_record r = o->history[i];
+
+		if (!(r.schedule = strdup(r.schedule ? r.schedule : "")))
+			return -1;
+		if (r.has_point)
+			srch_explorer_seed(e, &r.point, r.status == SRCH_OK ? r.seconds : INFINITY);
+		if (push(L, &r)) {
+			free(r.schedule);
+			return -1;
+		}
+		L->failures += r.status != SRCH_OK;
+		if (r.status == SRCH_OK && r.verified && r.seconds < L->best && o->history_best < 0) {
+			L->best = r.seconds;
+			L->res->best = L->res->nrecords - 1;
+		}
+	}
+	if (o->history_best >= 0 && o->history_best < o->nhistory && o->history[o->history_best].status == SRCH_OK) {
+		L->res->best = o->history_best;
+		L->best = o->history[o->history_best].seconds;
+	}
+	L->res->nhistory = o->nhistory;
+	return 0;
+}
+
+#define FINAL_MAX 8
+#define FINAL_ROUNDS 3
+
+/* The fastest OK records, up to k, fastest first. */
+static int top_records(const srch_result *res, int *idx, int k)
+{
+	int n = 0;
+
+	for (int i = 0; i < res->nrecords; i++) {
+		int j;
+
+		if (res->records[i].status != SRCH_OK)
+			continue;
+		for (j = n; j > 0 && res->records[idx[j - 1]].seconds > res->records[i].seconds; j--)
+			if (j < k)
+				idx[j] = idx[j - 1];
+		if (j < k) {
+			idx[j] = i;
+			n += n < k;
+		}
+	}
+	return n;
+}
+
+/* Re-measure the top few side by side, FINAL_ROUNDS rounds (the first
+ * verified), and name the best by the median of its rounds. */
+static void final_remeasure(loop *L)
+{
+	srch_result *res = L->res;
+	int idx[FINAL_MAX], k = L->o->final_top < FINAL_MAX ? L->o->final_top : FINAL_MAX, n;
+	double sec[FINAL_MAX][FINAL_ROUNDS], best = INFINITY;
+	bool bad[FINAL_MAX] = {false};
+
+	if ((n = top_records(res, idx, k)) < 2)
+		return;
+	for (int round = 0; round < FINAL_ROUNDS; round++)
+		for (int i = 0; i < n; i++) {
+			srch_record r;
+
+			if (bad[i])
+				continue;
+			memset(&r, 0, sizeof(r));
+			if (measure(L->m, L->ctx, res->records[idx[i]].schedule, round == 0, 0, L->o->min_time, 0,
+				    &r) ||
+			    r.status != SRCH_OK)
+				bad[i] = true;
+			sec[i][round] = r.seconds;
+			free(r.schedule);
+		}
+	res->best = -1;
+	for (int i = 0; i < n; i++) {
+		srch_record *r = &res->records[idx[i]];
+
+		if (bad[i]) {
+			r->verified = false;
+			continue;
+		}
+		qsort(sec[i], FINAL_ROUNDS, sizeof(double), cmp_double);
+		r->seconds = sec[i][FINAL_ROUNDS / 2];
+		r->gflops = te_graph_flops(L->m->g) * 1e-9 / r->seconds;
+		r->verified = true;
+		if (r->seconds < best) {
+			best = r->seconds;
+			res->best = idx[i];
+		}
+	}
+	res->remeasured = true;
+}
+
+static void init_space_limits(srch_space *sp, const cg_target *t)
+{
+	if (t->max_threads_per_block > 0)
+		sp->max_threads_per_block = t->max_threads_per_block;
+	if (t->max_shared_bytes > 0)
+		sp->max_shared_bytes = t->max_shared_bytes;
+}
+
+int srch_cuda_tune(srch_cuda *m, isl_ctx *ctx, const srch_tune_opts *o, srch_result *res, rt_error *err)
+{
+	srch_space *sp = calloc(1, sizeof(*sp));
+	srch_explorer *e = NULL;
+	loop L = {m, ctx, o, res, 0, 0, 0, rt_now(), INFINITY};
+	srch_point batch[4];
+	int rc = -1, n;
+
+	memset(res, 0, sizeof(*res));
+	res->best = -1;
+	res->naive_seconds = INFINITY;
+	if (!sp || srch_space_init(sp, m->g, SRCH_GPU, err))
+		goto out;
+	init_space_limits(sp, &m->t);
+	if (!(e = srch_explorer_new(sp, o->method, o->seed)) || load_history(&L, e)) {
+		rt_error_set(err, 0, 0, "out of memory");
+		goto out;
+	}
+	rc = 0;
+	if (out_of_budget(&L) || (n = measure_naive(&L)) > 0)
+		goto done;
+	if (n < 0) {
+		rc = rt_error_set(err, 0, 0, "out of memory");
+		goto done;
+	}
+	while (!out_of_budget(&L)) {
+		int want = o->trials > 0 ? o->trials - res->nrecords : 4;
+
+		if ((n = srch_explorer_next(e, batch, want < 4 ? want : 4)) == 0) {
+			snprintf(res->stop_reason, 64, "space exhausted");
+			break;
+		}
+		for (int i = 0; i < n && !out_of_budget(&L); i++)
+			if (trial(&L, sp, e, &batch[i]))
+				goto done;
+	}
+	if (res->measured > 0)
+		final_remeasure(&L);
+done:
+	res->elapsed = rt_now() - L.t0;
+out:
+	srch_explorer_free(e);
+	free(sp);
+	return rc;
+}
