@@ -17,6 +17,7 @@
 #include "cg.h"
 #include "cli.h"
 #include "cli_cuda.h"
+#include "cli_hls.h"
 #include "lir.h"
 #include "lower.h"
 #include "sched.h"
@@ -48,7 +49,9 @@ static const char compile_help[] =
 	"  -o DIR            the output directory (required)\n"
 	"  --name NAME       the function's name, a C identifier (default: FILE's stem)\n"
 	"  --schedule FILE   the schedule to compile\n"
-	"  --target T        cpu [-mcpu=NAME] [-mattr=FEATURES] [-threads=N] (default: the host)\n"
+	"  --target T        cpu [-mcpu=NAME] [-mattr=FEATURES] [-threads=N] (default: the host);\n"
+	"                    cuda [-arch=sm_NN]: NAME.ptx, NAME.h, NAME.c (a launcher; docs/cuda.md);\n"
+	"                    hls [-part=P] [-clock=F]: NAME.c, NAME.h, NAME_tb.c, NAME.tcl (docs/hls.md)\n"
 	"  --emit-llvm       also write NAME.ll\n"
 	"  --db PATH         the tuning db (default: $FTC_DB, else ~/.cache/ftc/tuning.db)\n"
 	"  -D NAME=VALUE     replace the value of param NAME\n"
@@ -990,6 +993,13 @@ int cli_compile(int argc, char **argv)
 		if ((ctx = cli_isl_ctx()) && (g = cli_load(&c.o, ctx, &src)) && check_param_types(&c.o, g) == 0 &&
 		    (!c.o.schedule || (sched_text = cli_read_file(c.o.schedule))))
 			rc = cli_compile_cuda(&c.o, g, ctx, &t, c.outdir, li.name, sched_text);
+		goto out;
+	}
+	if (t.kind == CG_TARGET_HLS) {
+		/* --schedule FILE, else the naive pipelined schedule (no HLS records in the db yet) */
+		if ((ctx = cli_isl_ctx()) && (g = cli_load(&c.o, ctx, &src)) && check_param_types(&c.o, g) == 0 &&
+		    (!c.o.schedule || (sched_text = cli_read_file(c.o.schedule))))
+			rc = cli_compile_hls(&c.o, g, ctx, &t, c.outdir, li.name, sched_text);
 		goto out;
 	}
 	if (t.kind != CG_TARGET_CPU) {

@@ -138,6 +138,7 @@ int cli_targets(int argc, char **argv)
 	printf("                (threads: %d; -threads=N changes it, -mcpu= and -mattr= cross-compile)\n",
 	       t.threads ? t.threads : (int)cores);
 	cuda_line();
-	printf("  hls           hls -part=xcvu9p -clock=300MHz (parsed; the HLS back end is not in this version)\n");
+	printf("  hls           hls -part=xcvu9p -clock=300MHz (HLS C for Vitis HLS; latency and resources\n"
+	       "                from ftc's analytic model, -part= names the FPGA)\n");
 	return CLI_OK;
 }

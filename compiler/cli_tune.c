@@ -10,6 +10,7 @@
 #include "cg.h"
 #include "cli.h"
 #include "cli_cuda.h"
+#include "cli_hls.h"
 #include "srch_db.h"
 #include "srch_tune.h"
 
@@ -42,7 +43,9 @@ static const char tune_help[] =
 	"  --seed S              seed of the search (default 1): same seed, same sequence\n"
 	"  --patience N          stop after N trials without a 1% gain (default: half the\n"
 	"                        trial budget, at least 30; 0 = never)\n"
-	"  --target T            cpu [-mcpu=NAME] [-mattr=FEATURES] [-threads=N]\n"
+	"  --target T            cpu [-mcpu=NAME] [-mattr=FEATURES] [-threads=N] (default),\n"
+	"                        cuda [-arch=sm_NN] (on the GPU; see docs/cuda.md), or\n"
+	"                        hls [-part=P] [-clock=F] (the analytic model; docs/hls.md)\n"
 	"  --save-schedule FILE  write the best schedule there (for ftc compile --schedule)\n"
 	"  --json                print one JSON object on stdout instead of text\n"
 	"  -q, --quiet           no progress line\n"
@@ -314,6 +317,8 @@ int cli_tune(int argc, char **argv)
 
 		if (o.target && cg_target_parse(o.target, &t, NULL) == 0 && t.kind == CG_TARGET_CUDA)
 			rc = cli_tune_cuda(&o, g, ctx, &t);
+		else if (o.target && cg_target_parse(o.target, &t, NULL) == 0 && t.kind == CG_TARGET_HLS)
+			rc = cli_tune_hls(&o, g, ctx, &t);
 		else
 			rc = tune(&o, g, ctx);
 	}

@@ -186,9 +186,23 @@ int lir_add_buffer(lir_func *f, const char *name, lir_type type, int64_t size,
 	b->type = type;
 	b->size = size;
 	b->scope = scope;
+	b->part = LIR_PART_NONE;
+	b->part_factor = 0;
 	if (scope == LIR_GLOBAL)
 		f->params[f->nparams++] = f->nbufs;
 	return f->nbufs++;
+}
+
+int lir_set_partition(lir_func *f, int buf, lir_partition kind, int64_t factor)
+{
+	lir_buffer *b = buf >= 0 && buf < f->nbufs ? &f->bufs[buf] : NULL;
+
+	if (!b || b->scope == LIR_GLOBAL || (unsigned)kind > LIR_PART_COMPLETE ||
+	    ((kind == LIR_PART_CYCLIC || kind == LIR_PART_BLOCK) && factor < 1))
+		return -1;
+	b->part = kind;
+	b->part_factor = kind == LIR_PART_CYCLIC || kind == LIR_PART_BLOCK ? factor : 0;
+	return 0;
 }
 
 int lir_add_var(lir_func *f, const char *name, lir_type type)
@@ -377,6 +391,7 @@ lir_stmt *lir_for(lir_func *f, int var, lir_expr *lo, lir_expr *hi,
 	s->u.loop.step = step;
 	s->u.loop.kind = kind;
 	s->u.loop.body = body;
+	s->u.loop.ii = kind == LIR_PIPELINED ? 1 : 0;
 	return s;
 }
 
@@ -485,6 +500,7 @@ const char *lir_for_kind_name(lir_for_kind k)
 	static const char *const names[LIR_FOR_KIND_COUNT] = {
 		[LIR_SERIAL] = "serial",         [LIR_PARALLEL] = "parallel",
 		[LIR_VECTORIZED] = "vectorized", [LIR_UNROLLED] = "unrolled",
+		[LIR_PIPELINED] = "pipelined",
 		[LIR_BLOCK_X] = "blockIdx.x",    [LIR_BLOCK_Y] = "blockIdx.y",
 		[LIR_BLOCK_Z] = "blockIdx.z",    [LIR_THREAD_X] = "threadIdx.x",
 		[LIR_THREAD_Y] = "threadIdx.y",  [LIR_THREAD_Z] = "threadIdx.z",
@@ -492,6 +508,13 @@ const char *lir_for_kind_name(lir_for_kind k)
 	};
 
 	return (unsigned)k < LIR_FOR_KIND_COUNT ? names[k] : "?";
+}
+
+const char *lir_partition_name(lir_partition p)
+{
+	static const char *const names[] = {"none", "cyclic", "block", "complete"};
+
+	return (unsigned)p <= LIR_PART_COMPLETE ? names[p] : "?";
 }
 
 const char *lir_scope_name(lir_scope s)

@@ -3,8 +3,9 @@
  *
  * A lir_func is a statement tree over buffers and variables:
  *   for (v = lo; v < hi; v += step) body     with a kind: serial, parallel,
- *                                            vectorized, unrolled, or bound
- *                                            to a GPU block/thread index
+ *                                            vectorized, unrolled, pipelined
+ *                                            (HLS, with a target II), or
+ *                                            bound to a GPU block/thread index
  *   if (cond) then [else]
  *   let v = value; body
  *   allocate buf (scope heap, stack, gpu shared, gpu local); body
@@ -47,6 +48,7 @@ typedef enum lir_for_kind {
 	LIR_PARALLEL,
 	LIR_VECTORIZED, /* constant trip count */
 	LIR_UNROLLED,   /* constant trip count */
+	LIR_PIPELINED,  /* HLS pipeline (target II in loop.ii); serial elsewhere */
 	LIR_BLOCK_X, LIR_BLOCK_Y, LIR_BLOCK_Z,
 	LIR_THREAD_X, LIR_THREAD_Y, LIR_THREAD_Z,
 	LIR_VTHREAD,
@@ -61,6 +63,13 @@ typedef enum lir_scope {
 	LIR_LOCAL,  /* GPU registers / local memory: one per thread */
 	LIR_SCOPE_COUNT
 } lir_scope;
+
+/* How an HLS buffer is split into banks (an annotation other back ends
+ * ignore): element e of an n-element buffer split f ways is in bank e mod f
+ * (cyclic), e / ceil(n / f) (block), or in a register of its own (complete). */
+typedef enum lir_partition {
+	LIR_PART_NONE, LIR_PART_CYCLIC, LIR_PART_BLOCK, LIR_PART_COMPLETE
+} lir_partition;
 
 typedef enum lir_stmt_kind {
 	LIR_FOR, LIR_IF, LIR_LET, LIR_ALLOC, LIR_STORE, LIR_SEQ, LIR_BARRIER
@@ -83,7 +92,8 @@ typedef struct lir_stmt lir_stmt;
 struct lir_stmt {
 	lir_stmt_kind kind;
 	union {
-		struct { int var; lir_expr *lo, *hi; int64_t step; lir_for_kind kind; lir_stmt *body; } loop;
+		struct { int var; lir_expr *lo, *hi; int64_t step; lir_for_kind kind; lir_stmt *body;
+			 int64_t ii; /* LIR_PIPELINED: the target II (>= 1); else 0 */ } loop;
 		struct { lir_expr *cond; lir_stmt *then_s, *else_s; /* else may be NULL */ } cond;
 		struct { int var; lir_expr *value; lir_stmt *body; } let;
 		struct { int buf; lir_stmt *body; } alloc;
@@ -97,6 +107,8 @@ typedef struct lir_buffer {
 	lir_type type;
 	int64_t size; /* elements */
 	lir_scope scope;
+	lir_partition part; /* HLS banks (NONE unless set by lir_set_partition) */
+	int64_t part_factor; /* CYCLIC, BLOCK: the number of banks */
 } lir_buffer;
 
 typedef struct lir_var {
@@ -127,6 +139,10 @@ void lir_func_set_body(lir_func *f, lir_stmt *body);
  * or -1 when out of memory. */
 int lir_add_buffer(lir_func *f, const char *name, lir_type type, int64_t size,
 		   lir_scope scope);
+/* Partition buffer `buf` (not a parameter) into `factor` banks (CYCLIC,
+ * BLOCK; factor >= 1) or completely.  0, or -1 for a bad buffer, kind or
+ * factor. */
+int lir_set_partition(lir_func *f, int buf, lir_partition kind, int64_t factor);
 /* Add a variable; returns its id, or -1 when out of memory. */
 int lir_add_var(lir_func *f, const char *name, lir_type type);
 
@@ -162,7 +178,8 @@ size_t lir_type_size(lir_type t);
 bool lir_type_is_float(lir_type t);
 const char *lir_op_spelling(lir_op op);
 int lir_op_arity(lir_op op);
-const char *lir_for_kind_name(lir_for_kind k); /* "serial", "parallel", "vectorized", "unrolled", "blockIdx.x", ..., "vthread" */
+const char *lir_for_kind_name(lir_for_kind k); /* "serial", "parallel", "vectorized", "unrolled", "pipelined", "blockIdx.x", ..., "vthread" */
+const char *lir_partition_name(lir_partition p); /* "none", "cyclic", "block", "complete" */
 const char *lir_scope_name(lir_scope s);       /* "global", "heap", "stack", "shared", "local" */
 
 /* ---- passes (lir_print.c, lir_verify.c, lir_interp.c) ---- */
@@ -172,7 +189,9 @@ const char *lir_scope_name(lir_scope s);       /* "global", "heap", "stack", "sh
  * two-space indentation, e.g.
  *   parallel for (i_o = 0; i_o < 32; i_o++) { ... }
  *   C[1024 * i + j] = C[1024 * i + j] + A[...] * B[...];
- * Loop kinds other than serial prefix the `for` ("vectorized for", "blockIdx.x for").
+ * Loop kinds other than serial prefix the `for` ("vectorized for", "blockIdx.x for",
+ * "pipelined II=2 for"); an allocate of a partitioned buffer says so
+ * ("allocate f32 C.local[64] local partition cyclic 16 {").
  * Returns a malloc'd string, or NULL when out of memory.
  */
 char *lir_print(const lir_func *f);

@@ -289,6 +289,8 @@ static void print_for(printer *p, const lir_stmt *s, int level)
 
 	if (s->u.loop.kind != LIR_SERIAL)
 		sb_printf(&p->b, "%s ", lir_for_kind_name(s->u.loop.kind));
+	if (s->u.loop.kind == LIR_PIPELINED && s->u.loop.ii > 1)
+		sb_printf(&p->b, "II=%" PRId64 " ", s->u.loop.ii);
 	sb_printf(&p->b, "for (%s = ", v);
 	print_expr(p, s->u.loop.lo, 0, false);
 	sb_printf(&p->b, "; %s < ", v);
@@ -346,10 +348,15 @@ static void print_alloc(printer *p, const lir_stmt *s, int level)
 {
 	const lir_buffer *b = lir_func_buffer(p->f, s->u.alloc.buf);
 
-	if (b)
-		sb_printf(&p->b, "allocate %s %s[%" PRId64 "] %s {\n", lir_type_name(b->type),
+	if (b) {
+		sb_printf(&p->b, "allocate %s %s[%" PRId64 "] %s", lir_type_name(b->type),
 			  buf_name(p, s->u.alloc.buf), b->size, lir_scope_name(b->scope));
-	else
+		if (b->part != LIR_PART_NONE)
+			sb_printf(&p->b, " partition %s", lir_partition_name(b->part));
+		if (b->part == LIR_PART_CYCLIC || b->part == LIR_PART_BLOCK)
+			sb_printf(&p->b, " %" PRId64, b->part_factor);
+		sb_printf(&p->b, " {\n");
+	} else
 		sb_printf(&p->b, "allocate ? {\n");
 	print_stmt(p, s->u.alloc.body, level + 1, true);
 	indent(p, level);

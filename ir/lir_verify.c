@@ -311,6 +311,8 @@ static int check_for(checker *c, const lir_stmt *s, const frame *up)
 		return fail(c, "step is %lld; steps must be positive", (long long)s->u.loop.step);
 	if ((unsigned)k >= LIR_FOR_KIND_COUNT)
 		return fail(c, "unknown loop kind %d", (int)k);
+	if (k == LIR_PIPELINED && s->u.loop.ii < 1)
+		return fail(c, "pipelined with II %lld; the II must be at least 1", (long long)s->u.loop.ii);
 	if ((k == LIR_VECTORIZED || k == LIR_UNROLLED) &&
 	    (s->u.loop.lo->op != LIR_CONST || s->u.loop.hi->op != LIR_CONST))
 		return rt_error_set(c->err, 0, 0, "%s loop '%s' has a non-constant bound",

@@ -179,7 +179,7 @@ static int check_step_stages(const lw *L)
 		const sch_step *st = &L->s->steps[i];
 
 		if (st->kind == SCH_CACHE_READ || st->kind == SCH_CACHE_WRITE ||
-		    st->kind == SCH_COMPUTE_INLINE)
+		    st->kind == SCH_COMPUTE_INLINE || st->kind == SCH_PARTITION)
 			continue;
 		if (lw_find(L, st->stage) < 0) {
 			const te_stage *t = te_graph_find(L->g, st->stage);
@@ -793,6 +793,56 @@ static int make_buffers(lw *L)
 	return 0;
 }
 
+/* Why stage `name` has no on-chip buffer to partition, or NULL. */
+static const char *no_partition(const lw *L, const char *name, int *x)
+{
+	const te_stage *t = te_graph_find(L->g, name);
+
+	*x = lw_find(L, name);
+	if (*x < 0 && t && t->kind == TE_STAGE_INPUT)
+		return "is an input, in off-chip memory; partition a cache_read copy of it";
+	if (*x < 0 && t && L->inlined[t->id])
+		return "is inlined: it has no buffer";
+	if (*x < 0)
+		return "is no stage";
+	if (L->st[*x].buf < 0)
+		return "has no buffer";
+	if (lir_func_buffer(L->f, L->st[*x].buf)->scope == LIR_GLOBAL)
+		return "is an output, in off-chip memory; partition its cache_write copy";
+	return NULL;
+}
+
+/* partition S cyclic|block F | complete: annotate S's buffer, once. */
+static int apply_partitions(lw *L)
+{
+	int first[LW_MAX_STAGES] = {0};
+
+	for (int i = 0; i < L->s->nsteps; i++) {
+		const sch_step *st = &L->s->steps[i];
+		lir_partition k = st->part == SCH_PART_CYCLIC  ? LIR_PART_CYCLIC
+				  : st->part == SCH_PART_BLOCK ? LIR_PART_BLOCK
+							       : LIR_PART_COMPLETE;
+		const char *why;
+		int x;
+
+		if (st->kind != SCH_PARTITION)
+			continue;
+		if ((why = no_partition(L, st->stage, &x)))
+			return lw_fail(L, st->line, st->stage_col, "partition %s: '%s' %s", st->stage,
+				       st->stage, why);
+		if (first[x] > 0)
+			return lw_fail(L, st->line, st->col, "partition %s: already partitioned at line %d",
+				       st->stage, first[x]);
+		if (first[x] < 0)
+			return lw_fail(L, st->line, st->col, "partition %s: already partitioned", st->stage);
+		first[x] = st->line > 0 ? st->line : -1;
+		if (lir_set_partition(L->f, L->st[x].buf, k, st->factor))
+			return lw_fail(L, st->line, st->opt_col, "partition %s: bad factor %lld", st->stage,
+				       (long long)st->factor);
+	}
+	return 0;
+}
+
 /* ---- the pipeline ---- */
 
 static int setup_stages(lw *L)
@@ -879,7 +929,7 @@ lir_func *lir_lower_flags(const te_graph *g, const sch_schedule *s, isl_ctx *ctx
 		bool dbg = getenv("FTC_DEBUG_TIME") != NULL;
 
 		t[0] = rt_now();
-		if (setup_stages(L) || build_domains(L) || make_buffers(L))
+		if (setup_stages(L) || build_domains(L) || make_buffers(L) || apply_partitions(L))
 			goto fail;
 		t[1] = rt_now();
 		if (lw_build_tree(L))

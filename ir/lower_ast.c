@@ -518,6 +518,7 @@ static lir_for_kind for_kind(sch_loop_kind k)
 	static const lir_for_kind map[] = {
 		[SCH_LOOP_SERIAL] = LIR_SERIAL, [SCH_LOOP_PARALLEL] = LIR_PARALLEL,
 		[SCH_LOOP_VECTORIZE] = LIR_VECTORIZED, [SCH_LOOP_UNROLL] = LIR_UNROLLED,
+		[SCH_LOOP_PIPELINE] = LIR_PIPELINED,
 		[SCH_LOOP_BLOCK_X] = LIR_BLOCK_X, [SCH_LOOP_BLOCK_Y] = LIR_BLOCK_Y,
 		[SCH_LOOP_BLOCK_Z] = LIR_BLOCK_Z, [SCH_LOOP_THREAD_X] = LIR_THREAD_X,
 		[SCH_LOOP_THREAD_Y] = LIR_THREAD_Y, [SCH_LOOP_THREAD_Z] = LIR_THREAD_Z,
@@ -569,6 +570,8 @@ static lir_stmt *tr_for(tr *T, __isl_keep isl_ast_node *node)
 	    !(lo && hi && lo->op == LIR_CONST && hi->op == LIR_CONST))
 		kind = LIR_SERIAL;
 	body = lir_for(T->f, var, lo, hi, isl_val_get_num_si(step), kind, body);
+	if (body && kind == LIR_PIPELINED && m && m->ii > 1)
+		body->u.loop.ii = m->ii;
 	if (m && body && T->nloops < 8192) {
 		T->loops[T->nloops].s = body;
 		T->loops[T->nloops].stage = m->stage;
@@ -729,7 +732,7 @@ static void note_use(place *P, int buf)
 		const lir_stmt *s = P->path[i];
 
 		if (s->kind == LIR_FOR && s->u.loop.kind != LIR_SERIAL && s->u.loop.kind != LIR_VECTORIZED &&
-		    s->u.loop.kind != LIR_UNROLLED && names_tile(P->T, x, s)) {
+		    s->u.loop.kind != LIR_UNROLLED && s->u.loop.kind != LIR_PIPELINED && names_tile(P->T, x, s)) {
 			for (n = 0; n < P->nisland[x] && P->island[x][n] != s; n++)
 				;
 			if (n == P->nisland[x] && n < 64)

@@ -73,6 +73,7 @@ typedef struct lw_mark {
 	sch_loop_kind kind;
 	int64_t extent;
 	int line;                /* the annotating step, 0 if none */
+	int64_t ii;              /* pipeline: the target II */
 	int nalloc;              /* lw stages whose local buffers live in this loop */
 	int alloc[8];
 } lw_mark;

@@ -149,6 +149,7 @@ static lw_mark *new_mark(lw *L, int x, int q)
 	m->kind = s->loops.kind[q];
 	m->extent = s->loops.ax[s->loops.loop[q]].extent;
 	m->line = s->loops.line[q];
+	m->ii = s->loops.ii[q];
 	return m;
 }
 

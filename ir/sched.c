@@ -21,6 +21,7 @@ static const char *const loop_kind_names[] = {
 	[SCH_LOOP_PARALLEL] = "parallel",
 	[SCH_LOOP_VECTORIZE] = "vectorize",
 	[SCH_LOOP_UNROLL] = "unroll",
+	[SCH_LOOP_PIPELINE] = "pipeline",
 	[SCH_LOOP_BLOCK_X] = "blockIdx.x",
 	[SCH_LOOP_BLOCK_Y] = "blockIdx.y",
 	[SCH_LOOP_BLOCK_Z] = "blockIdx.z",
@@ -34,6 +35,12 @@ static const char *const scope_names[] = {
 	[SCH_SCOPE_LOCAL] = "local",
 	[SCH_SCOPE_SHARED] = "shared",
 	[SCH_SCOPE_STACK] = "stack",
+};
+
+static const char *const partition_names[] = {
+	[SCH_PART_CYCLIC] = "cyclic",
+	[SCH_PART_BLOCK] = "block",
+	[SCH_PART_COMPLETE] = "complete",
 };
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -51,6 +58,11 @@ const char *sch_loop_kind_name(sch_loop_kind k)
 const char *sch_scope_name(sch_scope s)
 {
 	return (unsigned)s < (unsigned)COUNT(scope_names) ? scope_names[s] : "?";
+}
+
+const char *sch_partition_name(sch_partition p)
+{
+	return (unsigned)p < (unsigned)COUNT(partition_names) ? partition_names[p] : "?";
 }
 
 sch_schedule *sch_new(void)
@@ -221,10 +233,12 @@ static void insert_leaf(sch_loops *l, int p, int x)
 		l->loop[i] = l->loop[i - 1];
 		l->kind[i] = l->kind[i - 1];
 		l->line[i] = l->line[i - 1];
+		l->ii[i] = l->ii[i - 1];
 	}
 	l->loop[p] = x;
 	l->kind[p] = SCH_LOOP_SERIAL;
 	l->line[p] = 0;
+	l->ii[p] = 0;
 	l->nloops++;
 }
 
@@ -234,6 +248,7 @@ static void remove_leaf(sch_loops *l, int p)
 		l->loop[i] = l->loop[i + 1];
 		l->kind[i] = l->kind[i + 1];
 		l->line[i] = l->line[i + 1];
+		l->ii[i] = l->ii[i + 1];
 	}
 	l->nloops--;
 }
@@ -331,6 +346,7 @@ static int do_reorder(resolver *r, const sch_step *st)
 {
 	sch_loops *l = r->l;
 	int pos[SCH_MAX_ARGS], loop[SCH_MAX_ARGS], line[SCH_MAX_ARGS];
+	int64_t ii[SCH_MAX_ARGS];
 	sch_loop_kind kind[SCH_MAX_ARGS];
 	int n = st->nargs;
 
@@ -347,6 +363,7 @@ static int do_reorder(resolver *r, const sch_step *st)
 		loop[i] = l->loop[pos[i]];
 		kind[i] = l->kind[pos[i]];
 		line[i] = l->line[pos[i]];
+		ii[i] = l->ii[pos[i]];
 	}
 	for (int i = 1; i < n; i++) /* sort the positions */
 		for (int k = i; k > 0 && pos[k - 1] > pos[k]; k--) {
@@ -359,16 +376,18 @@ static int do_reorder(resolver *r, const sch_step *st)
 		l->loop[pos[i]] = loop[i];
 		l->kind[pos[i]] = kind[i];
 		l->line[pos[i]] = line[i];
+		l->ii[pos[i]] = ii[i];
 	}
 	return 0;
 }
 
-/* parallel|vectorize|unroll S L, bind S L TAG */
+/* parallel|vectorize|unroll S L, bind S L TAG, pipeline S L [II] */
 static int do_annotate(resolver *r, const sch_step *st)
 {
 	sch_loop_kind k = st->kind == SCH_PARALLEL    ? SCH_LOOP_PARALLEL
 			  : st->kind == SCH_VECTORIZE ? SCH_LOOP_VECTORIZE
 			  : st->kind == SCH_UNROLL    ? SCH_LOOP_UNROLL
+			  : st->kind == SCH_PIPELINE  ? SCH_LOOP_PIPELINE
 						      : st->tag;
 	int p = leaf(r, st, 0);
 
@@ -377,8 +396,12 @@ static int do_annotate(resolver *r, const sch_step *st)
 	if (st->kind == SCH_BIND && (k < SCH_LOOP_BLOCK_X || k > SCH_LOOP_VTHREAD))
 		return rt_error_set(r->err, st->line, st->opt_col, "unknown bind target %d",
 				    (int)k);
+	if (st->kind == SCH_PIPELINE && st->ii < 0)
+		return rt_error_set(r->err, st->line, st->opt_col, "pipeline: bad II %lld",
+				    (long long)st->ii);
 	r->l->kind[p] = k;
 	r->l->line[p] = st->line;
+	r->l->ii[p] = st->kind == SCH_PIPELINE ? (st->ii > 0 ? st->ii : 1) : 0;
 	return 0;
 }
 
@@ -421,11 +444,13 @@ static int apply(resolver *r, const sch_step *st)
 	case SCH_VECTORIZE:
 	case SCH_UNROLL:
 	case SCH_BIND:
+	case SCH_PIPELINE:
 		return do_annotate(r, st);
 	case SCH_COMPUTE_AT:
 	case SCH_COMPUTE_INLINE:
 		return do_attach(r, st);
-	default: /* cache_read, cache_write make other stages */
+	default: /* cache_read, cache_write make other stages; partition
+		  * annotates the stage's buffer */
 		return 0;
 	}
 }

@@ -22,6 +22,13 @@
  *   cache_read A C k.o local perm=1,0   ... stored with dimensions permuted
  *   cache_write C j.o local   accumulate C's tile of one iteration of j.o
  *                             in stage C.local, then write it back
+ *   pipeline C k.i 2          HLS: pipeline loop k.i with target initiation
+ *                             interval 2 (default 1); loops inside it are
+ *                             unrolled by the pipeline
+ *   partition C.local cyclic 16   HLS: split C.local's buffer (flat,
+ *                             row-major) into 16 banks, element e in bank
+ *                             e mod 16; `block 4`: bank e / ceil(n/4);
+ *                             `complete`: one register per element
  *
  * Loop names: a stage's loops start as its axes (spatial, then reduce);
  * splitting X gives X.o and X.i, fusing X and Y gives X+Y.  The loops of a
@@ -57,12 +64,17 @@ typedef enum sch_loop_kind {
 	SCH_LOOP_PARALLEL,
 	SCH_LOOP_VECTORIZE,
 	SCH_LOOP_UNROLL,
+	SCH_LOOP_PIPELINE, /* HLS; serial elsewhere.  Before the GPU kinds, which
+			    * code compares by range (>= SCH_LOOP_BLOCK_X). */
 	SCH_LOOP_BLOCK_X, SCH_LOOP_BLOCK_Y, SCH_LOOP_BLOCK_Z,
 	SCH_LOOP_THREAD_X, SCH_LOOP_THREAD_Y, SCH_LOOP_THREAD_Z,
 	SCH_LOOP_VTHREAD
 } sch_loop_kind;
 
 typedef enum sch_scope { SCH_SCOPE_LOCAL, SCH_SCOPE_SHARED, SCH_SCOPE_STACK } sch_scope;
+
+/* How `partition` splits a buffer into banks. */
+typedef enum sch_partition { SCH_PART_CYCLIC, SCH_PART_BLOCK, SCH_PART_COMPLETE } sch_partition;
 
 /* One step.  Unused fields are zero / empty. */
 typedef struct sch_step {
@@ -75,8 +87,11 @@ typedef struct sch_step {
 	 * reorder: args[0..nargs).  fuse: args[0], args[1].
 	 * parallel, vectorize, unroll: args[0].  bind: args[0], tag.
 	 * compute_at: args[0] (a loop of target).  cache_read: args[0] (a loop
-	 * of target), scope, perm.  cache_write: args[0], scope. */
+	 * of target), scope, perm.  cache_write: args[0], scope.
+	 * pipeline: args[0], ii.  partition: part, factor (cyclic, block). */
 	int64_t factor, nparts;
+	int64_t ii;                /* pipeline: target initiation interval, 0 = not given (1) */
+	sch_partition part;        /* partition */
 	sch_loop_kind tag;         /* bind */
 	sch_scope scope;           /* cache_read, cache_write */
 	int nperm;                 /* cache_read: 0 or the rank of the tensor */
@@ -103,6 +118,7 @@ int sch_append(sch_schedule *s, const sch_step *step);
 const char *sch_kind_tag(sch_kind k);
 const char *sch_loop_kind_name(sch_loop_kind k); /* "serial", "parallel", ..., "blockIdx.x", "vthread" */
 const char *sch_scope_name(sch_scope s);
+const char *sch_partition_name(sch_partition p); /* "cyclic", "block", "complete" */
 
 /*
  * Parse schedule text.  Returns a new schedule, or NULL with `err` at the
@@ -144,8 +160,9 @@ typedef struct sch_loops {
 	sch_ax ax[SCH_MAX_AX];
 	int nloops;
 	int loop[SCH_MAX_LOOPS];            /* leaf axes, outermost first */
-	sch_loop_kind kind[SCH_MAX_LOOPS];  /* from parallel/vectorize/unroll/bind */
+	sch_loop_kind kind[SCH_MAX_LOOPS];  /* from parallel/vectorize/unroll/bind/pipeline */
 	int line[SCH_MAX_LOOPS];            /* the annotating step's line, 0 if none */
+	int64_t ii[SCH_MAX_LOOPS];          /* pipeline: the target II (>= 1), else 0 */
 	sch_attach_kind attach;
 	char at_stage[SCH_MAX_NAME];        /* SCH_ATTACH_AT: the consumer ... */
 	char at_loop[SCH_MAX_NAME];         /* ... and its loop */
@@ -163,7 +180,8 @@ typedef struct sch_loops {
  * Also: a derived name that is taken or too long, more than SCH_MAX_AX
  * axes, a fused extent past INT64_MAX, compute_at of a stage at its own
  * loop, bad base loops (at line 0).  cache_read/cache_write steps are
- * skipped: they make other stages.
+ * skipped: they make other stages; so are partition steps (they annotate
+ * the stage's buffer, which lowering knows).
  * Returns 0, or -1 with `err` set.
  */
 int sch_stage_loops(const sch_schedule *s, const char *stage, int nbase,

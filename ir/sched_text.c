@@ -26,6 +26,7 @@
  *   S the stage (cache_read: the tensor read)   T the consumer stage
  *   L a loop          R 2..SCH_MAX_ARGS loops   F FACTOR or parts=N
  *   B a bind target   C a scope                 P an optional perm=P0,P1,...
+ *   I an optional II  Y cyclic|block FACTOR, or complete
  */
 static const struct {
 	const char *fields;
@@ -42,6 +43,8 @@ static const struct {
 	[SCH_COMPUTE_INLINE] = {"S", "STAGE"},
 	[SCH_CACHE_READ] = {"STLCP", "TENSOR CONSUMER LOOP SCOPE [perm=P0,P1,...]"},
 	[SCH_CACHE_WRITE] = {"SLC", "STAGE LOOP SCOPE"},
+	[SCH_PIPELINE] = {"SLI", "STAGE LOOP [II]"},
+	[SCH_PARTITION] = {"SY", "STAGE cyclic|block FACTOR or STAGE complete"},
 };
 
 /* One token of a line. */
@@ -270,6 +273,27 @@ static int get_perm(cursor *c, const tok *t, sch_step *st)
 	return 0;
 }
 
+/* Y := ( 'cyclic' | 'block' ) NUMBER | 'complete' */
+static int get_partition(cursor *c, const tok *t, sch_step *st)
+{
+	char buf[200];
+	tok f;
+
+	for (int k = SCH_PART_CYCLIC; k <= SCH_PART_COMPLETE; k++)
+		if (tok_is(t, sch_partition_name((sch_partition)k)))
+			st->part = (sch_partition)k;
+	if (!tok_is(t, sch_partition_name(st->part)))
+		return rt_error_set(c->err, c->line, t->col,
+				    "unknown partition '%s' (expected cyclic, block or complete)",
+				    show(buf, t));
+	if (st->part == SCH_PART_COMPLETE)
+		return 0;
+	if (!next_tok(c, &f))
+		return rt_error_set(c->err, c->line, c->next_col, "partition %s needs a FACTOR",
+				    sch_partition_name(st->part));
+	return get_count(c, &f, 0, "factor", &st->factor);
+}
+
 /* R := LOOP LOOP { LOOP }, at most SCH_MAX_ARGS */
 static int get_loops(cursor *c, const tok *first, sch_step *st)
 {
@@ -313,6 +337,12 @@ static int get_field(cursor *c, char f, const tok *t, sch_step *st)
 	case 'C':
 		st->opt_col = t->col;
 		return get_scope(c, t, st);
+	case 'I':
+		st->opt_col = t->col;
+		return get_count(c, t, 0, "II", &st->ii);
+	case 'Y':
+		st->opt_col = t->col;
+		return get_partition(c, t, st);
 	default:
 		return get_perm(c, t, st);
 	}
@@ -336,7 +366,7 @@ static int parse_step(cursor *c, const tok *tag, sch_step *st)
 	st->col = tag->col;
 	for (f = forms[k].fields; *f; f++) {
 		if (!next_tok(c, &t)) {
-			if (*f == 'P')
+			if (*f == 'P' || *f == 'I')
 				return 0;
 			return rt_error_set(c->err, c->line, c->next_col, "%s needs %s",
 					    sch_kind_tag(st->kind), forms[k].usage);
@@ -465,6 +495,15 @@ static void put_field(strbuf *b, char f, const sch_step *st, int *arg)
 		break;
 	case 'C':
 		put(b, " %s", sch_scope_name(st->scope));
+		break;
+	case 'I':
+		if (st->ii > 0)
+			put(b, " %" PRId64, st->ii);
+		break;
+	case 'Y':
+		put(b, " %s", sch_partition_name(st->part));
+		if (st->part != SCH_PART_COMPLETE)
+			put(b, " %" PRId64, st->factor);
 		break;
 	default:
 		for (int k = 0; k < st->nperm && k < 8; k++)

@@ -52,6 +52,24 @@
  * srch_point_random rejects invalid points (and after RANDOM_TRIES
  * rejections returns one with a single thread and block and no caches).
  *
+ * HLS.  Every axis is cut into 3 parts: tile (S0, R0), loops inside the
+ * tile (S1, R1), unrolled (S2, R2), with exact factorisations only (no
+ * tails: a loop inside a pipeline must have a constant trip count).
+ * Reducing stages choose (ORDER) among 0: S0 S1 R0 R1 S2 R2 (the naive
+ * order when nothing is split), 1: S0 R0 S1 R1 S2 R2 and 2: S0 R0 R1 S1
+ * S2 R2 (the reduction outside the loops of the tile, so that consecutive
+ * iterations of a pipeline accumulate into different elements).  PIPE
+ * picks the pipelined loop among the loops of extent > 1 outside the
+ * S2/R2 groups and inside the caches' loops: 0 the innermost, 1 the next
+ * one out; every loop inside it is unrolled; II: target II 1, 2 or 4.  CW:
+ * cache_write S <last S0 loop> local; CR (as on the CPU): cache_read T S
+ * <last R0 loop> local.  A cache stage's loops are fused into one and
+ * pipelined; PART partitions it: 1 cyclic with the fewest banks that keep
+ * every bank within its two ports for the unrolled accesses (offsets
+ * computed from the tile's shape and the index expressions), 2 complete.
+ * PLACE: root or compute_inline.  The default point (1, e, 1) pipelines the
+ * innermost loop of the naive nest.
+ *
  * Directions of a split knob move the least prime factor of part `from`
  * into part `to`; moving back (to -> from) undoes it when that prime is
  * also the least of the destination part afterwards.
@@ -75,6 +93,12 @@ static const int cpu_orders[4][7] = {
 	{G_S0, G_R0, G_S1, G_S2, G_R1, G_R2, G_S3},
 	{G_S0, G_S1, G_R0, G_R1, G_R2, G_S2, G_S3},
 };
+static const int hls_orders[3][6] = {
+	{G_S0, G_S1, G_R0, G_R1, G_S2, G_R2},
+	{G_S0, G_R0, G_S1, G_R1, G_S2, G_R2},
+	{G_S0, G_R0, G_R1, G_S1, G_S2, G_R2},
+};
+static const int hls_ii[3] = {1, 2, 4};
 static const int gpu_orders[2][7] = {
 	{G_S0, G_S1, G_S2, G_R0, G_R1, G_R2, G_S3},
 	{G_S0, G_S1, G_R0, G_S2, G_R1, G_R2, G_S3},
@@ -279,18 +303,39 @@ static void plan_axes(const te_stage *st, srch_target_kind target, plan *pl)
 			pl->drd[pl->ndrd++] = a;
 	}
 	pl->reducing = pl->nrd > 0;
-	pl->sparts = pl->reducing || target == SRCH_GPU ? 4 : 2;
+	pl->sparts = target == SRCH_HLS ? 3 : pl->reducing || target == SRCH_GPU ? 4 : 2;
 	pl->rparts = 3;
 }
 
-/* The first stage that reduces and reads input t. */
+/* The injective stage through which stage x reads t: a producer whose
+ * only consumer is x and which may be inlined into it; -1 when none. */
+static int via_producer(const te_graph *g, const te_stage *x, int t)
+{
+	for (int i = 0; i < te_graph_nstages(g); i++) {
+		const te_stage *p = te_graph_stage(g, i);
+
+		if (p->kind == TE_STAGE_COMPUTE && p->nreduce == 0 && !p->is_output && i != x->id && reads(x->body, i) &&
+		    reads(p->body, t) && only_consumer(g, i) == x->id)
+			return i;
+	}
+	return -1;
+}
+
+/* Does stage x read tensor t: directly, or (HLS) through a producer it may
+ * inline? */
+static bool reads_for_cache(const te_graph *g, srch_target_kind target, const te_stage *x, int t)
+{
+	return reads(x->body, t) || (target == SRCH_HLS && via_producer(g, x, t) >= 0);
+}
+
+/* The first stage that reduces and reads input t (on HLS: tensor t). */
 static int first_reducing_reader(const te_graph *g, srch_target_kind target, int t)
 {
 	for (int i = 0; i < te_graph_nstages(g); i++) {
 		const te_stage *x = te_graph_stage(g, i);
 		plan pl;
 
-		if (x->kind != TE_STAGE_COMPUTE || !reads(x->body, t))
+		if (x->kind != TE_STAGE_COMPUTE || i == t || !reads_for_cache(g, target, x, t))
 			continue;
 		plan_axes(x, target, &pl);
 		if (pl.reducing)
@@ -331,7 +376,8 @@ static int add_split(srch_space *s, const te_stage *st, int axis, int nparts, rt
 	k->axis = axis;
 	k->nparts = nparts;
 	k->extent = a->extent;
-	k->nprods = allowed_products(a->extent, k->prods);
+	k->nprods = s->target == SRCH_HLS ? 1 : allowed_products(a->extent, k->prods);
+	k->prods[0] = a->extent;
 	for (int i = 0; i < k->nprods; i++)
 		k->nvalues += count_tuples(k->prods[i], nparts);
 	snprintf(k->name, sizeof(k->name), "%s.%s split", st->name, a->name);
@@ -365,11 +411,16 @@ static int add_cache_reads(srch_space *s, const te_stage *st, rt_error *err)
 		const te_stage *in = te_graph_stage(g, t);
 		char what[96], key[96];
 
-		if (in->kind != TE_STAGE_INPUT || first_reducing_reader(g, s->target, t) != st->id)
+		if ((in->kind != TE_STAGE_INPUT && s->target != SRCH_HLS) ||
+		    first_reducing_reader(g, s->target, t) != st->id)
 			continue;
 		snprintf(what, sizeof(what), "cache_read %s", in->name);
 		snprintf(key, sizeof(key), "cr.%s", in->name);
 		if (add_choice(s, st, SRCH_ROLE_CR, 2, t, what, key, err))
+			return -1;
+		snprintf(what, sizeof(what), "partition %s.local", in->name);
+		snprintf(key, sizeof(key), "part.%s", in->name);
+		if (s->target == SRCH_HLS && add_choice(s, st, SRCH_ROLE_PART, 3, t, what, key, err))
 			return -1;
 	}
 	return 0;
@@ -405,17 +456,24 @@ static int add_stage(srch_space *s, const te_stage *st, rt_error *err)
 	for (int i = 0; i < pl.nrd && !rc; i++)
 		rc = add_split(s, st, pl.rd[i], pl.rparts, err);
 	if (!rc && pl.reducing)
-		rc = add_choice(s, st, SRCH_ROLE_ORDER, cpu ? 4 : 2, -1, "reorder", "order", err);
+		rc = add_choice(s, st, SRCH_ROLE_ORDER, cpu ? 4 : s->target == SRCH_HLS ? 3 : 2, -1, "reorder",
+				"order", err);
 	if (!rc && cpu && pl.nsp > 0)
 		rc = add_choice(s, st, SRCH_ROLE_PAR, pl.nsp > 1 ? 3 : 2, -1, "parallel", "par", err);
 	if (!rc && cpu && pl.nsp > 0)
 		rc = add_choice(s, st, SRCH_ROLE_VEC, 2, -1, "vectorize", "vec", err);
 	if (!rc && cpu && pl.reducing)
 		rc = add_choice(s, st, SRCH_ROLE_UNROLL, pl.nsp > 0 ? 3 : 2, -1, "unroll", "unroll", err);
-	if (!rc && !cpu && pl.nsp >= 2 && pl.nsp <= 3)
+	if (!rc && s->target == SRCH_GPU && pl.nsp >= 2 && pl.nsp <= 3)
 		rc = add_choice(s, st, SRCH_ROLE_BFUSE, 2, -1, "block fuse", "bfuse", err);
+	if (!rc && s->target == SRCH_HLS)
+		rc = add_choice(s, st, SRCH_ROLE_PIPE, 2, -1, "pipeline", "pipe", err);
+	if (!rc && s->target == SRCH_HLS)
+		rc = add_choice(s, st, SRCH_ROLE_II, 3, -1, "II", "ii", err);
 	if (!rc && pl.reducing && pl.nsp > 0)
 		rc = add_choice(s, st, SRCH_ROLE_CW, 2, -1, "cache_write", "cw", err);
+	if (!rc && s->target == SRCH_HLS && pl.reducing && pl.nsp > 0)
+		rc = add_choice(s, st, SRCH_ROLE_PART, 3, -1, "partition of the output tile", "part", err);
 	if (!rc && pl.reducing)
 		rc = add_cache_reads(s, st, err);
 	if (!rc)
@@ -662,11 +720,15 @@ static bool knob_value_ok(const srch_knob *k, const int64_t *v)
 	return false;
 }
 
+static bool hls_valid(const srch_space *s, const srch_point *p);
+
 bool srch_point_valid(const srch_space *s, const srch_point *p)
 {
 	for (int k = 0; k < s->nknobs; k++)
 		if (!knob_value_ok(&s->knobs[k], &p->v[s->knobs[k].slot]))
 			return false;
+	if (s->target == SRCH_HLS)
+		return hls_valid(s, p);
 	if (s->target != SRCH_GPU)
 		return true;
 	for (int i = 0; i < te_graph_nstages(s->g); i++) {
@@ -694,14 +756,26 @@ void srch_point_default(const srch_space *s, srch_point *p)
 			continue;
 		for (int j = 0; j < k->nparts; j++)
 			p->v[k->slot + j] = 1;
-		p->v[k->slot + k->nparts - 1] = k->extent;
+		p->v[k->slot + (s->target == SRCH_HLS ? 1 : k->nparts - 1)] = k->extent;
 	}
 }
 
-/* Make a GPU point valid: one thread, one block, no caches. */
+/* Make a GPU point valid: one thread, one block, no caches; an HLS point:
+ * nothing unrolled, the innermost loop pipelined. */
 static void repair(const srch_space *s, srch_point *p)
 {
-	for (int i = 0; i < s->nknobs; i++) {
+	for (int i = 0; s->target == SRCH_HLS && i < s->nknobs; i++) {
+		const srch_knob *k = &s->knobs[i];
+		int64_t *v = &p->v[k->slot];
+
+		if (k->kind == SRCH_SPLIT) {
+			v[1] *= v[2];
+			v[2] = 1;
+		} else if (k->role == SRCH_ROLE_PIPE) {
+			v[0] = 0;
+		}
+	}
+	for (int i = 0; s->target == SRCH_GPU && i < s->nknobs; i++) {
 		const srch_knob *k = &s->knobs[i];
 		int64_t *v = &p->v[k->slot];
 
@@ -787,7 +861,7 @@ bool srch_point_move(const srch_space *s, const srch_point *p, srch_dir d, srch_
 		v[d.from] /= f;
 		v[d.to] *= f;
 	}
-	if (s->target == SRCH_GPU && !srch_point_valid(s, q)) {
+	if (s->target != SRCH_CPU && !srch_point_valid(s, q)) {
 		*q = *p;
 		return false;
 	}
@@ -857,15 +931,21 @@ typedef struct nest {
 	int n;
 	char name[SCH_MAX_LOOPS][SCH_MAX_NAME];
 	int group[SCH_MAX_LOOPS];
+	int axis[SCH_MAX_LOOPS];    /* the stage's axis the loop is a part of */
+	int part[SCH_MAX_LOOPS];    /* which part (-1: an unsplit axis of extent 1) */
+	int64_t ext[SCH_MAX_LOOPS]; /* its extent */
 } nest;
 
-static void nest_add(nest *ns, const char *name, int group)
+static void nest_add(nest *ns, const char *name, int group, int axis, int part, int64_t ext)
 {
 	snprintf(ns->name[ns->n], SCH_MAX_NAME, "%s", name);
+	ns->axis[ns->n] = axis;
+	ns->part[ns->n] = part;
+	ns->ext[ns->n] = ext;
 	ns->group[ns->n++] = group;
 }
 
-static void build_nest(const plan *pl, const srch_space *s, int order, nest *ns)
+static void build_nest(const plan *pl, const srch_space *s, const srch_point *p, int order, nest *ns)
 {
 	const int *groups;
 	int ng;
@@ -875,29 +955,32 @@ static void build_nest(const plan *pl, const srch_space *s, int order, nest *ns)
 
 	ns->n = 0;
 	if (pl->reducing) {
-		groups = s->target == SRCH_CPU ? cpu_orders[order] : gpu_orders[order];
-		ng = 7;
+		groups = s->target == SRCH_CPU ? cpu_orders[order]
+			 : s->target == SRCH_HLS ? hls_orders[order] : gpu_orders[order];
+		ng = s->target == SRCH_HLS ? 6 : 7;
 	} else {
 		groups = plain;
 		ng = pl->sparts;
 	}
 	for (int i = 0; i < pl->ndsp; i++)
-		nest_add(ns, pl->st->axes[pl->dsp[i]].name, G_DS);
+		nest_add(ns, pl->st->axes[pl->dsp[i]].name, G_DS, pl->dsp[i], -1, 1);
 	for (int gi = 0; gi < ng; gi++) {
 		int g = groups[gi];
 
 		if (g >= G_R0 && !dr_done) {
 			for (int i = 0; i < pl->ndrd; i++)
-				nest_add(ns, pl->st->axes[pl->drd[i]].name, G_DR);
+				nest_add(ns, pl->st->axes[pl->drd[i]].name, G_DR, pl->drd[i], -1, 1);
 			dr_done = true;
 		}
 		for (int i = 0; i < (g < G_R0 ? pl->nsp : pl->nrd); i++) {
-			axis_part(pl, g < G_R0 ? pl->sp[i] : pl->rd[i], g < G_R0 ? g - G_S0 : g - G_R0, nm);
-			nest_add(ns, nm, g);
+			int axis = g < G_R0 ? pl->sp[i] : pl->rd[i], part = g < G_R0 ? g - G_S0 : g - G_R0;
+
+			axis_part(pl, axis, part, nm);
+			nest_add(ns, nm, g, axis, part, factors(s, p, pl->st->id, axis)[part]);
 		}
 	}
 	for (int i = 0; i < pl->ndrd && !dr_done; i++)
-		nest_add(ns, pl->st->axes[pl->drd[i]].name, G_DR);
+		nest_add(ns, pl->st->axes[pl->drd[i]].name, G_DR, pl->drd[i], -1, 1);
 }
 
 static int nest_find(const nest *ns, const char *name)
@@ -923,6 +1006,10 @@ static void nest_fuse(nest *ns, int i, const char *stage, buf *b)
 	}
 	memmove(&ns->name[i + 1], &ns->name[i + 2], (size_t)(ns->n - i - 2) * sizeof(ns->name[0]));
 	memmove(&ns->group[i + 1], &ns->group[i + 2], (size_t)(ns->n - i - 2) * sizeof(ns->group[0]));
+	ns->ext[i] *= ns->ext[i + 1];
+	memmove(&ns->ext[i + 1], &ns->ext[i + 2], (size_t)(ns->n - i - 2) * sizeof(ns->ext[0]));
+	memmove(&ns->axis[i + 1], &ns->axis[i + 2], (size_t)(ns->n - i - 2) * sizeof(ns->axis[0]));
+	memmove(&ns->part[i + 1], &ns->part[i + 2], (size_t)(ns->n - i - 2) * sizeof(ns->part[0]));
 	ns->n--;
 }
 
@@ -956,7 +1043,7 @@ static void emit_tiling(const srch_space *s, const srch_point *p, const plan *pl
 			inner /= f[j + 1];
 		}
 	}
-	build_nest(pl, s, choice(s, p, pl->st->id, SRCH_ROLE_ORDER, -1), ns);
+	build_nest(pl, s, p, choice(s, p, pl->st->id, SRCH_ROLE_ORDER, -1), ns);
 	if (ns->n < 2)
 		return;
 	put(b, "reorder %s", nm);
@@ -1052,6 +1139,351 @@ static void emit_gpu(const srch_space *s, const srch_point *p, const plan *pl, n
 		}
 }
 
+/* ---- HLS ---- */
+
+/* The last loop of group g in the nest, or -1. */
+static int last_of(const nest *ns, int g)
+{
+	int at = -1;
+
+	for (int i = 0; i < ns->n; i++)
+		if (ns->group[i] == g)
+			at = i;
+	return at;
+}
+
+/* Where the stage's output tile is cached (cache_write), or -1. */
+static int hls_cw_pos(const srch_space *s, const srch_point *p, const plan *pl, const nest *ns)
+{
+	return pl->nsp > 0 && choice(s, p, pl->st->id, SRCH_ROLE_CW, -1) ? last_of(ns, G_S0) : -1;
+}
+
+/* Is knob k a cache_read the schedule makes: chosen, of a tensor the stage
+ * reads directly that is not inlined, or read through a producer that is? */
+static bool hls_cr_on(const srch_space *s, const srch_point *p, const plan *pl, int k)
+{
+	const srch_knob *kn = &s->knobs[k];
+	int t = kn->arg, via;
+
+	if (kn->stage != pl->st->id || kn->role != SRCH_ROLE_CR || !p->v[kn->slot])
+		return false;
+	if (reads(pl->st->body, t))
+		return te_graph_stage(s->g, t)->kind == TE_STAGE_INPUT || !inlined(s, p, t);
+	via = via_producer(s->g, pl->st, t);
+	return via >= 0 && inlined(s, p, via);
+}
+
+/* Where the stage's inputs are cached (cache_read), or -1 when none is. */
+static int hls_cr_pos(const srch_space *s, const srch_point *p, const plan *pl, const nest *ns)
+{
+	for (int k = 0; k < s->nknobs; k++)
+		if (hls_cr_on(s, p, pl, k))
+			return last_of(ns, G_R0);
+	return -1;
+}
+
+/* The position of the pipelined loop in the nest, or -1: a loop of extent
+ * > 1 outside the unrolled groups and inside every cache's loop, the
+ * innermost (PIPE 0) or the next one out (PIPE 1). */
+static int hls_pipe_pos(const srch_space *s, const srch_point *p, const plan *pl, const nest *ns)
+{
+	int cw = hls_cw_pos(s, p, pl, ns), cr = hls_cr_pos(s, p, pl, ns), n = 0, cand[SCH_MAX_LOOPS];
+
+	for (int i = (cw > cr ? cw : cr) + 1; i < ns->n; i++)
+		if (ns->group[i] != G_S2 && ns->group[i] != G_R2 && ns->ext[i] > 1)
+			cand[n++] = i;
+	if (n == 0)
+		return -1;
+	return choice(s, p, pl->st->id, SRCH_ROLE_PIPE, -1) && n > 1 ? cand[n - 2] : cand[n - 1];
+}
+
+/* Is loop i unrolled: inside the pipelined loop, or (none) an S2/R2 part? */
+static bool hls_unrolled(const nest *ns, int pipe, int i)
+{
+	return pipe >= 0 ? i > pipe : ns->group[i] == G_S2 || ns->group[i] == G_R2;
+}
+
+/* Copies of the stage's unrolled body (saturating past the limit). */
+static int64_t hls_copies(const nest *ns, int pipe)
+{
+	int64_t c = 1;
+
+	for (int i = 0; i < ns->n; i++)
+		if (hls_unrolled(ns, pipe, i))
+			c = c > SRCH_HLS_MAX_UNROLL ? c : c * ns->ext[i];
+	return c;
+}
+
+static bool hls_valid(const srch_space *s, const srch_point *p)
+{
+	for (int i = 0; i < te_graph_nstages(s->g); i++) {
+		const te_stage *st = te_graph_stage(s->g, i);
+		nest ns;
+		plan pl;
+
+		if (st->kind != TE_STAGE_COMPUTE || inlined(s, p, i))
+			continue;
+		plan_axes(st, s->target, &pl);
+		build_nest(&pl, s, p, choice(s, p, i, SRCH_ROLE_ORDER, -1), &ns);
+		if (hls_copies(&ns, hls_pipe_pos(s, p, &pl, &ns)) > SRCH_HLS_MAX_UNROLL)
+			return false;
+	}
+	return true;
+}
+
+/* The value of index expression e at axis values ax; false when it is not
+ * an integer expression of the axes. */
+static bool index_value(const te_expr *e, const int64_t *ax, int64_t *out)
+{
+	int64_t a, b;
+
+	switch (e->op) {
+	case TE_CONST:
+		*out = e->c.i;
+		return true;
+	case TE_AXIS:
+		*out = ax[e->index];
+		return true;
+	case TE_NEG:
+		return index_value(e->args[0], ax, &a) && (*out = -a, true);
+	default:
+		break;
+	}
+	if (e->nargs != 2 || !index_value(e->args[0], ax, &a) || !index_value(e->args[1], ax, &b))
+		return false;
+	switch (e->op) {
+	case TE_ADD: *out = a + b; return true;
+	case TE_SUB: *out = a - b; return true;
+	case TE_MUL: *out = a * b; return true;
+	case TE_DIV: *out = b > 0 ? floordiv(a, b) : 0; return b > 0;
+	case TE_MOD: *out = b > 0 ? a - b * floordiv(a, b) : 0; return b > 0;
+	case TE_MIN: *out = a < b ? a : b; return true;
+	case TE_MAX: *out = a > b ? a : b; return true;
+	default: return false;
+	}
+}
+
+/* The direct loads of tensor t in e, at most max, into out. */
+static int loads_of(const te_expr *e, int t, const te_expr **out, int n, int max)
+{
+	if (e->op == TE_LOAD && e->index == t && n < max)
+		out[n++] = e;
+	for (int i = 0; i < e->nargs; i++)
+		n = loads_of(e->args[i], t, out, n, max);
+	return n;
+}
+
+#define HLS_LOADS 8
+#define HLS_MAX_BANKS 4096 /* the model's (and Vitis's) limit on one array's banks */
+
+/* An HLS cache: the buffer of tensor t (-1: the stage's output tile)
+ * attached at nest position `at`, its box, and the flat offsets of the
+ * unrolled copies' accesses to it. */
+typedef struct hls_cache {
+	int64_t width[TE_MAX_RANK], size;
+	int64_t *off;
+	int noff;
+} hls_cache;
+
+/* Extent of each axis inside nest position `at` (the tile of a cache). */
+static void tile_at(const nest *ns, int at, int64_t *tile)
+{
+	for (int a = 0; a < TE_MAX_AXES; a++)
+		tile[a] = 1;
+	for (int i = at + 1; i < ns->n; i++)
+		tile[ns->axis[i]] *= ns->ext[i];
+}
+
+/* The box of cache c: the output tile, or the hull of t's loads. */
+static int cache_box(const plan *pl, const te_graph *g, int t, const int64_t *tile, hls_cache *c,
+		     const te_expr **ld, int nld)
+{
+	const te_stage *tt = t < 0 ? pl->st : te_graph_stage(g, t);
+
+	c->size = 1;
+	for (int d = 0; d < tt->rank; d++) {
+		int64_t w = t < 0 ? tile[d] : 0;
+
+		for (int l = 0; l < nld && t >= 0; l++) {
+			ival r = range_of(ld[l]->args[d], tile);
+
+			w = r.ok && r.hi - r.lo + 1 > w ? r.hi - r.lo + 1 : r.ok ? w : tt->shape[d];
+		}
+		c->width[d] = w < 1 ? 1 : w > tt->shape[d] ? tt->shape[d] : w;
+		c->size *= c->width[d];
+	}
+	return tt->rank;
+}
+
+/* The flat offset in cache c of the access at axis values ax (x0: at 0). */
+static bool flat_offset(const plan *pl, int rank, int t, const hls_cache *c, const te_expr *ld,
+			const int64_t *ax, const int64_t *x0, int64_t *out)
+{
+	int64_t off = 0;
+
+	for (int d = 0; d < rank; d++) {
+		int64_t v = ax[d], v0 = 0;
+
+		if (t >= 0 && (!index_value(ld->args[d], ax, &v) || !index_value(ld->args[d], x0, &v0)))
+			return false;
+		off = off * c->width[d] + (v - v0);
+	}
+	(void)pl;
+	*out = off;
+	return true;
+}
+
+/* The offsets of the unrolled copies (mixed-radix over the unrolled
+ * loops) into c->off; false when there are too many. */
+static bool cache_offsets(const srch_space *s, const srch_point *p, const plan *pl, const nest *ns, int pipe,
+			  int t, hls_cache *c, const te_expr **ld, int nld, int rank)
+{
+	int un[SCH_MAX_LOOPS], nu = 0;
+	int64_t cnt[SCH_MAX_LOOPS] = {0}, ax[TE_MAX_AXES] = {0}, x0[TE_MAX_AXES] = {0};
+	int64_t copies = hls_copies(ns, pipe), stride[SCH_MAX_LOOPS];
+
+	if (copies > SRCH_HLS_MAX_UNROLL || !(c->off = malloc((size_t)(copies * (nld ? nld : 1)) * sizeof(int64_t))))
+		return false;
+	for (int i = 0; i < ns->n; i++)
+		if (hls_unrolled(ns, pipe, i) && ns->part[i] >= 0) {
+			const int64_t *f = factors(s, p, pl->st->id, ns->axis[i]);
+			int np = ns->axis[i] < pl->st->rank ? pl->sparts : pl->rparts;
+
+			stride[nu] = 1;
+			for (int j = ns->part[i] + 1; j < np; j++)
+				stride[nu] *= f[j];
+			un[nu++] = i;
+		}
+	for (;;) {
+		for (int l = 0; l < (nld ? nld : 1); l++)
+			if (flat_offset(pl, rank, t, c, nld ? ld[l] : NULL, ax, x0, &c->off[c->noff]))
+				c->noff++;
+		int k = nu - 1;
+
+		while (k >= 0 && ++cnt[k] == ns->ext[un[k]]) {
+			ax[ns->axis[un[k]]] -= (cnt[k] - 1) * stride[k];
+			cnt[k--] = 0;
+		}
+		if (k < 0)
+			return true;
+		ax[ns->axis[un[k]]] += stride[k];
+	}
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The fewest cyclic banks (up to `size`, then complete: 0) such that the
+ * distinct offsets, `weight` accesses each, need at most 2 accesses of a
+ * bank; 1 when one bank does. */
+static int64_t fewest_banks(int64_t *off, int n, int weight, int64_t size)
+{
+	int64_t *r = malloc((size_t)(n ? n : 1) * sizeof(*r));
+	int m = 0, per = 2 / weight;
+
+	if (!r)
+		return 0;
+	qsort(off, (size_t)n, sizeof(*off), cmp_i64);
+	for (int i = 0; i < n; i++)
+		if (i == 0 || off[i] != off[i - 1])
+			off[m++] = off[i];
+	for (int64_t f = (m + per - 1) / per; f >= 1 && f < size && f <= 8 * (int64_t)m; f++) {
+		int worst = 0, run = 0;
+
+		for (int i = 0; i < m; i++)
+			r[i] = ((off[i] % f) + f) % f;
+		qsort(r, (size_t)m, sizeof(*r), cmp_i64);
+		for (int i = 0; i < m; i++) {
+			run = i > 0 && r[i] == r[i - 1] ? run + 1 : 1;
+			worst = run > worst ? run : worst;
+		}
+		if (worst <= per) {
+			free(r);
+			return f;
+		}
+	}
+	free(r);
+	return 0;
+}
+
+/* The partition step of cache `name` (of tensor t, -1: the output tile). */
+static void emit_partition(const srch_space *s, const srch_point *p, const plan *pl, const nest *ns, int pipe,
+			   int at, int t, const char *name, buf *b)
+{
+	const te_expr *ld[HLS_LOADS];
+	int nld = t < 0 ? 0 : loads_of(pl->st->body, t, ld, 0, HLS_LOADS), v = choice(s, p, pl->st->id, SRCH_ROLE_PART, t);
+	int64_t tile[TE_MAX_AXES], f = 0;
+	hls_cache c = {{0}, 0, NULL, 0};
+	int rank;
+
+	if (v == 0)
+		return;
+	tile_at(ns, at, tile);
+	rank = cache_box(pl, s->g, t, tile, &c, ld, nld);
+	if (v == 1 && (t < 0 || nld > 0) && cache_offsets(s, p, pl, ns, pipe, t, &c, ld, nld, rank))
+		f = fewest_banks(c.off, c.noff, t < 0 ? 2 : 1, c.size);
+	else if (v == 1)
+		f = hls_copies(ns, pipe);
+	free(c.off);
+	if (v == 2 && c.size > HLS_MAX_BANKS) /* too big for registers: as many banks as allowed */
+		f = HLS_MAX_BANKS;
+	if ((v == 2 || f == 0 || f >= c.size) && c.size <= HLS_MAX_BANKS)
+		put(b, "partition %s complete\n", name);
+	else if (f > 1 || f == 0)
+		put(b, "partition %s cyclic %lld\n", name, (long long)(f > 1 && f < HLS_MAX_BANKS ? f : HLS_MAX_BANKS));
+}
+
+/* The loops of a cache stage of the given rank fused into one, pipelined. */
+static void emit_copy_loops(const char *name, int rank, buf *b)
+{
+	char cur[SCH_MAX_NAME] = "d0";
+
+	for (int d = 1; d < rank; d++) {
+		size_t n = strlen(cur);
+
+		put(b, "fuse %s %s d%d\n", name, cur, d);
+		snprintf(cur + n, sizeof(cur) - n, "+d%d", d);
+	}
+	put(b, "pipeline %s %s\n", name, cur);
+}
+
+static void emit_hls(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, buf *b)
+{
+	const char *nm = pl->st->name;
+	int id = pl->st->id, pipe = hls_pipe_pos(s, p, pl, ns), ii = hls_ii[choice(s, p, id, SRCH_ROLE_II, -1)];
+	int cw = hls_cw_pos(s, p, pl, ns), cr = hls_cr_pos(s, p, pl, ns);
+	char name[2 * SCH_MAX_NAME];
+
+	if (pipe >= 0 && ii > 1)
+		put(b, "pipeline %s %s %d\n", nm, ns->name[pipe], ii);
+	else if (pipe >= 0)
+		put(b, "pipeline %s %s\n", nm, ns->name[pipe]);
+	for (int i = 0; i < ns->n; i++)
+		if (hls_unrolled(ns, pipe, i))
+			put(b, "unroll %s %s\n", nm, ns->name[i]);
+	if (cw >= 0) {
+		snprintf(name, sizeof(name), "%s.local", nm);
+		put(b, "cache_write %s %s local\n", nm, ns->name[cw]);
+		emit_copy_loops(name, pl->st->rank, b);
+		emit_partition(s, p, pl, ns, pipe, cw, -1, name, b);
+	}
+	for (int k = 0; k < s->nknobs && cr >= 0; k++) {
+		const te_stage *t;
+
+		if (!hls_cr_on(s, p, pl, k))
+			continue;
+		t = te_graph_stage(s->g, s->knobs[k].arg);
+		snprintf(name, sizeof(name), "%s.local", t->name);
+		put(b, "cache_read %s %s %s local\n", t->name, nm, ns->name[cr]);
+		emit_copy_loops(name, t->rank, b);
+		emit_partition(s, p, pl, ns, pipe, cr, t->id, name, b);
+	}
+}
+
 /* compute_at of stage id into its consumer, unless that is inlined. */
 static void emit_attach(const srch_space *s, const srch_point *p, int id, buf *b)
 {
@@ -1091,6 +1523,8 @@ char *srch_point_schedule(const srch_space *s, const srch_point *p)
 		emit_tiling(s, p, &pl, &ns, &b);
 		if (s->target == SRCH_CPU)
 			emit_cpu(s, p, &pl, &ns, &b);
+		else if (s->target == SRCH_HLS)
+			emit_hls(s, p, &pl, &ns, &b);
 		else
 			emit_gpu(s, p, &pl, &ns, &b);
 		emit_attach(s, p, i, &b);

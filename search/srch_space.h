@@ -12,7 +12,11 @@
  *     or not, unroll depth, cache_write or not, cache_read/packing of an
  *     input or not, inline / compute_at / root for an injective producer;
  *   GPU knobs for cuda targets (block/vthread/thread/inner splits, shared
- *     cache_read, local cache_write), pruned by the target's limits.
+ *     cache_read, local cache_write), pruned by the target's limits;
+ *   HLS knobs for FPGAs (tile/pipelined/unrolled splits, which loop is
+ *     pipelined and its target II, local buffers for the output tile and
+ *     the inputs and the partitioning that feeds the unrolled accesses),
+ *     the unrolling bounded by SRCH_HLS_MAX_UNROLL.
  * A point is the vector of all knob values; it maps to a schedule
  * (srch_point_schedule) that lowers legally.  Neighbours differ in one
  * knob: a split knob of d parts has d(d-1) directions (move one prime
@@ -38,7 +42,10 @@
 
 typedef enum srch_knob_kind { SRCH_SPLIT, SRCH_CHOICE } srch_knob_kind;
 
-typedef enum srch_target_kind { SRCH_CPU, SRCH_GPU } srch_target_kind;
+typedef enum srch_target_kind { SRCH_CPU, SRCH_GPU, SRCH_HLS } srch_target_kind;
+
+/* HLS: copies of a stage's pipelined body (its unrolled loops) at most. */
+#define SRCH_HLS_MAX_UNROLL 1024
 
 /* What a knob decides (see srch_space.c for the schedule each value gives). */
 typedef enum srch_role {
@@ -50,7 +57,13 @@ typedef enum srch_role {
 	SRCH_ROLE_CW,      /* cache_write of the stage */
 	SRCH_ROLE_CR,      /* cache_read of input `arg` */
 	SRCH_ROLE_PLACE,   /* root / compute_inline / compute_at consumer `arg` */
-	SRCH_ROLE_BFUSE    /* GPU: fuse the block loops into blockIdx.x */
+	SRCH_ROLE_BFUSE,   /* GPU: fuse the block loops into blockIdx.x */
+	SRCH_ROLE_PIPE,    /* HLS: pipeline the innermost loop outside the unrolled ones (0)
+			    * or the next one out (1) */
+	SRCH_ROLE_II,      /* HLS: target II 1, 2 or 4 */
+	SRCH_ROLE_PART     /* HLS: partition the cache of input `arg` (-1: the output
+			    * tile): 0 none, 1 cyclic, as few banks as the unrolled
+			    * accesses need, 2 complete */
 } srch_role;
 
 #define SRCH_MAX_PRODS 4
@@ -98,15 +111,17 @@ typedef struct srch_dir {
 /* Build the space of g (borrowed for the space's life) for a target. */
 int srch_space_init(srch_space *s, const te_graph *g, srch_target_kind target, rt_error *err);
 
-/* The naive point: every split (1, ..., 1, extent) style "no tiling",
- * every choice 0 = the naive schedule. */
+/* The naive point: every split (1, ..., 1, extent) style "no tiling"
+ * (on HLS (1, extent, 1): nothing unrolled), every choice 0 = the naive
+ * schedule (on HLS with its innermost loop pipelined). */
 void srch_point_default(const srch_space *s, srch_point *p);
 /* A uniformly random point from a splitmix64 state (on GPU, uniform among
  * the valid points, by rejection). */
 void srch_point_random(const srch_space *s, uint64_t *rng, srch_point *p);
 /* Whether p lies in the space: splits multiply to an allowed product,
- * choices in range, and on GPU the target's limits hold (threads per
- * block, shared bytes, grid and block dimensions). */
+ * choices in range, on GPU the target's limits hold (threads per block,
+ * shared bytes, grid and block dimensions), on HLS every stage unrolls
+ * into at most SRCH_HLS_MAX_UNROLL copies. */
 bool srch_point_valid(const srch_space *s, const srch_point *p);
 bool srch_point_equal(const srch_space *s, const srch_point *a, const srch_point *b);
 uint64_t srch_point_hash(const srch_space *s, const srch_point *p);

@@ -235,10 +235,11 @@ START_TEST(every_kind_round_trips)
 		strcpy(st.stage, "S");
 		if (k == SCH_COMPUTE_AT || k == SCH_CACHE_READ)
 			strcpy(st.target, "T");
-		st.nargs = k == SCH_COMPUTE_INLINE ? 0 : k == SCH_REORDER || k == SCH_FUSE ? 2 : 1;
+		st.nargs = k == SCH_COMPUTE_INLINE || k == SCH_PARTITION ? 0
+			   : k == SCH_REORDER || k == SCH_FUSE ? 2 : 1;
 		for (int i = 0; i < st.nargs; i++)
 			snprintf(st.args[i], SCH_MAX_NAME, "l%d", i);
-		if (k == SCH_SPLIT)
+		if (k == SCH_SPLIT || k == SCH_PARTITION)
 			st.factor = 3;
 		if (k == SCH_BIND)
 			st.tag = SCH_LOOP_VTHREAD;
@@ -308,7 +309,7 @@ static const struct {
 } bad_texts[] = {
 	{"splt C i 4",
 	 "unknown step 'splt' (expected split, reorder, fuse, parallel, vectorize, "
-	 "unroll, bind, compute_at, compute_inline, cache_read or cache_write)",
+	 "unroll, bind, compute_at, compute_inline, cache_read, cache_write, pipeline or partition)",
 	 1, 1},
 	{"Split C i 4", "unknown step 'Split'", 1, 1},
 	{"split C i", "split needs STAGE LOOP FACTOR", 1, 11},
