@@ -7,17 +7,20 @@
 # interleaved run (bench/bench_gemm, bench/bench_conv2d: oneDNN's conv2d
 # time includes its reorders).
 #
-#   bench/tune.sh [OUTDIR]        (TRIALS=300 SEEDS="1 2 3" THREADS=1)
+#   bench/tune.sh [OUTDIR]   (TRIALS=300 SEEDS="1 2 3" THREADS=1
+#                             WORKLOADS="gemm conv2d" BASELINES=1)
 #
 # One thread, so that the run leaves the second core to the rest of the
 # machine; every tune writes to its own fresh tuning db, so none starts warm.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=${FTC_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILD=$ROOT/build-bench
 OUT=${1:-$ROOT/bench/results/tune-$(date -u +%Y%m%d-%H%M)}
 TRIALS=${TRIALS:-300}
 SEEDS=${SEEDS:-1 2 3}
 THREADS=${THREADS:-1}
+WORKLOADS=${WORKLOADS:-gemm conv2d}
+BASELINES=${BASELINES:-1}
 cd "$ROOT"
 mkdir -p "$OUT"
 
@@ -33,7 +36,7 @@ dbflag() { if "$FTC" tune --help | grep -q -- '--db'; then echo "--db $OUT/$1.db
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores," \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg), $TRIALS trials, seeds $SEEDS, $THREADS thread(s)" |
 	tee "$OUT/README.txt"
-for wl in gemm conv2d; do
+for wl in $WORKLOADS; do
 	for seed in $SEEDS; do
 		for m in sa-q random; do
 			run=$wl-$m-$seed
@@ -48,12 +51,12 @@ for wl in gemm conv2d; do
 	done
 done
 
-python3 - "$OUT" "$SEEDS" <<'EOF'
+python3 - "$OUT" "$SEEDS" "$WORKLOADS" <<'EOF'
 import json, statistics, sys
-out, seeds = sys.argv[1], sys.argv[2].split()
+out, seeds, workloads = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 print("\n| workload | method | @50 | @100 | @200 | @300 | tuning time (s) |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
-for wl in ("gemm", "conv2d"):
+for wl in workloads:
     for m in ("sa-q", "random"):
         runs = [json.load(open(f"{out}/{wl}-{m}-{s}.json")) for s in seeds]
         cells = []
@@ -64,12 +67,13 @@ for wl in ("gemm", "conv2d"):
         print(f"| {wl} | {m} | " + " | ".join(cells) + f" | {t:.0f} |")
 print("\nbest GFLOP/s after N trials as the search measured it, median of seeds "
       + ", ".join(seeds) + "; final (re-measured, verified) best per run:")
-for wl in ("gemm", "conv2d"):
+for wl in workloads:
     for m in ("sa-q", "random"):
         vals = [json.load(open(f"{out}/{wl}-{m}-{s}.json")).get("best_gflops", 0) for s in seeds]
         print(f"  {wl} {m}: " + ", ".join(f"{v:.1f}" for v in vals))
 EOF
 
+[ "$BASELINES" = 1 ] || exit 0
 echo
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 also=()
