@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "te.h"
 #include "te_parse.h"
@@ -77,9 +78,75 @@ int cli_parse_define(const char *text, te_define *d);
 /* Release what cli_parse_common allocated in `o`. */
 void cli_opts_release(cli_opts *o);
 
-/* Read a whole file into a NUL-terminated malloc'd string; NULL + message
- * on stderr when it cannot be read. */
+/* ---- files ---- */
+
+/* The largest .te or schedule file ftc reads (a located error beyond). */
+#define CLI_MAX_TEXT_BYTES ((size_t)16 << 20)
+
+/*
+ * Read the whole regular file `path` of at most `limit` bytes into a
+ * malloc'd buffer with a NUL after its *n bytes.  A file that is not a
+ * regular file (a FIFO, /dev/zero, a directory) or is larger than `limit`
+ * is refused.  NULL after printing "PATH: error: ..." to stderr.
+ */
+void *cli_read_bytes(const char *path, size_t limit, size_t *n);
+
+/* Read a whole text file (at most CLI_MAX_TEXT_BYTES, no NUL byte) into a
+ * NUL-terminated malloc'd string; NULL + message on stderr when it cannot
+ * be read. */
 char *cli_read_file(const char *path);
+
+/* Whether a and b name the same existing file: same st_dev and st_ino,
+ * symlinks followed (hard links and symlinks count as the same file). */
+bool cli_same_file(const char *a, const char *b);
+
+/* An input a command reads, named for messages ("the .te file"). */
+typedef struct cli_input {
+	const char *what;
+	const char *path; /* NULL: none, skipped */
+} cli_input;
+
+/*
+ * Refuse to write `out` (`what` names it in the message, e.g.
+ * "--save-schedule") when it is the same file as any of the n inputs, or
+ * exists and is not a regular file (writing over /dev/null or a FIFO).
+ * 0, or 1 after printing "ftc CMD: error: ...".
+ */
+int cli_check_output(const char *cmd, const char *what, const char *out, const cli_input *in, int n);
+
+/*
+ * An output file written atomically: data goes to a temporary file in the
+ * same directory, which cli_wfile_commit flushes, fsyncs, closes (exactly
+ * once on every path) and renames onto the target.  A reader never sees
+ * half a file, and a failed write leaves the target as it was.  When the
+ * target is a symlink, its target is replaced and the link kept.
+ */
+typedef struct cli_wfile {
+	FILE *f;	 /* write here between open and commit */
+	char *path;	 /* the target (malloc'd) */
+	char *tmp;	 /* the temporary file (malloc'd) */
+	const char *cmd; /* for messages */
+} cli_wfile;
+
+/* Create the temporary file of `path` (mode 0666 less the umask).  0, or 1
+ * after printing why not (w is then released). */
+int cli_wfile_open(cli_wfile *w, const char *cmd, const char *path);
+
+/* Finish: flush, fsync, close, rename.  0, or 1 after printing "ftc CMD:
+ * cannot write 'PATH': REASON" (the temporary file removed).  w is
+ * released either way. */
+int cli_wfile_commit(cli_wfile *w);
+
+/* Give up: close and remove the temporary file; the target is untouched.
+ * Accepts a released (or zeroed) w. */
+void cli_wfile_abort(cli_wfile *w);
+
+/* Write n bytes to `path` atomically (cli_wfile).  0, or 1 after printing. */
+int cli_write_atomic(const char *cmd, const char *path, const void *data, size_t n);
+
+/* The tuning db path o names (--db, else $FTC_DB, else the default) into
+ * out.  0, or 1 after printing the error. */
+int cli_db_path(const cli_opts *o, char *out, size_t n);
 
 /*
  * Read, parse and verify o->file.  On success returns the graph and sets

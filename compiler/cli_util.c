@@ -4,14 +4,18 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <isl/options.h>
 
 #include "sched.h"
+#include "tdb.h"
 #include "te_verify.h"
 
 /* Match argv[*i] against spec; on a match store the value and advance *i. */
@@ -252,45 +256,269 @@ void cli_opts_release(cli_opts *o)
 	o->ndefs = 0;
 }
 
-char *cli_read_file(const char *path)
+/* ---- reading ---- */
+
+/* Read fd to its end into a buffer of up to limit + 1 bytes (one more
+ * than allowed, to see a file that grew past the limit).  *n the count;
+ * NULL with errno set. */
+static char *read_fd(int fd, size_t hint, size_t limit, size_t *n)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	size_t cap = (hint < limit ? hint : limit) + 2, len = 0;
+	char *buf = malloc(cap);
+	ssize_t got;
 
-	if (!f) {
-		fprintf(stderr, "%s: error: cannot open: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	do {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap = cap * 2 + 4096);
+	while (buf) {
+		if (len + 1 == cap) {
+			char *nb;
 
-			if (!nb) {
-				fprintf(stderr, "%s: error: out of memory\n", path);
-				goto fail;
+			if (len > limit)
+				break;
+			cap = cap > limit / 2 ? limit + 2 : cap * 2;
+			if (!(nb = realloc(buf, cap))) {
+				free(buf);
+				errno = ENOMEM;
+				return NULL;
 			}
 			buf = nb;
 		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		fprintf(stderr, "%s: error: read failed: %s\n", path, strerror(errno));
-		goto fail;
+		got = read(fd, buf + len, cap - 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = errno;
+
+			free(buf);
+			errno = e;
+			return NULL;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
 	}
-	fclose(f);
+	if (!buf) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		fprintf(stderr, "%s: error: the file contains a NUL byte\n", path);
+	*n = len;
+	return buf;
+}
+
+void *cli_read_bytes(const char *path, size_t limit, size_t *n)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+
+	*n = 0;
+	if (fd < 0) {
+		fprintf(stderr, "%s: error: cannot open: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		fprintf(stderr, "%s: error: cannot read: %s\n", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "%s: error: not a regular file (ftc reads only regular files)\n", path);
+	} else if ((uintmax_t)st.st_size > limit) {
+		fprintf(stderr, "%s: error: the file has %jd bytes, more than the limit of %zu\n", path,
+			(intmax_t)st.st_size, limit);
+	} else if (fcntl(fd, F_SETFL, 0) != 0 || !(buf = read_fd(fd, (size_t)st.st_size, limit, n))) {
+		fprintf(stderr, "%s: error: cannot read: %s\n", path, strerror(errno));
+	} else if (*n > limit) {
+		fprintf(stderr, "%s: error: the file grew past the limit of %zu bytes while read\n", path, limit);
+		free(buf);
+		buf = NULL;
+	}
+	close(fd);
+	return buf;
+}
+
+char *cli_read_file(const char *path)
+{
+	size_t len;
+	char *buf = cli_read_bytes(path, CLI_MAX_TEXT_BYTES, &len);
+	rt_error err;
+
+	rt_error_clear(&err);
+	if (buf && te_source_check(buf, len, &err)) {
+		te_diag_print(stderr, path, buf, &err);
 		free(buf);
 		return NULL;
 	}
 	return buf;
-fail:
-	fclose(f);
-	free(buf);
-	return NULL;
+}
+
+/* ---- writing ---- */
+
+bool cli_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+int cli_check_output(const char *cmd, const char *what, const char *out, const cli_input *in, int n)
+{
+	struct stat st;
+
+	for (int i = 0; i < n; i++)
+		if (in[i].path && cli_same_file(out, in[i].path)) {
+			fprintf(stderr, "ftc %s: error: %s '%s' is the same file as %s '%s': ftc does not write over its inputs\n",
+				cmd, what, out, in[i].what, in[i].path);
+			return 1;
+		}
+	if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "ftc %s: error: %s '%s' exists and is not a regular file\n", cmd, what, out);
+		return 1;
+	}
+	return 0;
+}
+
+/* "DIR/.BASE.tmp-PID-K" beside path (malloc'd), or NULL. */
+static char *temp_name(const char *path, unsigned k)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0, n = strlen(path) + 48;
+	char *t = malloc(n);
+
+	if (t)
+		snprintf(t, n, "%.*s.%s.tmp-%ld-%u", (int)dlen, path, path + dlen, (long)getpid(), k);
+	return t;
+}
+
+/* The file a write to `path` should replace: its symlink's target when
+ * it is one that resolves, else path itself (malloc'd), or NULL. */
+static char *write_target(const char *path)
+{
+	struct stat st;
+	char *real;
+
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (real = realpath(path, NULL)))
+		return real;
+	return strdup(path);
+}
+
+static void wfile_release(cli_wfile *w)
+{
+	free(w->path);
+	free(w->tmp);
+	w->path = w->tmp = NULL;
+	w->f = NULL;
+}
+
+int cli_wfile_open(cli_wfile *w, const char *cmd, const char *path)
+{
+	int fd = -1, e = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->cmd = cmd;
+	if (!(w->path = write_target(path))) {
+		fprintf(stderr, "ftc %s: out of memory\n", cmd);
+		return 1;
+	}
+	/* O_EXCL on a fresh name: never follow or reuse someone's file */
+	for (unsigned k = 0; fd < 0 && k < 100; k++) {
+		free(w->tmp);
+		if (!(w->tmp = temp_name(w->path, k))) {
+			e = ENOMEM;
+			break;
+		}
+		fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		e = fd < 0 ? errno : 0;
+		if (fd < 0 && e != EEXIST)
+			break;
+	}
+	if (fd >= 0 && !(w->f = fdopen(fd, "wb"))) {
+		e = errno;
+		close(fd);
+		remove(w->tmp);
+	}
+	if (!w->f) {
+		fprintf(stderr, "ftc %s: cannot write '%s': %s\n", cmd, path, strerror(e));
+		wfile_release(w);
+		return 1;
+	}
+	return 0;
+}
+
+/* fsync the directory holding path, so that the rename is durable. */
+static void sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	if (fd >= 0) {
+		(void)fsync(fd); /* best effort: some file systems refuse */
+		close(fd);
+	}
+	free(dir);
+}
+
+int cli_wfile_commit(cli_wfile *w)
+{
+	int e = 0;
+
+	if (fflush(w->f) != 0 || ferror(w->f))
+		e = errno ? errno : EIO;
+	if (!e && fsync(fileno(w->f)) != 0)
+		e = errno;
+	if (fclose(w->f) != 0 && !e) /* closed once, whatever happened */
+		e = errno;
+	w->f = NULL;
+	if (!e && rename(w->tmp, w->path) != 0)
+		e = errno;
+	if (e) {
+		fprintf(stderr, "ftc %s: cannot write '%s': %s\n", w->cmd, w->path, strerror(e));
+		remove(w->tmp);
+	} else {
+		sync_dir(w->path);
+	}
+	wfile_release(w);
+	return e ? 1 : 0;
+}
+
+void cli_wfile_abort(cli_wfile *w)
+{
+	if (w->f) {
+		fclose(w->f);
+		remove(w->tmp);
+	}
+	wfile_release(w);
+}
+
+int cli_write_atomic(const char *cmd, const char *path, const void *data, size_t n)
+{
+	cli_wfile w;
+
+	if (cli_wfile_open(&w, cmd, path))
+		return 1;
+	if (fwrite(data, 1, n, w.f) != n) {
+		fprintf(stderr, "ftc %s: cannot write '%s': %s\n", cmd, path, strerror(errno ? errno : EIO));
+		cli_wfile_abort(&w);
+		return 1;
+	}
+	return cli_wfile_commit(&w);
+}
+
+int cli_db_path(const cli_opts *o, char *out, size_t n)
+{
+	rt_error err;
+
+	rt_error_clear(&err);
+	if (o->db) {
+		if ((size_t)snprintf(out, n, "%s", o->db) < n)
+			return 0;
+		fprintf(stderr, "ftc: the db path '%s' is too long (at most %zu bytes)\n", o->db, n - 1);
+		return 1;
+	}
+	if (tdb_default_path(out, n, &err)) {
+		fprintf(stderr, "ftc: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
 }
 
 te_graph *cli_load(const cli_opts *o, isl_ctx *ctx, char **src)
