@@ -531,21 +531,51 @@ const char *te_reduce_name(te_reduce r)
 	return (unsigned)r < 4 ? names[r] : "?";
 }
 
+bool te_mul_checked(int64_t a, int64_t b, int64_t *out)
+{
+	if (__builtin_mul_overflow(a, b, out)) {
+		*out = INT64_MAX;
+		return false;
+	}
+	return true;
+}
+
+bool te_add_checked(int64_t a, int64_t b, int64_t *out)
+{
+	if (__builtin_add_overflow(a, b, out)) {
+		*out = INT64_MAX;
+		return false;
+	}
+	return true;
+}
+
 int64_t te_stage_numel(const te_stage *s)
 {
 	int64_t n = 1;
 
 	for (int i = 0; i < s->rank; i++)
-		n *= s->shape[i];
+		if (s->shape[i] < 0 || !te_mul_checked(n, s->shape[i], &n))
+			return -1;
 	return n;
+}
+
+int64_t te_stage_bytes(const te_stage *s)
+{
+	int64_t n = te_stage_numel(s), b;
+
+	return n >= 0 && te_mul_checked(n, (int64_t)te_dtype_size(s->type), &b) ? b : -1;
 }
 
 int64_t te_stage_points(const te_stage *s)
 {
 	int64_t n = te_stage_numel(s);
 
-	for (int i = 0; i < s->nreduce; i++)
-		n *= s->axes[s->rank + i].extent;
+	for (int i = 0; i < s->nreduce && n >= 0; i++) {
+		int64_t ext = s->axes[s->rank + i].extent;
+
+		if (ext < 0 || !te_mul_checked(n, ext, &n))
+			return -1;
+	}
 	return n;
 }
 
@@ -554,9 +584,9 @@ int64_t te_stage_points(const te_stage *s)
  * comparisons, selects, casts and the index arithmetic inside loads are not
  * counted.
  */
-static int count_ops(const te_expr *e, te_dtype t)
+static int64_t count_ops(const te_expr *e, te_dtype t)
 {
-	int n = 0;
+	int64_t n = 0;
 
 	if (e->op == TE_LOAD)
 		return 0;
@@ -570,17 +600,29 @@ static int count_ops(const te_expr *e, te_dtype t)
 	}
 }
 
+int64_t te_stage_flops(const te_stage *s)
+{
+	int64_t points, flops;
+
+	if (s->kind != TE_STAGE_COMPUTE || !s->body)
+		return 0;
+	points = te_stage_points(s);
+	if (points < 0 || !te_mul_checked(points,
+					  count_ops(s->body, s->type) + (s->reduce != TE_RED_NONE),
+					  &flops))
+		return -1;
+	return flops;
+}
+
 double te_graph_flops(const te_graph *g)
 {
-	double total = 0;
+	int64_t total = 0;
 
 	for (int i = 0; i < g->nstages; i++) {
-		const te_stage *s = g->stages[i];
+		int64_t f = te_stage_flops(g->stages[i]);
 
-		if (s->kind != TE_STAGE_COMPUTE || !s->body)
-			continue;
-		total += (double)te_stage_points(s) *
-			 (count_ops(s->body, s->type) + (s->reduce != TE_RED_NONE));
+		if (f < 0 || !te_add_checked(total, f, &total))
+			return -1;
 	}
-	return total;
+	return (double)total;
 }

@@ -32,6 +32,25 @@
 #define TE_MAX_AXES (TE_MAX_RANK + TE_MAX_REDUCE)
 #define TE_MAX_NAME 64  /* longest identifier, terminator included */
 
+/*
+ * Size limits, enforced by te_verify so that every command has the same
+ * ones (the parser checks extents too, at the extent's position).
+ *  - TE_MAX_EXTENT: an axis or tensor dimension.  Axes are i32 values, so an
+ *    index fits in an i32 and any sum of 16 axis terms fits in an int64.
+ *  - TE_MAX_TENSOR_BYTES: one tensor's bytes (elements x element size),
+ *    2^40 = 1 TiB, so a flat offset or byte count of a tensor fits easily
+ *    in int64 and size_t on every 64-bit host.
+ *  - TE_MAX_POINTS: points of one stage's spatial x reduce space (its loop
+ *    trip count).
+ *  - TE_MAX_FLOPS: te_graph_flops of the whole graph.
+ * 2^50 points or FLOP is about 10^15: days of the reference interpreter and
+ * minutes of a fast CPU; no shape beyond it can be tuned or checked.
+ */
+#define TE_MAX_EXTENT INT64_C(2147483647)
+#define TE_MAX_TENSOR_BYTES (INT64_C(1) << 40)
+#define TE_MAX_POINTS (INT64_C(1) << 50)
+#define TE_MAX_FLOPS (INT64_C(1) << 50)
+
 typedef enum te_dtype { TE_F32, TE_F64, TE_I32, TE_BOOL } te_dtype;
 
 typedef enum te_op {
@@ -64,6 +83,7 @@ struct te_expr {
 typedef struct te_axis {
 	char *name;
 	int64_t extent;
+	int line, col; /* where it was declared, 0 if unknown */
 } te_axis;
 
 typedef struct te_stage {
@@ -164,15 +184,31 @@ te_form te_op_form(te_op op);
 int te_op_prec(te_op op);
 const char *te_reduce_name(te_reduce r); /* "sum", "max", "min" */
 
+/*
+ * Checked int64 arithmetic, the one place ftc computes sizes: *out = a * b
+ * (a + b), returning false (and *out = INT64_MAX) when the result does not
+ * fit in int64.
+ */
+bool te_mul_checked(int64_t a, int64_t b, int64_t *out);
+bool te_add_checked(int64_t a, int64_t b, int64_t *out);
+
+/* The sizes below are exact for a verified graph (te_verify keeps them under
+ * the TE_MAX_ limits); on an unverified one they return -1 on overflow. */
+
 /* Number of elements of a stage's tensor (product of its shape). */
 int64_t te_stage_numel(const te_stage *s);
+/* Bytes of a stage's tensor: te_stage_numel times the element size. */
+int64_t te_stage_bytes(const te_stage *s);
 /* Number of points of spatial x reduce space. */
 int64_t te_stage_points(const te_stage *s);
 /*
- * Floating-point (or integer) operations of one evaluation of the graph:
- * per compute stage, its points times (the arithmetic ops in its body plus
- * one for the reduction).  Loads, casts and index arithmetic do not count.
+ * Floating-point (or integer) operations of one evaluation of compute stage
+ * `s`: its points times (the arithmetic ops in its body plus one for the
+ * reduction); 0 for an input.  Loads, casts and index arithmetic do not
+ * count.
  */
+int64_t te_stage_flops(const te_stage *s);
+/* The sum of te_stage_flops over the graph (-1 on overflow), as a double. */
 double te_graph_flops(const te_graph *g);
 
 /* ---- printing and hashing ---- */

@@ -17,6 +17,30 @@ static const char *line_start(const char *src, int line)
 	return src;
 }
 
+int te_source_check(const char *src, size_t len, rt_error *err)
+{
+	int line = 1, col = 1;
+
+	if (len > TE_MAX_SOURCE)
+		return rt_error_set(err, 0, 0,
+				    "the file has %zu bytes; a .te or schedule file may have at most "
+				    "%d (1 MiB)", len,
+				    TE_MAX_SOURCE);
+	for (size_t i = 0; i < len; i++) {
+		if (src[i] == '\0')
+			return rt_error_set(err, line, col,
+					    "the file contains a NUL byte (not allowed anywhere, "
+					    "comments included)");
+		if (src[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	return 0;
+}
+
 void te_diag_print(FILE *out, const char *path, const char *src,
 		   const rt_error *err)
 {

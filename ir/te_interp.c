@@ -24,13 +24,14 @@
  *  - Floats are evaluated in double and rounded to the stage's type when
  *    stored (and by an explicit f32(...) cast); reductions accumulate in
  *    double, so an f32 sum is rounded once, at the store.
- *  - i32 arithmetic is done in 64 bits with wrap-around (unsigned
- *    arithmetic, never undefined behaviour) and wrapped to 32 bits when
- *    stored, cast, or fed to a max/min reduction.  For + - * this is the
- *    same as wrapping every operation modulo 2^32; / % and comparisons see
- *    the 64-bit value (only differs once an i32 intermediate overflows).
+ *  - i32 arithmetic wraps modulo 2^32 after every operation (computed in
+ *    64-bit unsigned arithmetic, never undefined behaviour), as the
+ *    generated code's i32 operations do, so / % and comparisons see the
+ *    same values; sum reductions accumulate in 64 bits and wrap when
+ *    stored, which is the same modulo 2^32.  (te_verify keeps index
+ *    arithmetic inside i32, where this equals isl's exact arithmetic.)
  *  - Integer / and % are floor division and floor modulo; by zero they
- *    give 0, and INT64_MIN / -1 wraps.
+ *    give 0, and INT32_MIN / -1 wraps to INT32_MIN.
  *  - float -> i32 truncates toward zero, clamps out-of-range values to
  *    [INT32_MIN, INT32_MAX] and maps NaN to 0.
  *  - min/max (and max/min reductions) on floats are C's fmin/fmax: a NaN
@@ -62,22 +63,22 @@
 	X(SPLAT_F, df[i] = af[0])                                                                  \
 	X(SPLAT_I, di[i] = ai[0])                                                                  \
 	X(NEG_F, df[i] = -af[i])                                                                   \
-	X(NEG_I, di[i] = wsub(0, ai[i]))                                                           \
+	X(NEG_I, di[i] = wrap32(wsub(0, ai[i])))                                                           \
 	X(NOT, di[i] = !ai[i])                                                                     \
 	X(ABS_F, df[i] = fabs(af[i]))                                                              \
-	X(ABS_I, di[i] = ai[i] < 0 ? wsub(0, ai[i]) : ai[i])                                       \
+	X(ABS_I, di[i] = wrap32(ai[i] < 0 ? wsub(0, ai[i]) : ai[i]))                                       \
 	X(EXP, df[i] = exp(af[i]))                                                                 \
 	X(LOG, df[i] = log(af[i]))                                                                 \
 	X(SQRT, df[i] = sqrt(af[i]))                                                               \
 	X(TANH, df[i] = tanh(af[i]))                                                               \
 	X(ADD_F, df[i] = af[i] + bf[i])                                                            \
-	X(ADD_I, di[i] = wadd(ai[i], bi[i]))                                                       \
+	X(ADD_I, di[i] = wrap32(wadd(ai[i], bi[i])))                                                       \
 	X(SUB_F, df[i] = af[i] - bf[i])                                                            \
-	X(SUB_I, di[i] = wsub(ai[i], bi[i]))                                                       \
+	X(SUB_I, di[i] = wrap32(wsub(ai[i], bi[i])))                                                       \
 	X(MUL_F, df[i] = af[i] * bf[i])                                                            \
-	X(MUL_I, di[i] = wmul(ai[i], bi[i]))                                                       \
+	X(MUL_I, di[i] = wrap32(wmul(ai[i], bi[i])))                                                       \
 	X(DIV_F, df[i] = af[i] / bf[i])                                                            \
-	X(DIV_I, di[i] = floor_div(ai[i], bi[i]))                                                  \
+	X(DIV_I, di[i] = wrap32(floor_div(ai[i], bi[i])))                                                  \
 	X(MOD_I, di[i] = floor_mod(ai[i], bi[i]))                                                  \
 	X(LT_F, di[i] = af[i] < bf[i])                                                             \
 	X(LT_I, di[i] = ai[i] < bi[i])                                                             \

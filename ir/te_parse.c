@@ -47,6 +47,7 @@ typedef struct pexpr {
 typedef struct header {
 	char names[TE_MAX_AXES][TE_MAX_NAME];
 	int64_t ext[TE_MAX_AXES];
+	int line[TE_MAX_AXES], col[TE_MAX_AXES]; /* of each axis name */
 	int rank, nreduce;
 	te_reduce red;
 } header;
@@ -461,6 +462,10 @@ static int extent(parser *p, int64_t *v, const char *what, int len, const char *
 	if (*v <= 0)
 		return error_at(p, t, "%s '%.*s' has extent %lld; extents must be positive", what,
 				len, name, (long long)*v);
+	if (*v > TE_MAX_EXTENT)
+		return error_at(p, t, "%s '%.*s' has extent %lld; at most %lld (2^31 - 1) is "
+				"supported", what, len, name, (long long)*v,
+				(long long)TE_MAX_EXTENT);
 	return 0;
 }
 
@@ -850,6 +855,8 @@ static int axis_decl(parser *p, header *h, bool reduce, const te_token *stage)
 	if (check_new_name(p, t, h, stage))
 		return -1;
 	tok_name(next(p), h->names[n]);
+	h->line[n] = t->line;
+	h->col[n] = t->col;
 	if (expect(p, TE_TK_LT, "'<' and the axis extent") ||
 	    extent(p, &h->ext[n], "axis", t->len, t->text))
 		return -1;
@@ -902,8 +909,14 @@ static int add_compute(parser *p, const header *h, const te_token *t)
 		names[i] = h->names[i];
 	id = te_add_compute(p->g, tok_name(t, buf), h->rank, names, h->ext, h->red, h->nreduce,
 			    names + h->rank, h->ext + h->rank, p->err);
-	if (id < 0)
+	if (id < 0) {
 		rt_error_locate(p->err, t->line, t->col);
+		return -1;
+	}
+	for (int i = 0; i < h->rank + h->nreduce; i++) {
+		te_graph_stage(p->g, id)->axes[i].line = h->line[i];
+		te_graph_stage(p->g, id)->axes[i].col = h->col[i];
+	}
 	return id;
 }
 
@@ -1173,6 +1186,15 @@ static int program(parser *p)
 	return 0;
 }
 
+/* Whether `src` is longer than TE_MAX_SOURCE (reading no further). */
+static bool source_too_long(const char *src)
+{
+	for (size_t n = 0; n <= TE_MAX_SOURCE; n++)
+		if (src[n] == '\0')
+			return false;
+	return true;
+}
+
 te_graph *te_parse(const char *src, const te_define *defs, int ndefs, rt_error *err)
 {
 	rt_error e;
@@ -1180,6 +1202,11 @@ te_graph *te_parse(const char *src, const te_define *defs, int ndefs, rt_error *
 	parser p = {.defs = defs, .ndefs = defs ? ndefs : 0, .err = &e};
 
 	rt_error_clear(&e);
+	if (src && source_too_long(src)) {
+		rt_error_set(err, 0, 0, "the source is longer than %d bytes (1 MiB)",
+			     TE_MAX_SOURCE);
+		return NULL;
+	}
 	if (!src || te_lex(src, &toks) || !(p.g = te_graph_new())) {
 		rt_error_set(err, 0, 0, src ? "out of memory" : "no source text");
 		te_tokens_clear(&toks);

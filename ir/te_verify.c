@@ -26,24 +26,49 @@ typedef struct vctx {
 	rt_error *err;
 } vctx;
 
+/* Report at line:col, or at the stage's position when line is 0; returns
+ * -1. */
+static int vfail_at(vctx *v, int line, int col, const char *fmt, va_list ap)
+{
+	char msg[RT_ERROR_MSG_MAX];
+
+	if (line <= 0) {
+		line = v->s->line;
+		col = v->s->col;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return rt_error_set(v->err, line, col, "%s", msg);
+}
+
 /* Report at e's position (the stage's when e has none); returns -1. */
 static int fail(vctx *v, const te_expr *e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int fail(vctx *v, const te_expr *e, const char *fmt, ...)
 {
-	char msg[RT_ERROR_MSG_MAX];
-	int line = v->s->line, col = v->s->col;
 	va_list ap;
+	int r;
 
-	if (e && e->line > 0) {
-		line = e->line;
-		col = e->col;
-	}
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	r = vfail_at(v, e ? e->line : 0, e ? e->col : 0, fmt, ap);
 	va_end(ap);
-	return rt_error_set(v->err, line, col, "%s", msg);
+	return r;
+}
+
+/* Report at the declaration of axis `a` of the stage (the stage's position
+ * when unknown); returns -1. */
+static int fail_axis(vctx *v, int a, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_axis(vctx *v, int a, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vfail_at(v, v->s->axes[a].line, v->s->axes[a].col, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /* Report a failed isl operation and clear the ctx's error; returns -1. */
@@ -90,12 +115,17 @@ static int check_header(vctx *v, int id)
 	if (s->rank < 0 || s->rank > TE_MAX_RANK)
 		return fail(v, NULL, "'%s' has rank %d; at most %d is supported", s->name, s->rank,
 			    TE_MAX_RANK);
-	for (int i = 0; i < s->rank; i++)
+	for (int i = 0; i < s->rank; i++) {
 		if (s->shape[i] <= 0)
 			return fail(
 			    v, NULL,
 			    "dimension %d of '%s' has extent %lld; extents must be positive", i,
 			    s->name, (long long)s->shape[i]);
+		if (s->shape[i] > TE_MAX_EXTENT)
+			return fail(v, NULL, "dimension %d of '%s' has extent %lld; at most %lld "
+				    "(2^31 - 1) is supported", i, s->name,
+				    (long long)s->shape[i], (long long)TE_MAX_EXTENT);
+	}
 	if (!valid_type(s->type))
 		return fail(v, NULL, "'%s' has element type %s; it must be f32, f64 or i32",
 			    s->name, te_dtype_name(s->type));
@@ -118,6 +148,10 @@ static int check_header(vctx *v, int id)
 			return fail(v, NULL,
 				    "axis %d of '%s' has extent %lld; extents must be positive", i,
 				    s->name, (long long)s->axes[i].extent);
+		if (s->axes[i].extent > TE_MAX_EXTENT)
+			return fail_axis(v, i, "axis '%s' of '%s' has extent %lld; at most %lld "
+				    "(2^31 - 1) is supported", s->axes[i].name, s->name,
+				    (long long)s->axes[i].extent, (long long)TE_MAX_EXTENT);
 		if (i < s->rank && s->axes[i].extent != s->shape[i])
 			return fail(v, NULL,
 				    "axis '%s' of '%s' has extent %lld but dimension %d is %lld",
@@ -125,6 +159,72 @@ static int check_header(vctx *v, int id)
 				    (long long)s->shape[i]);
 	}
 	return 0;
+}
+
+/* ---- sizes (TE_MAX_TENSOR_BYTES, TE_MAX_POINTS, TE_MAX_FLOPS) ---- */
+
+/* "E0 x E1 x ..." of the n extents ext[] into buf. */
+static const char *extents_text(const int64_t *ext, int n, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? " x " : "",
+					(long long)ext[i]);
+	return buf;
+}
+
+/* Bytes of the tensor of v->s; the header has been checked. */
+static int check_bytes(vctx *v)
+{
+	const te_stage *s = v->s;
+	int64_t bytes = te_stage_bytes(s);
+	char shape[256];
+
+	if (bytes >= 0 && bytes <= TE_MAX_TENSOR_BYTES)
+		return 0;
+	extents_text(s->shape, s->rank, shape, sizeof(shape));
+	if (bytes < 0)
+		return fail(v, NULL, "'%s' [%s] %s has more than 2^63 bytes; a tensor may have "
+			    "at most 2^40 bytes (1 TiB)", s->name, shape, te_dtype_name(s->type));
+	return fail(v, NULL, "'%s' [%s] %s has %lld bytes; a tensor may have at most 2^40 "
+		    "bytes (1 TiB)", s->name, shape, te_dtype_name(s->type), (long long)bytes);
+}
+
+/* Points of compute stage v->s (spatial x reduce space). */
+static int check_points(vctx *v)
+{
+	const te_stage *s = v->s;
+	int64_t points = te_stage_points(s), ext[TE_MAX_AXES];
+	char space[512], count[64];
+
+	if (points >= 0 && points <= TE_MAX_POINTS)
+		return 0;
+	for (int i = 0; i < s->rank + s->nreduce; i++)
+		ext[i] = s->axes[i].extent;
+	extents_text(ext, s->rank + s->nreduce, space, sizeof(space));
+	if (points < 0)
+		snprintf(count, sizeof(count), "more than 2^63");
+	else
+		snprintf(count, sizeof(count), "%lld", (long long)points);
+	return fail(v, NULL, "'%s' iterates over %s points (%s); a stage may have at most "
+		    "2^50", s->name, count, space);
+}
+
+/* Add the operations of v->s to *total; the graph may do at most
+ * TE_MAX_FLOPS. */
+static int check_flops(vctx *v, int64_t *total)
+{
+	int64_t f = te_stage_flops(v->s);
+	char count[64] = "more than 2^63";
+
+	if (f >= 0 && te_add_checked(*total, f, total) && *total <= TE_MAX_FLOPS)
+		return 0;
+	if (f >= 0 && *total < INT64_MAX)
+		snprintf(count, sizeof(count), "%lld", (long long)*total);
+	return fail(v, NULL, "up to '%s' the graph does %s operations; at most 2^50 are "
+		    "supported", v->s->name, count);
 }
 
 /* ---- the tree: operations, arity, axes ---- */
@@ -148,6 +248,32 @@ static int check_shape(vctx *v, const te_expr *e)
 		if (check_shape(v, e->args[i]))
 			return -1;
 	}
+	return 0;
+}
+
+/* ---- reduce axes: each one is used ---- */
+
+/* Set used[a] for every axis a that `e` references. */
+static void mark_axes(const te_expr *e, bool *used)
+{
+	if (e->op == TE_AXIS)
+		used[e->index] = true;
+	for (int i = 0; i < e->nargs; i++)
+		mark_axes(e->args[i], used);
+}
+
+/* A reduce axis the body does not use would only repeat (sum: scale) its
+ * value; docs/te-language.md forbids it. */
+static int check_reduce_used(vctx *v)
+{
+	const te_stage *s = v->s;
+	bool used[TE_MAX_AXES] = {false};
+
+	mark_axes(s->body, used);
+	for (int i = s->rank; i < s->rank + s->nreduce; i++)
+		if (!used[i])
+			return fail_axis(v, i, "reduce axis '%s' of '%s' is not used in its body",
+				    s->axes[i].name, s->name);
 	return 0;
 }
 
@@ -190,6 +316,10 @@ static const char *type_problem(const vctx *v, const te_expr *e, char *buf, size
 		return "has an unknown type";
 	switch (e->op) {
 	case TE_CONST:
+		if (e->type == TE_I32 && (e->c.i < INT32_MIN || e->c.i > INT32_MAX)) {
+			snprintf(buf, n, "%lld does not fit in i32", (long long)e->c.i);
+			return buf;
+		}
 		return NULL;
 	case TE_AXIS:
 		want = TE_I32;
@@ -299,6 +429,8 @@ static int check_types(vctx *v, const te_expr *e)
 	if (e->op == TE_LOAD)
 		return fail(v, e, "load of '%s' in '%s' %s", te_graph_stage(v->g, e->index)->name,
 			    v->s->name, why);
+	if (e->op == TE_CONST)
+		return fail(v, e, "the i32 constant %s in '%s'", why, v->s->name);
 	return fail(v, e, "'%s' in '%s' %s", te_op_spelling(e->op), v->s->name, why);
 }
 
@@ -331,6 +463,138 @@ static int check_affine(vctx *v, const te_expr *e)
 					    i, expr_text(v, e, text, sizeof(text)), v->s->name);
 	for (int i = 0; i < e->nargs; i++)
 		if (check_affine(v, e->args[i]))
+			return -1;
+	return 0;
+}
+
+/* ---- index arithmetic stays in i32 ----
+ *
+ * isl proves bounds in exact arithmetic, lowering computes indices in int64
+ * and conditions in i32, the interpreter in i32: they agree when no
+ * intermediate value of an affine index or condition leaves i32.  Interval
+ * arithmetic over the domain proves that (conservatively). */
+
+typedef struct range {
+	int64_t lo, hi;
+} range;
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Floor division by a positive divisor. */
+static int64_t floor_div_pos(int64_t a, int64_t b)
+{
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* The range of two-operand node `e` from its operands' (each inside i32, so
+ * nothing below overflows int64).  False for an operation it cannot bound. */
+static bool combine(const te_expr *e, range a, range b, range *r)
+{
+	int64_t p[4];
+
+	switch (e->op) {
+	case TE_ADD:
+		*r = (range){a.lo + b.lo, a.hi + b.hi};
+		return true;
+	case TE_SUB:
+		*r = (range){a.lo - b.hi, a.hi - b.lo};
+		return true;
+	case TE_MIN:
+		*r = (range){min64(a.lo, b.lo), min64(a.hi, b.hi)};
+		return true;
+	case TE_MAX:
+		*r = (range){max64(a.lo, b.lo), max64(a.hi, b.hi)};
+		return true;
+	case TE_MUL:
+		p[0] = a.lo * b.lo, p[1] = a.lo * b.hi, p[2] = a.hi * b.lo, p[3] = a.hi * b.hi;
+		*r = (range){min64(min64(p[0], p[1]), min64(p[2], p[3])),
+			     max64(max64(p[0], p[1]), max64(p[2], p[3]))};
+		return true;
+	case TE_DIV:
+		if (b.lo <= 0)
+			return false;
+		*r = (range){min64(floor_div_pos(a.lo, b.lo), floor_div_pos(a.lo, b.hi)),
+			     max64(floor_div_pos(a.hi, b.lo), floor_div_pos(a.hi, b.hi))};
+		return true;
+	case TE_MOD:
+		if (b.lo <= 0)
+			return false;
+		*r = (range){0, b.hi - 1};
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The range of the affine i32 expression `e` over the stage's domain into
+ * *r.  Returns 1 when it cannot be bounded (not affine), 0 when every
+ * subexpression stays inside i32, -1 (reported) otherwise.
+ */
+static int index_range(vctx *v, const te_expr *e, range *r)
+{
+	char text[512];
+	range a, b;
+	int rc;
+
+	if (e->op == TE_CONST) {
+		*r = (range){e->c.i, e->c.i};
+	} else if (e->op == TE_AXIS) {
+		*r = (range){0, v->s->axes[e->index].extent - 1};
+	} else if (e->op == TE_NEG) {
+		if ((rc = index_range(v, e->args[0], &a)))
+			return rc;
+		*r = (range){-a.hi, -a.lo};
+	} else if (e->nargs == 2) {
+		if ((rc = index_range(v, e->args[0], &a)) || (rc = index_range(v, e->args[1], &b)))
+			return rc;
+		if (!combine(e, a, b, r))
+			return 1;
+	} else {
+		return 1;
+	}
+	if (r->lo >= INT32_MIN && r->hi <= INT32_MAX)
+		return 0;
+	return fail(v, e, "the index arithmetic %s in '%s' reaches %lld, outside i32; axes "
+		    "and indices are i32 values", expr_text(v, e, text, sizeof(text)),
+		    v->s->name, (long long)(r->hi > INT32_MAX ? r->hi : r->lo));
+}
+
+/* Check the i32 operands of the affine condition `c` (and, or, not and
+ * comparisons). */
+static int check_cond_range(vctx *v, const te_expr *c)
+{
+	range r;
+
+	if (c->type == TE_I32)
+		return index_range(v, c, &r) < 0 ? -1 : 0;
+	for (int i = 0; i < c->nargs; i++)
+		if (check_cond_range(v, c->args[i]))
+			return -1;
+	return 0;
+}
+
+/* Load indices and affine select conditions of `e`. */
+static int check_ranges(vctx *v, const te_expr *e)
+{
+	range r;
+
+	if (e->op == TE_LOAD)
+		for (int i = 0; i < e->nargs; i++)
+			if (index_range(v, e->args[i], &r) < 0)
+				return -1;
+	if (e->op == TE_SELECT && te_isl_affine(e->args[0]) && check_cond_range(v, e->args[0]))
+		return -1;
+	for (int i = 0; i < e->nargs; i++)
+		if (check_ranges(v, e->args[i]))
 			return -1;
 	return 0;
 }
@@ -484,14 +748,15 @@ static int check_stage_bounds(vctx *v)
 
 /* ---- the graph ---- */
 
-static int verify_stage(vctx *v, int id)
+static int verify_stage(vctx *v, int id, int64_t *flops)
 {
-	if (check_header(v, id))
+	if (check_header(v, id) || check_bytes(v))
 		return -1;
 	if (v->s->kind == TE_STAGE_INPUT)
 		return 0;
-	if (check_shape(v, v->s->body) || check_loads(v, v->s->body) || check_body_type(v) ||
-	    check_affine(v, v->s->body))
+	if (check_points(v) || check_shape(v, v->s->body) || check_reduce_used(v) ||
+	    check_flops(v, flops) || check_loads(v, v->s->body) || check_body_type(v) ||
+	    check_affine(v, v->s->body) || check_ranges(v, v->s->body))
 		return -1;
 	return check_stage_bounds(v);
 }
@@ -499,13 +764,14 @@ static int verify_stage(vctx *v, int id)
 int te_verify(const te_graph *g, isl_ctx *ctx, rt_error *err)
 {
 	vctx v = {g, NULL, ctx, err};
+	int64_t flops = 0;
 
 	if (!g || !ctx)
 		return rt_error_set(err, 0, 0,
 				    "internal error: te_verify needs a graph and an isl_ctx");
 	for (int id = 0; id < te_graph_nstages(g); id++) {
 		v.s = te_graph_stage(g, id);
-		if (verify_stage(&v, id))
+		if (verify_stage(&v, id, &flops))
 			return -1;
 	}
 	return 0;

@@ -604,6 +604,46 @@ START_TEST(test_int_extremes)
 }
 END_TEST
 
+/* i32 wraps modulo 2^32 after every operation, as the generated code's
+ * i32 instructions do: /, %, comparisons and min/max see the wrapped
+ * value (they used to see 64-bit intermediates). */
+START_TEST(test_int_wraps_each_op)
+{
+	enum { N = 3, K = 5 };
+	te_graph *g = te_graph_new();
+	te_expr *e[K];
+	int64_t want[K][N] = {
+	    {0, 0, 0},                         /* ((i + 1) * 2^32 + 1) / 2 */
+	    {0, 0, 0},                         /* i32((i + 1) * 2^32 > 0) */
+	    {1, 2, 0},                         /* (2^31 - 1 + i + 1) % 3 */
+	    {0, 0, 0},                         /* max(2^31 - 1 + 1, 0) */
+	    {INT32_MIN, INT32_MIN, INT32_MIN}, /* -2^31 / -1 */
+	};
+	void *bufs[MAXS];
+	int st[K];
+
+#define BIG BIN(MUL, BIN(MUL, BIN(ADD, AX(0), IC(1)), IC(65536)), IC(65536))
+	e[0] = BIN(DIV, BIN(ADD, BIG, IC(1)), IC(2));
+	e[1] = CAST(I32, BIN(GT, BIG, IC(0)));
+#undef BIG
+	e[2] = BIN(MOD, BIN(ADD, IC(INT32_MAX), BIN(ADD, AX(0), IC(1))), IC(3));
+	e[3] = BIN(MAX, BIN(ADD, IC(INT32_MAX), IC(1)), BIN(SUB, AX(0), AX(0)));
+	e[4] = BIN(DIV, IC(INT32_MIN), BIN(SUB, IC(-1), BIN(SUB, AX(0), AX(0))));
+	for (int k = 0; k < K; k++) {
+		char name[8] = {'W', (char)('a' + k), 0};
+
+		st[k] = compute(g, name, 1, (int64_t[]){N}, TE_RED_NONE, 0, NULL);
+		body(g, st[k], e[k]);
+		te_mark_output(g, st[k]);
+	}
+	alloc_bufs(g, bufs, 1);
+	run_ok(g, bufs);
+	for (int k = 0; k < K; k++)
+		check_i32(bufs[st[k]], want[k], N, te_graph_stage(g, st[k])->name);
+	free_bufs(g, bufs);
+}
+END_TEST
+
 /* Integer neg/abs/min/max, comparisons, logic and select on i32. */
 START_TEST(test_int_ops)
 {
@@ -1074,6 +1114,7 @@ static Suite *interp_suite(void)
 	tcase_add_test(tc, test_reduce3);
 	tcase_add_test(tc, test_int_divmod);
 	tcase_add_test(tc, test_int_extremes);
+	tcase_add_test(tc, test_int_wraps_each_op);
 	tcase_add_test(tc, test_int_ops);
 	tcase_add_test(tc, test_casts);
 	tcase_add_test(tc, test_f64);

@@ -283,6 +283,16 @@ static const struct {
     {"output B\nB[i < 4] = 1", "'B' is used before it is defined (on line 2)", 1, 8},
     {"B[i < 4] = 1\noutput B\noutput B", "a second 'output' statement", 3, 1},
     {"output", "unexpected end of file; expected a stage name", 1, 7},
+    /* extents: at most TE_MAX_EXTENT (2^31 - 1), at the extent's position */
+    {"input A[2147483648] f32\nB[i < 2] = A[i]",
+     "dimension 0 of 'A' has extent 2147483648; at most 2147483647 (2^31 - 1)", 1, 9},
+    {"input A[4294967296, 4294967296] f32\nB[i < 2] = A[i, i]",
+     "dimension 0 of 'A' has extent 4294967296; at most 2147483647", 1, 9},
+    {"input A[4, 4611686018427387904] f32\nB[i < 2] = A[i, i]",
+     "dimension 1 of 'A' has extent 4611686018427387904; at most", 1, 12},
+    {"B[i < 2147483647, j < 2147483648] = 1", "axis 'j' has extent 2147483648; at most", 1, 23},
+    {"B[i < 4] = sum(k < 2 * 1073741824) f32(k)", "axis 'k' has extent 2147483648; at most", 1,
+     20},
     {"", "there is no compute stage", 0, 0},
     {"input A[4] f32\n", "there is no compute stage", 0, 0},
 };
@@ -356,6 +366,71 @@ START_TEST(limits_nesting)
 	free(ok);
 	free(iparens);
 	free(loads);
+}
+END_TEST
+
+/* Extents of 2^31 - 1 parse (verify then judges the sizes). */
+START_TEST(extents_at_the_limit)
+{
+	rt_error err;
+	te_graph *g;
+
+	rt_error_clear(&err);
+	g = te_parse("input A[2147483647] f32\nB[i < 2, j < 2147483647] = A[j]\n", NULL, 0, &err);
+	ck_assert_msg(g != NULL, "%s", err.msg);
+	ck_assert_int_eq(te_graph_find(g, "A")->shape[0], TE_MAX_EXTENT);
+	ck_assert_int_eq(te_graph_find(g, "B")->axes[1].extent, TE_MAX_EXTENT);
+	te_graph_free(g);
+}
+END_TEST
+
+/* A valid program padded with a comment to exactly `len` bytes (caller
+ * frees). */
+static char *padded(size_t len)
+{
+	static const char prog[] = "input A[4]\nB[i < 4] = A[i]\n#";
+	char *s = malloc(len + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, prog, sizeof(prog) - 1);
+	memset(s + sizeof(prog) - 1, 'x', len - (sizeof(prog) - 1));
+	s[len] = '\0';
+	return s;
+}
+
+/* te_parse reads at most TE_MAX_SOURCE bytes; te_source_check refuses a
+ * longer file and a NUL byte anywhere (a comment too) at its position. */
+START_TEST(source_limits)
+{
+	static const char nul_comment[] = "input A[4]\n# a \0 b\nB[i < 4] = A[i]\n";
+	static const char nul_code[] = "input A[4]\nB[i < 4] = A[i]\0\n";
+	char *at = padded(TE_MAX_SOURCE), *over = padded(TE_MAX_SOURCE + 1);
+	rt_error err;
+	te_graph *g;
+
+	rt_error_clear(&err);
+	g = te_parse(at, NULL, 0, &err);
+	ck_assert_msg(g != NULL, "%s", err.msg);
+	te_graph_free(g);
+	ck_assert_int_eq(te_source_check(at, TE_MAX_SOURCE, &err), 0);
+	expect_error(over, "the source is longer than 1048576 bytes (1 MiB)");
+	rt_error_clear(&err);
+	ck_assert_int_eq(te_source_check(over, TE_MAX_SOURCE + 1, &err), -1);
+	ck_assert_str_eq(err.msg, "the file has 1048577 bytes; a .te or schedule file may have at "
+				  "most 1048576 (1 MiB)");
+	rt_error_clear(&err);
+	ck_assert_int_eq(te_source_check(nul_comment, sizeof(nul_comment) - 1, &err), -1);
+	ck_assert(strstr(err.msg, "NUL byte (not allowed anywhere, comments included)"));
+	ck_assert_int_eq(err.line, 2);
+	ck_assert_int_eq(err.col, 5);
+	rt_error_clear(&err);
+	ck_assert_int_eq(te_source_check(nul_code, sizeof(nul_code) - 1, &err), -1);
+	ck_assert_int_eq(err.line, 2);
+	ck_assert_int_eq(err.col, 16);
+	rt_error_clear(&err);
+	ck_assert_int_eq(te_source_check(nul_code, sizeof(nul_code) - 3, &err), 0);
+	free(at);
+	free(over);
 }
 END_TEST
 
@@ -575,6 +650,8 @@ int main(void)
 	tcase_add_loop_test(tc, parses_good_inputs, 0, sizeof(good) / sizeof(good[0]));
 	tcase_add_loop_test(tc, rejects_bad_inputs, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, limits_nesting);
+	tcase_add_test(tc, extents_at_the_limit);
+	tcase_add_test(tc, source_limits);
 	tcase_add_test(tc, deep_trees_round_trip);
 	tcase_add_test(tc, defines_replace_params);
 	tcase_add_test(tc, defines_skip_evaluation);

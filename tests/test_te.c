@@ -186,6 +186,52 @@ START_TEST(flops_count_arithmetic)
 }
 END_TEST
 
+/* The checked helpers at the int64 edge, and the sizes of a stage whose
+ * counts overflow (an unverified graph): -1, never a wrapped number. */
+START_TEST(sizes_are_checked)
+{
+	te_graph *g = te_graph_new();
+	int64_t big[3] = {TE_MAX_EXTENT, TE_MAX_EXTENT, TE_MAX_EXTENT};
+	int64_t two[2] = {INT64_C(1) << 31, INT64_C(1) << 31}, r;
+	int64_t n = 4, rext = INT64_C(1) << 40;
+	const char *names[1] = {"i"}, *rnames[1] = {"k"};
+	int a, b, c;
+	te_expr *k;
+
+	ck_assert(te_mul_checked(INT64_C(1) << 31, INT64_C(1) << 31, &r) && r == INT64_C(1) << 62);
+	ck_assert(te_mul_checked(INT64_MAX, 1, &r) && r == INT64_MAX);
+	ck_assert(!te_mul_checked(INT64_C(1) << 32, INT64_C(1) << 31, &r) && r == INT64_MAX);
+	ck_assert(!te_mul_checked(-(INT64_C(1) << 62), 4, &r));
+	ck_assert(te_add_checked(INT64_MAX - 1, 1, &r) && r == INT64_MAX);
+	ck_assert(!te_add_checked(INT64_MAX, 1, &r) && r == INT64_MAX);
+
+	a = te_add_input(g, "A", TE_F32, 3, big, NULL);
+	b = te_add_input(g, "B", TE_F64, 2, two, NULL);
+	c = te_add_compute(g, "C", 1, names, &n, TE_RED_SUM, 1, rnames, &rext, NULL);
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_ge(b, 0);
+	k = te_axis_ref(g, 1);
+	ck_assert_int_eq(te_set_body(g, c, te_cast(g, TE_F32, k, NULL), NULL), 0);
+	/* (2^31 - 1)^3 elements: the old product wrapped */
+	ck_assert_int_eq(te_stage_numel(te_graph_stage(g, a)), -1);
+	ck_assert_int_eq(te_stage_bytes(te_graph_stage(g, a)), -1);
+	/* 2^62 elements fit, 2^65 bytes do not */
+	ck_assert_int_eq(te_stage_numel(te_graph_stage(g, b)), INT64_C(1) << 62);
+	ck_assert_int_eq(te_stage_bytes(te_graph_stage(g, b)), -1);
+	/* 4 x 2^40 points, one reduction each */
+	ck_assert_int_eq(te_stage_points(te_graph_stage(g, c)), INT64_C(1) << 42);
+	ck_assert_int_eq(te_stage_flops(te_graph_stage(g, c)), INT64_C(1) << 42);
+	ck_assert_int_eq(te_stage_flops(te_graph_stage(g, a)), 0);
+	ck_assert(te_graph_flops(g) == 0x1p42);
+	rext = INT64_C(1) << 62;
+	te_graph_stage(g, c)->axes[1].extent = rext;
+	ck_assert_int_eq(te_stage_points(te_graph_stage(g, c)), -1);
+	ck_assert_int_eq(te_stage_flops(te_graph_stage(g, c)), -1);
+	ck_assert(te_graph_flops(g) == -1);
+	te_graph_free(g);
+}
+END_TEST
+
 START_TEST(builder_rejects_bad_input)
 {
 	te_graph *g = te_graph_new();
@@ -258,6 +304,7 @@ int main(void)
 	tcase_add_test(tc, hash_is_stable);
 	tcase_add_loop_test(tc, print_expressions, 0, sizeof(print_table) / sizeof(print_table[0]));
 	tcase_add_test(tc, flops_count_arithmetic);
+	tcase_add_test(tc, sizes_are_checked);
 	tcase_add_test(tc, builder_rejects_bad_input);
 	tcase_add_test(tc, default_outputs_are_unread_computes);
 	suite_add_tcase(s, tc);

@@ -493,6 +493,57 @@ static void b_times_zero(void)
 	body(o, ADD(ld(a, 1, ADD(MUL(X(0), N(0)), N(3))), ld(a, 1, MUL(N(0), X(0)))));
 }
 
+/* ---- limits, built where the parser cannot express them ---- */
+
+/* input A[n] i32; B[i < n] = A[i] */
+static void copy_of(int64_t n)
+{
+	int a = te_add_input(G, "A", TE_I32, 1, &n, NULL);
+	int b = comp("B", "i:1", TE_RED_NONE, NULL);
+
+	ck_assert_int_ge(a, 0);
+	te_graph_stage(G, b)->shape[0] = te_graph_stage(G, b)->axes[0].extent = n;
+	body(b, ld(a, 1, X(0)));
+}
+
+static void b_extent_at_limit(void)
+{
+	copy_of(TE_MAX_EXTENT);
+}
+
+static void b_extent_over(void)
+{
+	copy_of(TE_MAX_EXTENT + 1);
+}
+
+/* The issue's shape: (2^31 - 1)^3 f32 elements overflow int64 (it used to
+ * count as 0 FLOP) */
+static void b_bytes_overflow(void)
+{
+	int64_t e[3] = {TE_MAX_EXTENT, TE_MAX_EXTENT, TE_MAX_EXTENT};
+	int a = te_add_input(G, "A", TE_F32, 3, e, NULL), b = comp("B", "i:2", TE_RED_NONE, NULL);
+
+	ck_assert_int_ge(a, 0);
+	body(b, ld(a, 3, X(0), X(0), X(0)));
+}
+
+/* A reduce axis of extent 2^31 (the parser refuses it at its extent) */
+static void b_reduce_extent_over(void)
+{
+	int a = in("A", "4"), b = comp("B", "i:4", TE_RED_SUM, "k:4");
+
+	te_graph_stage(G, b)->axes[1].extent = TE_MAX_EXTENT + 1;
+	body(b, ADD(ld(a, 1, X(0)), at(te_cast(G, TE_F32, X(1), NULL), 1, 1)));
+}
+
+/* An i32 constant outside i32 (the parser refuses it) */
+static void b_wide_constant(void)
+{
+	int a = in("A", "4"), b = comp("B", "i:4", TE_RED_NONE, NULL);
+
+	body(b, ADD(ld(a, 1, X(0)), te_cast(G, TE_F32, at(N(INT64_C(1) << 32), 3, 4), NULL)));
+}
+
 typedef struct vcase {
 	const char *name;
 	void (*build)(void);
@@ -585,6 +636,54 @@ static const vcase cases[] = {
     {"parsed: data guard", NULL, false,
      "load X[i + 1] in 'Y' is out of bounds at i = 3: index 0 is 4, outside [0, 4)", 2, 31,
      "input X[4]\nY[i < 4] = select(X[i] > 0.0, X[i + 1], 0.0)\n"},
+    /* limits (docs/te-language.md, "Limits"): at the limit and one past */
+    {"extent 2^31 - 1", b_extent_at_limit, true, NULL, 0, 0, NULL},
+    {"extent 2^31", b_extent_over, false,
+     "dimension 0 of 'A' has extent 2147483648; at most 2147483647", 0, 0, NULL},
+    {"reduce extent 2^31", b_reduce_extent_over, false,
+     "axis 'k' of 'B' has extent 2147483648; at most 2147483647", 0, 0, NULL},
+    {"bytes overflow int64", b_bytes_overflow, false,
+     "'A' [2147483647 x 2147483647 x 2147483647] f32 has more than 2^63 bytes", 0, 0, NULL},
+    {"constant outside i32", b_wide_constant, false,
+     "the i32 constant 4294967296 does not fit in i32 in 'B'", 3, 4, NULL},
+    {"parsed: 2^40 bytes", NULL, true, NULL, 0, 0,
+     "input A[262144, 1048576] f32\nB[i < 2] = A[i, i]\n"},
+    {"parsed: 2^40 bytes and one row", NULL, false,
+     "'A' [262145 x 1048576] f32 has 1099515822080 bytes; a tensor may have at most 2^40", 1,
+     7, "input A[262145, 1048576] f32\nB[i < 2] = A[i, i]\n"},
+    {"parsed: 2^50 points", NULL, true, NULL, 0, 0,
+     "C = sum(i < 1048576, j < 1048576, k < 1024) f32(i + j + k)\n"},
+    {"parsed: 2^50 + 2^40 points", NULL, false,
+     "'C' iterates over 1126999418470400 points (1048576 x 1048576 x 1025); a stage may "
+     "have at most 2^50",
+     1, 1, "C = sum(i < 1048576, j < 1048576, k < 1025) f32(i + j + k)\n"},
+    {"parsed: 2^50 operations", NULL, true, NULL, 0, 0,
+     "C = sum(i < 1048576, j < 1048576, k < 512) 2.0 * f32(i + j + k)\n"},
+    {"parsed: 2^50 + 2^42 operations over two stages", NULL, false,
+     "up to 'D' the graph does 1130297953353728 operations; at most 2^50", 2, 1,
+     "C = sum(i < 1048576, j < 1048576, k < 512) 2.0 * f32(i + j + k)\n"
+     "D = sum(i < 1048576, j < 1048576, k < 2) 1.0 + f32(i + j + k)\n"},
+    {"parsed: index arithmetic at i32's limit", NULL, true, NULL, 0, 0,
+     "input A[4096]\nB[i < 4096] = A[i * 524288 / 524288]\n"},
+    {"parsed: index arithmetic past i32", NULL, false,
+     "the index arithmetic i * 524288 in 'B' reaches 2147483648, outside i32", 2, 19,
+     "input A[4097]\nB[i < 4097] = A[i * 524288 / 524288]\n"},
+    {"parsed: condition past i32", NULL, false,
+     "the index arithmetic i * 1048576 * 2048 in 'B' reaches", 2, 31,
+     "input A[8]\nB[i < 8] = select(i * 1048576 * 2048 > 0, A[i], 0.0)\n"},
+    {"parsed: negative index arithmetic past i32", NULL, false,
+     "the index arithmetic i - 2147483647 - 2 in 'B' reaches -2147483649, outside i32", 2,
+     29, "input A[2]\nB[i < 2] = A[i - 2147483647 - 2 + 2147483647 + 2]\n"},
+    {"parsed: negative index arithmetic at i32's limit", NULL, true, NULL, 0, 0,
+     "input A[2]\nB[i < 2] = A[i - 2147483647 - 1 + 2147483647 + 1]\n"},
+    /* every reduce axis is used (docs/te-language.md) */
+    {"parsed: unused reduce axis", NULL, false, "reduce axis 'k' of 'B' is not used in its body",
+     2, 16, "input A[8]\nB[i < 8] = sum(k < 8) A[i]\n"},
+    {"parsed: second reduce axis unused", NULL, false,
+     "reduce axis 'l' of 'B' is not used in its body", 2, 23,
+     "input A[8]\nB[i < 8] = sum(k < 8, l < 2) A[k]\n"},
+    {"parsed: reduce axis used in a condition only", NULL, true, NULL, 0, 0,
+     "input A[8]\nB[i < 8] = sum(k < 8) select(k < 2, A[i], 0.0)\n"},
     {"parsed: floor", NULL, true, NULL, 0, 0,
      "input A[4]\nB[i < 8] = A[(i - 8) / 2 + 4] + A[(i - 1) % 2] + A[i / 2]\n"},
 };

@@ -1,7 +1,7 @@
 /*
- * The .te parser fuzz target (see fuzz_target.h).  It calls only the parser,
- * the printer and the hash: never the verifier or the interpreter, since a
- * fuzzed shape may be huge.
+ * The .te parser fuzz target (see fuzz_target.h).  It calls the parser, the
+ * printer, the hash and the verifier (with isl); never the interpreter, since
+ * a verified shape may still be up to TE_MAX_TENSOR_BYTES.
  */
 #include "fuzz_target.h"
 
@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <isl/ctx.h>
+#include <isl/options.h>
+
 #include "te.h"
 #include "te_parse.h"
+#include "te_verify.h"
 
 /* Report a broken invariant and abort, so that the fuzzer keeps the input. */
 static void fail(const char *what, const char *a, const char *b)
@@ -72,6 +76,47 @@ static void round_trip(const char *src, const te_graph *g)
 	te_graph_free(g2);
 }
 
+/* A verified graph's sizes are exact and inside the TE_MAX_ limits. */
+static void check_sizes(const char *src, const te_graph *g)
+{
+	double flops = te_graph_flops(g);
+
+	if (!(flops >= 0 && flops <= (double)TE_MAX_FLOPS))
+		fail("a verified graph's FLOP count is outside [0, TE_MAX_FLOPS]", src, "");
+	for (int i = 0; i < te_graph_nstages(g); i++) {
+		const te_stage *s = te_graph_stage(g, i);
+		int64_t bytes = te_stage_bytes(s), points = te_stage_points(s);
+
+		if (bytes < 1 || bytes > TE_MAX_TENSOR_BYTES)
+			fail("a verified tensor's bytes are outside [1, TE_MAX_TENSOR_BYTES]", src,
+			     s->name);
+		if (points < 1 || points > TE_MAX_POINTS)
+			fail("a verified stage's points are outside [1, TE_MAX_POINTS]", src, s->name);
+	}
+}
+
+/* Verify a parsed graph: an error has a message and a position inside the
+ * source and is never internal; a verified graph keeps to the limits. */
+static void verify(const char *src, const te_graph *g)
+{
+	isl_ctx *ctx = isl_ctx_alloc();
+	rt_error err;
+
+	if (!ctx)
+		return; /* out of memory */
+	isl_options_set_on_error(ctx, ISL_ON_ERROR_CONTINUE);
+	rt_error_clear(&err);
+	if (te_verify(g, ctx, &err) == 0)
+		check_sizes(src, g);
+	else if (!err.set || !err.msg[0])
+		fail("verification failed without a message", src, "");
+	else if (strstr(err.msg, "internal error"))
+		fail("verification failed with an internal error", src, err.msg);
+	else if (err.line < 0 || err.line > count_lines(src) || (err.line > 0 && err.col < 1))
+		fail("a verification error position outside the source", src, err.msg);
+	isl_ctx_free(ctx);
+}
+
 /*
  * A source whose first line is the comment `#-D NAME=VALUE` is parsed with
  * that define, so that the fuzzer reaches -D overrides too.  Returns the
@@ -112,9 +157,10 @@ int ftc_fuzz_one(const uint8_t *data, size_t size)
 	ndefs = leading_define(src, &def, name);
 	g = te_parse(src, &def, ndefs, &err);
 	ok = g != NULL;
-	if (g)
+	if (g) {
 		round_trip(src, g);
-	else
+		verify(src, g);
+	} else
 		check_error(src, &err);
 	te_graph_free(g);
 	free(src);

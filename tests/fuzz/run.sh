@@ -8,7 +8,8 @@
 #   tests/fuzz/run.sh merge       add the inputs of build-fuzz/corpus that
 #                                 reach new coverage to tests/fuzz/corpus
 #
-# Needs clang-14 (or CC=...) with the libFuzzer runtime; no isl.
+# Needs clang-14 (or CC=...) with the libFuzzer runtime, and isl (the
+# target verifies what parses).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -19,7 +20,8 @@ $CC -std=c11 -D_DEFAULT_SOURCE -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-I runtime -I ir -I tests/fuzz \
 	runtime/rt_error.c ir/te.c ir/te_print.c ir/te_lex.c ir/te_parse.c \
-	tests/fuzz/fuzz_target.c tests/fuzz/libfuzzer_main.c -lm \
+	ir/te_verify.c ir/te_isl.c \
+	tests/fuzz/fuzz_target.c tests/fuzz/libfuzzer_main.c -lisl -lm \
 	-o "$out/fuzz_te"
 if [ "${1:-}" = merge ]; then
 	# edges only (no hit counters), so that the kept corpus stays small
