@@ -148,7 +148,7 @@ static int db_list(tdb *db)
 	rt_error_clear(&err);
 	if (tdb_list(db, &s, &n, &err)) {
 		fprintf(stderr, "ftc db list: %s\n", err.msg);
-		return CLI_INTERNAL_ERROR;
+		return CLI_USER_ERROR;
 	}
 	if (n == 0)
 		printf("the tuning db holds no records yet ('ftc tune FILE.te' adds them)\n");
@@ -241,7 +241,7 @@ static int show_target(tdb *db, const tdb_summary *s, int top)
 		if (found > 0)
 			tdb_record_release(&b);
 		fprintf(stderr, "ftc db show: %s\n", err.msg);
-		return CLI_INTERNAL_ERROR;
+		return CLI_USER_ERROR;
 	}
 	if (found) {
 		date_of(b.created, date, sizeof(date));
@@ -280,7 +280,7 @@ static int db_show(tdb *db, db_args *a)
 	if (tdb_list(db, &s, &n, &err)) {
 		fprintf(stderr, "ftc db show: %s\n", err.msg);
 		tdb_workload_release(&w);
-		return CLI_INTERNAL_ERROR;
+		return CLI_USER_ERROR;
 	}
 	for (int i = 0; i < n && rc == CLI_OK; i++)
 		if (s[i].w.id == w.id) {
@@ -294,30 +294,39 @@ static int db_show(tdb *db, db_args *a)
 	return rc;
 }
 
-static int db_export(tdb *db, const db_args *a)
+/* Before the db is opened: -o must not be the db itself (compared by
+ * device and inode, through symlinks and hard links), nor a device or a
+ * FIFO.  0, or 1 after printing. */
+static int export_check(const db_args *a, const char *dbpath)
 {
-	FILE *f = stdout;
-	rt_error err;
-	int n;
+	cli_input in[1] = {{"the tuning db", dbpath}};
 
 	if (a->format && strcmp(a->format, "jsonl") != 0) {
 		fprintf(stderr, "ftc db export: unknown format '%s' (jsonl)\n", a->format);
-		return CLI_USER_ERROR;
+		return 1;
 	}
-	if (a->out && !(f = fopen(a->out, "w"))) {
-		fprintf(stderr, "%s: error: cannot write: %s\n", a->out, strerror(errno));
+	return a->out ? cli_check_output("db export", "-o", a->out, in, 1) : 0;
+}
+
+/* Every record to stdout, or to -o through a temporary file renamed over
+ * it once complete (a failed export leaves the old file as it was). */
+static int db_export(tdb *db, const db_args *a)
+{
+	cli_wfile w = {0};
+	rt_error err;
+	int n;
+
+	if (a->out && cli_wfile_open(&w, "db export", a->out))
 		return CLI_USER_ERROR;
-	}
 	rt_error_clear(&err);
-	n = tdb_export(db, f, &err);
-	if (f != stdout && fclose(f) && n >= 0) {
-		fprintf(stderr, "%s: error: cannot write: %s\n", a->out, strerror(errno));
+	n = tdb_export(db, a->out ? w.f : stdout, &err);
+	if (n < 0) {
+		cli_wfile_abort(&w);
+		fprintf(stderr, "ftc db export: %s\n", err.msg);
 		return CLI_USER_ERROR;
 	}
-	if (n < 0) {
-		fprintf(stderr, "ftc db export: %s\n", err.msg);
-		return CLI_INTERNAL_ERROR;
-	}
+	if (a->out && cli_wfile_commit(&w))
+		return CLI_USER_ERROR;
 	fprintf(stderr, "exported %d records\n", n);
 	return CLI_OK;
 }
@@ -340,8 +349,12 @@ static int db_import(tdb *db, const db_args *a)
 	rc = tdb_import(db, f, &added, &skipped, &err);
 	if (f != stdin)
 		fclose(f);
-	if (rc) {
-		fprintf(stderr, "%s:%s\n", a->arg, err.msg);
+	if (rc) { /* a line's error starts with its number; the db's with its path */
+		if (err.line > 0)
+			fprintf(stderr, "%s:%s\n", a->arg, err.msg);
+		else
+			fprintf(stderr, "ftc db import: %s (nothing imported from %s)\n", err.msg,
+				a->arg);
 		return CLI_USER_ERROR;
 	}
 	printf("imported %d records, skipped %d already present\n", added, skipped);
@@ -356,7 +369,7 @@ static int db_prune(tdb *db, const db_args *a)
 	rt_error_clear(&err);
 	if ((n = tdb_prune(db, a->keep, &err)) < 0) {
 		fprintf(stderr, "ftc db prune: %s\n", err.msg);
-		return CLI_INTERNAL_ERROR;
+		return CLI_USER_ERROR;
 	}
 	printf("removed %d records (kept the %d fastest of each workload and target)\n", n, a->keep);
 	return CLI_OK;
@@ -379,6 +392,7 @@ static int db_run(db_args *a)
 {
 	bool reads = strcmp(a->sub, "list") == 0 || strcmp(a->sub, "show") == 0 || strcmp(a->sub, "export") == 0 ||
 		     strcmp(a->sub, "check") == 0;
+	char dbpath[4096];
 	tdb *db = NULL;
 	int rc;
 
@@ -390,6 +404,9 @@ static int db_run(db_args *a)
 		fprintf(stderr, "ftc db %s: unexpected argument '%s'\n", a->sub, a->arg);
 		return CLI_USER_ERROR;
 	}
+	if (cli_db_path(&a->o, dbpath, sizeof(dbpath)) ||
+	    (a->sub[0] == 'e' && export_check(a, dbpath)))
+		return CLI_USER_ERROR;
 	/* Reading commands do not create a db that is not there. */
 	if (cli_db_open(&a->o, !reads, &db))
 		return CLI_USER_ERROR;

@@ -1,6 +1,7 @@
 /*
  * cli_tdb: how the driver finds and opens the tuning db.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -15,13 +16,10 @@ int cli_db_open(const cli_opts *o, bool create, tdb **db)
 
 	*db = NULL;
 	rt_error_clear(&err);
-	if (o->db)
-		snprintf(path, sizeof(path), "%s", o->db);
-	else if (tdb_default_path(path, sizeof(path), &err)) {
-		fprintf(stderr, "ftc: %s\n", err.msg);
+	if (cli_db_path(o, path, sizeof(path)))
 		return 1;
-	}
-	if (!create && stat(path, &st) != 0)
+	/* Not there (a dangling symlink neither): nothing to read. */
+	if (!create && stat(path, &st) != 0 && errno == ENOENT)
 		return 0;
 	if (tdb_open(path, db, &err)) {
 		fprintf(stderr, "ftc: %s\n", err.msg);

@@ -70,9 +70,12 @@ void srch_records_free(srch_record *r, int n)
 	free(r);
 }
 
+/* Whether r was measured by this compiler and space version here (an
+ * imported record never is: it is replayed before it is trusted). */
 static bool current(const srch_db *s, const tdb_record *r)
 {
-	return r->space_version == SRCH_SPACE_VERSION && r->compiler && strcmp(r->compiler, s->compiler) == 0;
+	return !r->imported && r->space_version == SRCH_SPACE_VERSION && r->compiler &&
+	       strcmp(r->compiler, s->compiler) == 0;
 }
 
 static bool is_naive(const tdb_record *r)
@@ -360,16 +363,19 @@ int srch_db_best(srch_db *s, isl_ctx *ctx, const cg_target *t, char **schedule, 
 
 	*schedule = NULL;
 	for (int pass = 0; pass < 2; pass++) {
-		if ((found = tdb_best(s->db, s->workload, s->target, &b, err)) <= 0)
-			return found;
-		if (current(s, &b)) {
+		if ((found = tdb_best(s->db, s->workload, s->target, &b, err)) < 0)
+			return -1;
+		if (found && current(s, &b)) {
 			*schedule = strdup(b.schedule ? b.schedule : "");
 			*gflops = b.gflops;
 			tdb_record_release(&b);
 			return *schedule ? 1 : rt_error_set(err, 0, 0, "out of memory");
 		}
-		tdb_record_release(&b);
-		if (pass == 0) { /* another version's best: replay, then ask again */
+		if (found)
+			tdb_record_release(&b);
+		/* Another version's best, or none but maybe imported or older
+		 * records: replay them, then ask again. */
+		if (pass == 0) {
 			srch_record *h;
 			int n, best;
 			double naive;

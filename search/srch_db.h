@@ -5,9 +5,10 @@
  * string plus the hardware fingerprint.  The history of a workload on a
  * target is what a tune starts from: records of this compiler and space
  * version are trusted as measured (their points seed the explorer and count
- * toward the trial budget); the fastest records of older versions are
- * replayed (re-lowered, re-verified, briefly re-measured, stored again as
- * method "replay") rather than trusted or thrown away.
+ * toward the trial budget); the fastest records of older versions, and
+ * imported ones, are replayed (re-lowered, re-verified, briefly
+ * re-measured, stored again as method "replay") rather than trusted or
+ * thrown away.
  */
 #ifndef FTC_SRCH_DB_H
 #define FTC_SRCH_DB_H
@@ -56,7 +57,8 @@ int srch_db_finish(srch_db *s, const srch_result *res, rt_error *err);
 /*
  * The schedule text of the db's best record for g on t (malloc'd into
  * *schedule, with its GFLOP/s), replaying it first when it comes from
- * another version (and falling back on the next when the replay fails).
+ * another version or there is no best yet but imported or older records
+ * (and falling back on the next when the replay fails).
  * 1 found, 0 none, -1 error.
  */
 int srch_db_best(srch_db *s, isl_ctx *ctx, const cg_target *t, char **schedule, double *gflops,

@@ -74,10 +74,93 @@ expect "db export" 0 "exported 9 records" -- "$FTC" db export -o "$TMP/all.jsonl
 expect "db import" 0 "imported 9 records, skipped 0" -- "$FTC" db import --db "$TMP/copy.db" "$TMP/all.jsonl"
 expect "db import again" 0 "imported 0 records, skipped 9" -- "$FTC" db import --db "$TMP/copy.db" "$TMP/all.jsonl"
 "$FTC" db export --db "$TMP/copy.db" -o "$TMP/copy.jsonl" 2>/dev/null
-cmp -s <(sort "$TMP/all.jsonl") <(sort "$TMP/copy.jsonl") && ok || bad "export of the imported db differs"
+# The same records, but an imported record is unverified here.
+cmp -s <(sed 's/"verified":true/"verified":false/' "$TMP/all.jsonl" | sort) <(sort "$TMP/copy.jsonl") && ok ||
+	bad "export of the imported db differs"
+grep -q '"verified":true' "$TMP/copy.jsonl" && bad "an imported record is verified" || ok
+expect "imported records are not the best" 0 "record.*verified" -- "$FTC" db show --db "$TMP/copy.db" "${GEMM[@]}"
+"$FTC" db show --db "$TMP/copy.db" "${GEMM[@]}" 2>&1 | grep -q "best:" && bad "an imported record is the best" || ok
 printf '{"uid": "x"\n' >"$TMP/broken.jsonl"
 expect "db import malformed" 1 "broken.jsonl:1:" -- "$FTC" db import --db "$TMP/copy.db" "$TMP/broken.jsonl"
 [ "$(nrecords "$TMP/copy.db")" = 9 ] && ok || bad "a malformed import changed the db"
+
+# Import checks each line: the workload hash against its text, the flops,
+# the numbers; a bad line is refused with its number and nothing imported.
+line1=$(head -1 "$TMP/all.jsonl")
+hash1=$(sed -n 's/^{"workload":"\([0-9a-f]*\)".*/\1/p' <<<"$line1")
+fresh() { sed 's/"uid":"[0-9a-f]*"/"uid":"0123456789abcdef0123456789abcdef"/' <<<"$1"; }
+printf '%s\n%s\n' "$(fresh "$line1" | sed 's/"uid":"0123/"uid":"4567/')" \
+	"$(fresh "$line1" | sed "s/\"workload\":\"$hash1\"/\"workload\":\"00000000$(cut -c9-16 <<<"$hash1")\"/")" >"$TMP/badhash.jsonl"
+expect "import: hash of another workload" 1 "badhash.jsonl:2: \"workload\" is 00000000.* but \"workload_text\" hashes to $hash1" -- \
+	"$FTC" db import --db "$TMP/copy.db" "$TMP/badhash.jsonl"
+fresh "$line1" | sed 's/"seconds":[0-9.e-]*/"seconds":-1/' >"$TMP/negative.jsonl"
+expect "import: negative time" 1 "negative.jsonl:1: \"seconds\" must be a positive time" -- \
+	"$FTC" db import --db "$TMP/copy.db" "$TMP/negative.jsonl"
+fresh "$line1" | sed 's/"gflops":[0-9.e-]*/"gflops":123456/' >"$TMP/gflops.jsonl"
+expect "import: gflops that do not agree" 1 "gflops.jsonl:1: \"gflops\" is 123456 but" -- \
+	"$FTC" db import --db "$TMP/copy.db" "$TMP/gflops.jsonl"
+[ "$(nrecords "$TMP/copy.db")" = 9 ] && ok || bad "a refused import changed the db"
+
+# export -o over the db itself (by name, through a symlink, a hard link)
+# is refused before the db is opened, and the db keeps every byte.
+sum=$(cksum <"$TMP/copy.db")
+ln -s copy.db "$TMP/copy.link"
+ln "$TMP/copy.db" "$TMP/copy.hard"
+for out in "$TMP/copy.db" "$TMP/copy.link" "$TMP/copy.hard" "$TMP/../$(basename "$TMP")/copy.db"; do
+	expect "export -o the db ($out)" 1 "is the same file as the tuning db" -- \
+		"$FTC" db export --db "$TMP/copy.db" -o "$out"
+done
+expect "export -o /dev/null refused" 1 "not a regular file" -- "$FTC" db export --db "$TMP/copy.db" -o /dev/null
+[ "$sum" = "$(cksum <"$TMP/copy.db")" ] && ok || bad "export -o the db changed it"
+expect "db check after export refusals" 0 ": ok" -- "$FTC" db check --db "$TMP/copy.db"
+# An export to a file replaces it whole, and leaves no temporary file.
+echo old >"$TMP/out.jsonl"
+expect "export -o a file" 0 "exported 9 records" -- "$FTC" db export --db "$TMP/copy.db" -o "$TMP/out.jsonl"
+cmp -s "$TMP/out.jsonl" "$TMP/copy.jsonl" && ok || bad "export -o wrote something else"
+ls -a "$TMP" | grep -q "tmp-" && bad "export left a temporary file: $(ls -a "$TMP")" || ok
+
+# A corrupt or incomplete db is refused before the first write.
+cp "$FTC_DB" "$TMP/damaged.db"
+pages=$(($(stat -c %s "$TMP/damaged.db") / 4096))
+head -c 4096 /dev/zero | tr '\0' '\377' | dd of="$TMP/damaged.db" bs=4096 seek=$((pages - 1)) conv=notrunc status=none
+sum=$(cksum <"$TMP/damaged.db")
+expect "damaged last page refused" 1 "damaged.db: the tuning db is corrupt.*ftc will not write it" -- \
+	"$FTC" tune --trials 12 --db "$TMP/damaged.db" "${GEMM[@]}"
+[ "$sum" = "$(cksum <"$TMP/damaged.db")" ] && ok || bad "tune wrote to a db with a damaged last page"
+cp "$FTC_DB" "$TMP/nobest.db"
+sqlite3 "$TMP/nobest.db" "DROP TABLE best"
+sum=$(cksum <"$TMP/nobest.db")
+expect "db without best refused" 1 "nobest.db: the tuning db is damaged.*no such table: best" -- \
+	"$FTC" tune --trials 12 --db "$TMP/nobest.db" "${GEMM[@]}"
+[ "$sum" = "$(cksum <"$TMP/nobest.db")" ] && ok || bad "tune wrote to a db without its best table"
+# A --db that is a symlink to /dev/null, or a FIFO: refused, no journal.
+ln -s /dev/null "$TMP/null.db"
+had=$([ -e /dev/null-journal ] && echo yes || echo no)
+expect "db symlink to /dev/null" 1 "null.db: is a character device, not a tuning db" -- \
+	"$FTC" tune --trials 2 --db "$TMP/null.db" "${GEMM[@]}"
+[ "$had" = "$([ -e /dev/null-journal ] && echo yes || echo no)" ] && ok || bad "tune made /dev/null-journal"
+mkfifo "$TMP/fifo.db"
+expect "db FIFO" 1 "fifo.db: is a FIFO" -- timeout 20 "$FTC" db list --db "$TMP/fifo.db"
+# Workloads deleted behind ftc's back: a new workload gets a fresh id and
+# none of the orphaned records.
+cp "$FTC_DB" "$TMP/orphans.db"
+sqlite3 "$TMP/orphans.db" "DELETE FROM best; DELETE FROM workloads"
+expect "tune beside orphans" 0 '"from_db": 0' -- "$FTC" tune --trials 2 --json --db "$TMP/orphans.db" -D M=8 -D N=8 -D K=8 "$ROOT/examples/gemm.te"
+expect "orphans are reported" 1 "refers to a missing workloads row" -- "$FTC" db check --db "$TMP/orphans.db"
+
+# A db write that fails (the file size limit, as a full disk) is the
+# user's environment: exit 1, naming the file.
+# 100 new records need more WAL than 36 KiB (the -shm file takes 32).
+cp "$TMP/copy.db" "$TMP/full.db"
+for i in $(seq 100); do
+	sed "s/\"uid\":\"[0-9a-f]*\"/\"uid\":\"$(printf '%032x' "$i")\"/" <<<"$line1"
+done >"$TMP/many.jsonl"
+out=$( (trap '' XFSZ; ulimit -f 36; "$FTC" db import --db "$TMP/full.db" "$TMP/many.jsonl") 2>&1)
+rc=$?
+[ "$rc" = 1 ] && grep -q "full.db: .*disk I/O error" <<<"$out" && ok ||
+	bad "import at a full disk: exit $rc: $out"
+[ "$(nrecords "$TMP/full.db")" = 9 ] && ok || bad "import at a full disk changed the db"
+expect "db check after a full disk" 0 ": ok" -- "$FTC" db check --db "$TMP/full.db"
 expect "db prune" 0 "removed [0-9]+ records" -- "$FTC" db prune --keep 2 --db "$TMP/copy.db"
 expect "db check after prune" 0 ": ok" -- "$FTC" db check --db "$TMP/copy.db"
 expect "db no subcommand" 1 "give a subcommand" -- "$FTC" db

@@ -29,6 +29,14 @@
 #define HASH_B "bbbb0000deadbeef"
 #define FP "0123456789abcdef"
 
+/* Real workloads (for import, which checks a workload's hash against its
+ * text): canonical text, te_graph_hash and te_graph_flops of each. */
+#define REAL_A "549ebbce9e873cad"
+#define TEXT_A "input A[1000] f32\nC[i < 1000] = A[i] * 2.0 + 1.0\noutput C\n"
+#define REAL_B "4e1e5aa7001f899b"
+#define TEXT_B "input B[1000] f32\nD[i < 1000] = B[i] * 2.0 + 1.0\noutput D\n"
+#define REAL_FLOPS 2000.0
+
 /* ---- files ---- */
 
 typedef struct tmp {
@@ -194,6 +202,19 @@ static int64_t put_workload(tdb *db, const char *hash)
 	return w.id;
 }
 
+/* REAL_A or REAL_B with its text and flops. */
+static int64_t put_real(tdb *db, const char *hash)
+{
+	tdb_workload w = {.hash = (char *)hash,
+			  .text = strcmp(hash, REAL_A) ? TEXT_B : TEXT_A,
+			  .flops = REAL_FLOPS};
+	rt_error err;
+
+	rt_error_clear(&err);
+	ck_assert_msg(tdb_workload_put(db, &w, &err) == 0, "%s", err.msg);
+	return w.id;
+}
+
 static int64_t put_target(tdb *db, const char *target)
 {
 	tdb_target t = {.target = (char *)target,
@@ -226,6 +247,15 @@ static tdb_record rec(int64_t w, int64_t t, tdb_status st, double seconds, bool 
 			.gflops = isfinite(seconds) ? 2.0 / seconds : 0,
 			.verified = verified,
 			.created = 1718000000.25};
+	return r;
+}
+
+/* rec() for a workload of put_real (its GFLOP/s from REAL_FLOPS). */
+static tdb_record real_rec(int64_t w, int64_t t, tdb_status st, double seconds, bool verified)
+{
+	tdb_record r = rec(w, t, st, seconds, verified);
+
+	r.gflops = isfinite(seconds) ? REAL_FLOPS * 1e-9 / seconds : 0;
 	return r;
 }
 
@@ -382,7 +412,7 @@ START_TEST(schema_created)
 	ck_assert_int_eq(tdb_schema_version(db), TDB_SCHEMA_VERSION);
 	check_ok(db);
 	tdb_close(db);
-	ck_assert_int_eq(sql_int(path, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(path, "PRAGMA user_version"), TDB_SCHEMA_VERSION);
 	ck_assert_int_eq(sql_int(path, "PRAGMA application_id"), 0x66746331);
 	ck_assert_int_eq(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
 				       "AND name IN ('workloads', 'targets', 'records', 'best')"),
@@ -397,13 +427,13 @@ START_TEST(schema_created)
 
 	/* Reopening changes nothing; an empty file is initialized. */
 	db = open_ok(path);
-	ck_assert_int_eq(tdb_schema_version(db), 2);
+	ck_assert_int_eq(tdb_schema_version(db), TDB_SCHEMA_VERSION);
 	tdb_close(db);
 	spit(t.path, "", 0);
 	db = open_ok(t.path);
 	check_ok(db);
 	tdb_close(db);
-	ck_assert_int_eq(sql_int(t.path, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(t.path, "PRAGMA user_version"), TDB_SCHEMA_VERSION);
 	tmp_free(&t);
 }
 END_TEST
@@ -668,9 +698,9 @@ static int import_text(tdb *db, const char *text, int *added, int *skipped, rt_e
 /* A db with two workloads, two targets and 6 records of every kind. */
 static void fill_varied(tdb *db)
 {
-	int64_t wa = put_workload(db, HASH_A), wb = put_workload(db, HASH_B);
+	int64_t wa = put_real(db, REAL_A), wb = put_real(db, REAL_B);
 	int64_t t1 = put_target(db, "cpu -mcpu=znver4"), t2 = put_target(db, "cpu -threads=1");
-	tdb_record r = rec(wa, t1, TDB_FAILED, INFINITY, false);
+	tdb_record r = real_rec(wa, t1, TDB_FAILED, INFINITY, false);
 	int64_t old;
 
 	r.point = NULL;
@@ -679,20 +709,22 @@ static void fill_varied(tdb *db)
 	r.spread = NAN;
 	r.gflops = NAN;
 	old = add(db, r);
-	add(db, rec(wa, t1, TDB_OK, 1.25e-3, true));
-	r = rec(wa, t1, TDB_OK, 1.0e-3, true);
+	add(db, real_rec(wa, t1, TDB_OK, 1.25e-3, true));
+	r = real_rec(wa, t1, TDB_OK, 1.0e-3, true);
 	r.replay_of = old;
 	r.method = "replay";
 	r.runs = 0;
 	r.seed = (uint64_t)1 << 63;
 	add(db, r);
-	add(db, rec(wb, t1, TDB_WRONG, 0.5, false));
-	r = rec(wb, t2, TDB_OK, 0.1 + 0.2, true);
+	add(db, real_rec(wb, t1, TDB_WRONG, 0.5, false));
+	r = real_rec(wb, t2, TDB_OK, 0.1 + 0.2, true);
 	r.created = 1718000000.123456789;
 	r.space_version = -1;
 	add(db, r);
-	add(db, rec(wa, t2, TDB_OK, 7.0, false));
+	add(db, real_rec(wa, t2, TDB_OK, 7.0, false));
 }
+
+static char *replace(const char *s, const char *from, const char *to);
 
 START_TEST(export_import)
 {
@@ -720,21 +752,45 @@ START_TEST(export_import)
 	ck_assert_int_eq(added, 6);
 	ck_assert_int_eq(skipped, 0);
 	eb = export_text(b, 6);
-	ck_assert_str_eq(ea, eb); /* every field, uids and replay_of included */
+	/* Every field, uids and replay_of included; but an imported record is
+	 * unverified here. */
+	ck_assert_ptr_nonnull(strstr(ea, "\"verified\":true"));
+	ck_assert_ptr_null(strstr(eb, "\"verified\":true"));
+	while (strstr(ea, "\"verified\":true")) {
+		char *v = replace(ea, "\"verified\":true", "\"verified\":false");
+
+		free(ea);
+		ea = v;
+	}
+	ck_assert_msg(!strcmp(ea, eb), "export after import differs:\n%.400s\n%.400s", ea, eb);
 	free(eb);
 
 	/* Field by field, and the best, for one workload x target. */
-	ck_assert_int_eq(tdb_workload_find(a, HASH_A, &w, &err), 1);
+	ck_assert_int_eq(tdb_workload_find(a, REAL_A, &w, &err), 1);
 	ck_assert_int_eq(tdb_records(a, w.id, 1, &ra, &na, &err), 0);
 	tdb_workload_release(&w);
-	ck_assert_int_eq(tdb_workload_find(b, HASH_A, &w, &err), 1);
+	ck_assert_int_eq(tdb_workload_find(b, REAL_A, &w, &err), 1);
 	ck_assert_int_eq(tdb_records(b, w.id, 1, &rb, &nb, &err), 0);
 	ck_assert_int_eq(na, 3);
 	ck_assert_int_eq(nb, 3);
-	for (int i = 0; i < na; i++)
+	for (int i = 0; i < na; i++) {
+		ck_assert(!ra[i].imported && rb[i].imported && !rb[i].verified);
+		ra[i].verified = false;
 		assert_same_record(&ra[i], &rb[i]);
+	}
 	ck_assert_int_eq(rb[2].replay_of, rb[0].id);
-	ck_assert_int_eq(best_id(b, w.id, 1), rb[2].id);
+	/* Imported records are not the best until replayed here. */
+	ck_assert_int_eq(best_id(a, w.id, 1), ra[2].id);
+	{
+		tdb_record none;
+
+		ck_assert_int_eq(tdb_best(b, w.id, 1, &none, &err), 0);
+		ck_assert_int_eq(tdb_set_best(b, w.id, 1, rb[2].id, 1e-3, &err), -1);
+		ck_assert_ptr_nonnull(strstr(err.msg, "measured here"));
+		rt_error_clear(&err);
+		ck_assert_int_eq(tdb_mark_verified(b, rb[2].id, &err), -1);
+		rt_error_clear(&err);
+	}
 	tdb_records_free(ra, na);
 	tdb_records_free(rb, nb);
 	tdb_workload_release(&w);
@@ -775,10 +831,10 @@ static char *one_line(const char *dir, int nth)
 
 	snprintf(path, sizeof(path), "%s/one.db", dir);
 	db = open_ok(path);
-	w = put_workload(db, HASH_A);
+	w = put_real(db, REAL_A);
 	t = put_target(db, "cpu");
 	for (int i = 0; i <= nth; i++)
-		add(db, rec(w, t, TDB_OK, 1.0 + i, true));
+		add(db, real_rec(w, t, TDB_OK, 1.0 + i, true));
 	text = export_text(db, nth + 1);
 	tdb_close(db);
 	line = text;
@@ -828,6 +884,20 @@ START_TEST(import_malformed)
 	    {"\"seconds\":2", "\"seconds\":1e999", "out of range"},
 	    {"\"replay_of\":null", "\"replay_of\":\"ffffffffffffffffffffffffffffffff\"",
 	     "neither in the db nor on an earlier line"},
+	    /* What can be checked is: the workload's hash, text and flops ... */
+	    {"\"workload\":\"" REAL_A, "\"workload\":\"" REAL_B,
+	     "\"workload\" is " REAL_B " but \"workload_text\" hashes to " REAL_A},
+	    {"A[i] * 2.0", "Z[i] * 2.0", "\"workload_text\" is not a .te graph (its line 2:"},
+	    {"\"flops\":2000", "\"flops\":4000",
+	     "\"flops\" is 4000 but the workload computes 2000"},
+	    /* ... and the numbers of a measurement. */
+	    {"\"seconds\":2,", "\"seconds\":-2,", "\"seconds\" must be a positive time, not -2"},
+	    {"\"seconds\":2,", "\"seconds\":0,", "\"seconds\" must be a positive time, not 0"},
+	    {"\"seconds\":2,", "\"seconds\":null,", "\"seconds\" must be a positive time, not inf"},
+	    {"\"spread\":", "\"spread\":-", "\"spread\" must not be negative"},
+	    {"\"gflops\":", "\"gflops\":-", "\"gflops\" must not be negative"},
+	    {"\"gflops\":", "\"gflops\":9", "but flops / seconds gives 1.00000000000000"},
+	    {"\"created\":", "\"created\":-", "\"created\" must not be negative"},
 	};
 	tmp t;
 	tdb *db;
@@ -1088,9 +1158,9 @@ START_TEST(refuse_future_schema)
 	rt_error_clear(&err);
 	ck_assert_int_eq(tdb_open(t.path, &db, &err), -1);
 	snprintf(expect, sizeof(expect),
-		 "%s: tuning db schema version 99 is newer than this ftc supports (2); use a "
+		 "%s: tuning db schema version 99 is newer than this ftc supports (%d); use a "
 		 "newer ftc or another --db",
-		 t.path);
+		 t.path, TDB_SCHEMA_VERSION);
 	ck_assert_str_eq(err.msg, expect);
 	rt_error_clear(&err);
 	ck_assert_int_eq(tdb_open_readonly(t.path, &db, &err), -1);
@@ -1158,6 +1228,419 @@ START_TEST(damaged_db)
 }
 END_TEST
 
+/* A db of two workloads, a target and `n` records each, closed; its size. */
+static size_t make_filled(const char *path, int n)
+{
+	tdb *db = open_ok(path);
+	char sched[400];
+	size_t size;
+	char *bytes;
+
+	put_workload(db, HASH_A);
+	put_workload(db, HASH_B);
+	put_target(db, "cpu");
+	for (int i = 0; i < 2 * n; i++) {
+		tdb_record x = rec(1 + i % 2, 1, TDB_OK, 1.0 + i, true);
+
+		snprintf(sched, sizeof(sched), "C: split i %d %-300d", i, i);
+		x.schedule = sched;
+		add(db, x);
+	}
+	tdb_close(db);
+	bytes = slurp(path, &size);
+	free(bytes);
+	return size;
+}
+
+/* Opening (for writing) a damaged file is refused with `what` in the
+ * message, and the file keeps every byte; no journal is left beside it. */
+static void refused_untouched(const char *path, const char *what)
+{
+	char *before, side[300];
+	size_t n;
+
+	before = slurp(path, &n);
+	open_refused(path, what);
+	ck_assert_msg(file_same(path, before, n), "%s was written", path);
+	free(before);
+	snprintf(side, sizeof(side), "%s-journal", path);
+	ck_assert_int_ne(access(side, F_OK), 0);
+}
+
+/* Issue 12 item 5: the last page damaged (as with dd over it), or the best
+ * table dropped: refused before the first write, not a byte changed. */
+START_TEST(damaged_refused_readonly)
+{
+	tmp t;
+	size_t n;
+	int64_t sum;
+
+	tmp_make(&t);
+	n = make_filled(t.path, 200);
+	ck_assert_uint_gt(n, 8 * 4096);
+	scribble(t.path, (long)(n - 4096), 4096);
+	refused_untouched(t.path, "the tuning db is corrupt");
+	unlink(t.path);
+
+	/* Only the last page's cell contents changed, its header intact. */
+	n = make_filled(t.path, 200);
+	scribble(t.path, (long)(n - 2048), 2048);
+	refused_untouched(t.path, "corrupt");
+	unlink(t.path);
+
+	make_filled(t.path, 3);
+	sum = sql_int(t.path, "SELECT count(*) FROM records");
+	ck_assert_int_eq(sum, 6);
+	sql_exec(t.path, "DROP TABLE best");
+	refused_untouched(t.path, "lacks what it needs: no such table: best");
+	unlink(t.path);
+
+	make_filled(t.path, 3);
+	sql_exec(t.path, "ALTER TABLE records DROP COLUMN imported");
+	refused_untouched(t.path, "no such column: imported");
+	tmp_free(&t);
+}
+END_TEST
+
+/* A --db that is not a regular file (symlinks followed) is refused with a
+ * message naming it: SQLite would otherwise make PATH-journal beside
+ * /dev/null, or block on a FIFO. */
+START_TEST(refuse_not_regular)
+{
+	static const struct {
+		const char *target, *what;
+	} cases[] = {
+	    {"/dev/null", "is a character device, not a tuning db"},
+	    {"/tmp", "is a directory, not a tuning db"},
+	};
+	tmp t;
+	char fifo[256];
+	bool had_journal = access("/dev/null-journal", F_OK) == 0;
+
+	tmp_make(&t);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rt_error err;
+		tdb *db = NULL;
+
+		ck_assert_int_eq(symlink(cases[i].target, t.path), 0);
+		open_refused(t.path, cases[i].what);
+		rt_error_clear(&err);
+		ck_assert_int_eq(tdb_open_readonly(t.path, &db, &err), -1);
+		ck_assert_ptr_nonnull(strstr(err.msg, cases[i].what));
+		unlink(t.path);
+	}
+	ck_assert_int_eq(access("/dev/null-journal", F_OK) == 0, had_journal);
+	open_refused("/dev/null", "is a character device");
+	snprintf(fifo, sizeof(fifo), "%s/fifo.db", t.dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	open_refused(fifo, "is a FIFO, not a tuning db");
+	tmp_free(&t);
+}
+END_TEST
+
+/* Rows deleted behind ftc's back: a new workload (or target, or record)
+ * never gets a freed id, so it cannot adopt the records that name it. */
+START_TEST(ids_not_reused)
+{
+	tmp t;
+	tdb *db;
+	int64_t w, tg;
+	rt_error err;
+
+	tmp_make(&t);
+	make_filled(t.path, 2); /* workloads 1, 2; records 1..4 */
+	sql_exec(t.path, "DELETE FROM best; DELETE FROM workloads WHERE id = 2;"
+			 "DELETE FROM records WHERE id = 4; DELETE FROM targets");
+	db = open_ok(t.path);
+	w = put_workload(db, "cccc0000cccc0000");
+	ck_assert_int_eq(w, 3);
+	tg = put_target(db, "cpu -threads=1");
+	ck_assert_int_eq(tg, 2);
+	ck_assert_int_eq(nrecords(db, w, tg), 0);
+	ck_assert_int_eq(add(db, rec(w, tg, TDB_OK, 1.0, true)), 5);
+	ck_assert_int_eq(nrecords(db, w, tg), 1);
+	/* The orphans are reported, not adopted. */
+	rt_error_clear(&err);
+	ck_assert_int_eq(tdb_check(db, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "refers to a missing"));
+	tdb_close(db);
+	tmp_free(&t);
+}
+END_TEST
+
+/* A db of schema 2 (ids reusable) whose rows name deleted ones is not
+ * migrated: refused, not a byte written. */
+START_TEST(migrate_refuses_orphans)
+{
+	tmp t;
+	rt_error err;
+
+	tmp_make(&t);
+	rt_error_clear(&err);
+	ck_assert_msg(tdb_create_at_version(t.path, 2, &err) == 0, "%s", err.msg);
+	sql_exec(
+	    t.path,
+	    "INSERT INTO workloads VALUES (1, '" HASH_A "', 'C', 1e9),"
+	    "  (2, '" HASH_B "', 'D', 1e9);"
+	    "INSERT INTO targets VALUES (1, 'cpu', 'znver4', '', '" FP "');"
+	    "INSERT INTO records (uid, workload, target, schedule, point, space_version, "
+	    "compiler, method, seed, status, reason, seconds, spread, gflops, verified, created) "
+	    "VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 2, 1, 's1', NULL, 1, 'ftc 0.0', "
+	    "'random', 7, 'ok', '', 0.002, 0.01, 0.5, 1, 1700000000);"
+	    "DELETE FROM workloads WHERE id = 2;");
+	refused_untouched(t.path, "records row 1 refers to a missing workloads row; ftc will not "
+				  "migrate");
+	ck_assert_int_eq(sql_int(t.path, "PRAGMA user_version"), 2);
+	tmp_free(&t);
+}
+END_TEST
+
+/* ---- fault injection: the N-th write fails ---- */
+
+/* A VFS over the default one whose files fail the write numbered
+ * `countdown` (and every later one) with SQLITE_FULL, as a full disk. */
+typedef struct fault_vfs {
+	sqlite3_vfs base;
+	sqlite3_vfs *real;
+	int countdown; /* writes left before they fail; < 0: never */
+	int writes;    /* writes seen */
+} fault_vfs;
+
+typedef struct fault_file {
+	sqlite3_file base;
+	fault_vfs *vfs;
+	sqlite3_file *real; /* follows this struct */
+} fault_file;
+
+#define REAL(f) (((fault_file *)(f))->real)
+
+static int ff_close(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xClose(REAL(f));
+}
+static int ff_read(sqlite3_file *f, void *b, int n, sqlite3_int64 off)
+{
+	return REAL(f)->pMethods->xRead(REAL(f), b, n, off);
+}
+static int ff_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 off)
+{
+	fault_vfs *v = ((fault_file *)f)->vfs;
+
+	v->writes++;
+	if (v->countdown >= 0 && v->countdown-- == 0) {
+		v->countdown = 0; /* and every later write */
+		return SQLITE_FULL;
+	}
+	return REAL(f)->pMethods->xWrite(REAL(f), b, n, off);
+}
+static int ff_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	return REAL(f)->pMethods->xTruncate(REAL(f), size);
+}
+static int ff_sync(sqlite3_file *f, int flags)
+{
+	return REAL(f)->pMethods->xSync(REAL(f), flags);
+}
+static int ff_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	return REAL(f)->pMethods->xFileSize(REAL(f), size);
+}
+static int ff_lock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xLock(REAL(f), l);
+}
+static int ff_unlock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xUnlock(REAL(f), l);
+}
+static int ff_reserved(sqlite3_file *f, int *out)
+{
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+static int ff_control(sqlite3_file *f, int op, void *arg)
+{
+	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+}
+static int ff_sector(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+static int ff_device(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+static int ff_shm_map(sqlite3_file *f, int pg, int sz, int extend, void volatile **out)
+{
+	return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, extend, out);
+}
+static int ff_shm_lock(sqlite3_file *f, int off, int n, int flags)
+{
+	return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
+}
+static void ff_shm_barrier(sqlite3_file *f)
+{
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+static int ff_shm_unmap(sqlite3_file *f, int del)
+{
+	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+
+static const sqlite3_io_methods fault_methods = {
+    2,		 ff_close,	 ff_read,      ff_write,   ff_truncate, ff_sync,   ff_size,
+    ff_lock,	 ff_unlock,	 ff_reserved,  ff_control, ff_sector,	ff_device, ff_shm_map,
+    ff_shm_lock, ff_shm_barrier, ff_shm_unmap, NULL,	   NULL,
+};
+
+static int fv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	fault_vfs *v = (fault_vfs *)vfs;
+	fault_file *ff = (fault_file *)f;
+	int rc;
+
+	ff->vfs = v;
+	ff->real = (sqlite3_file *)(ff + 1);
+	rc = v->real->xOpen(v->real, name, ff->real, flags, out);
+	/* SQLite calls xClose only when pMethods is set. */
+	ff->base.pMethods = ff->real->pMethods ? &fault_methods : NULL;
+	return rc;
+}
+
+#define FV(name, ...) (((fault_vfs *)vfs)->real->name(((fault_vfs *)vfs)->real, __VA_ARGS__))
+static int fv_delete(sqlite3_vfs *vfs, const char *name, int sync)
+{
+	return FV(xDelete, name, sync);
+}
+static int fv_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
+{
+	return FV(xAccess, name, flags, out);
+}
+static int fv_full(sqlite3_vfs *vfs, const char *name, int n, char *out)
+{
+	return FV(xFullPathname, name, n, out);
+}
+static int fv_random(sqlite3_vfs *vfs, int n, char *out)
+{
+	return FV(xRandomness, n, out);
+}
+static int fv_sleep(sqlite3_vfs *vfs, int us)
+{
+	return FV(xSleep, us);
+}
+static int fv_time(sqlite3_vfs *vfs, double *out)
+{
+	return FV(xCurrentTime, out);
+}
+static int fv_error(sqlite3_vfs *vfs, int n, char *out)
+{
+	return FV(xGetLastError, n, out);
+}
+static int fv_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
+{
+	return FV(xCurrentTimeInt64, out);
+}
+
+/* Make the fault VFS the default (in this forked test only). */
+static void fault_install(fault_vfs *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->real = sqlite3_vfs_find(NULL);
+	ck_assert_ptr_nonnull(v->real);
+	v->base.iVersion = 2;
+	v->base.szOsFile = (int)sizeof(fault_file) + v->real->szOsFile;
+	v->base.mxPathname = v->real->mxPathname;
+	v->base.zName = "ftc-fault";
+	v->base.xOpen = fv_open;
+	v->base.xDelete = fv_delete;
+	v->base.xAccess = fv_access;
+	v->base.xFullPathname = fv_full;
+	v->base.xRandomness = fv_random;
+	v->base.xSleep = fv_sleep;
+	v->base.xCurrentTime = fv_time;
+	v->base.xGetLastError = fv_error;
+	v->base.xCurrentTimeInt64 = fv_time64;
+	v->countdown = -1;
+	ck_assert_int_eq(sqlite3_vfs_register(&v->base, 1), SQLITE_OK);
+}
+
+/*
+ * Issue 12 item 4, and fault injection in SQLite's manner: for every N,
+ * the N-th write of a session (open, add a workload, a target and three
+ * records, import a line) fails as on a full disk.  Each failure is an
+ * error naming the db's path (never a crash, never a leak), and the db
+ * stays sound, holding either the old or the new state of each call.
+ */
+START_TEST(write_faults)
+{
+	fault_vfs v;
+	tmp t;
+	char copy[256], *line;
+	int n, failures = 0, total = -1;
+
+	tmp_make(&t);
+	line = one_line(t.dir, 0);
+	make_filled(t.path, 5);
+	snprintf(copy, sizeof(copy), "%s/copy.db", t.dir);
+	fault_install(&v);
+	for (n = 0; n < 400; n++) {
+		tdb *db = NULL;
+		rt_error err;
+		size_t size;
+		char *bytes = slurp(t.path, &size);
+		int64_t before, after, w = 0, tg = 0;
+		int rc, added, skipped;
+
+		spit(copy, bytes, size);
+		free(bytes);
+		before = sql_int(copy, "SELECT count(*) FROM records");
+		v.countdown = n;
+		v.writes = 0;
+		rt_error_clear(&err);
+		rc = tdb_open(copy, &db, &err);
+		if (!rc) {
+			tdb_workload wl = {.hash = "cccc0000cccc0000", .text = "X", .flops = 1};
+			tdb_target tt = {
+			    .target = "cpu -x", .device = "d", .features = "", .fingerprint = FP};
+
+			rc = tdb_workload_put(db, &wl, &err) || tdb_target_put(db, &tt, &err);
+			w = wl.id, tg = tt.id;
+			for (int i = 0; i < 3 && !rc; i++) {
+				tdb_record r = rec(w, tg, TDB_OK, 1.0 + i, true);
+
+				rc = tdb_record_add(db, &r, &err);
+			}
+			if (!rc)
+				rc = import_text(db, line, &added, &skipped, &err);
+			tdb_close(db);
+		}
+		v.countdown = -1;
+		if (rc) {
+			failures++;
+			ck_assert_msg(strstr(err.msg, copy) != NULL, "write %d: %s", n, err.msg);
+			ck_assert_msg(strstr(err.msg, "full") || strstr(err.msg, "I/O"),
+				      "write %d: %s", n, err.msg);
+		}
+		db = open_ok(copy);
+		check_ok(db);
+		tdb_close(db);
+		after = sql_int(copy, "SELECT count(*) FROM records");
+		ck_assert_int_ge(after, before);
+		ck_assert_int_le(after, before + 4);
+		if (!rc) { /* the first N that no write reaches: done */
+			ck_assert_int_eq(after, before + 4);
+			total = v.writes;
+			break;
+		}
+	}
+	ck_assert_msg(total > 0 && failures == n, "%d failures in %d runs", failures, n);
+	printf("write_faults: %d injected write failures, each refused cleanly; %d writes in all\n",
+	       failures, total);
+	sqlite3_vfs_unregister(&v.base);
+	free(line);
+	tmp_free(&t);
+}
+END_TEST
+
 /* ---- migrations ---- */
 
 START_TEST(migrate_v1)
@@ -1205,7 +1688,7 @@ START_TEST(migrate_v1)
 	free(before);
 
 	db = open_ok(t.path);
-	ck_assert_int_eq(tdb_schema_version(db), 2);
+	ck_assert_int_eq(tdb_schema_version(db), TDB_SCHEMA_VERSION);
 	rt_error_clear(&err);
 	ck_assert_int_eq(tdb_records(db, 1, 1, &r, &nr, &err), 0);
 	ck_assert_int_eq(nr, 4);
@@ -1226,7 +1709,7 @@ START_TEST(migrate_v1)
 	check_ok(db);
 	add(db, rec(1, 1, TDB_OK, 0.0001, true));
 	tdb_close(db);
-	ck_assert_int_eq(sql_int(t.path, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(t.path, "PRAGMA user_version"), TDB_SCHEMA_VERSION);
 	tmp_free(&t);
 }
 END_TEST
@@ -1376,6 +1859,11 @@ int main(void)
 	tcase_add_test(tc, refuse_other_app);
 	tcase_add_test(tc, refuse_future_schema);
 	tcase_add_test(tc, damaged_db);
+	tcase_add_test(tc, damaged_refused_readonly);
+	tcase_add_test(tc, refuse_not_regular);
+	tcase_add_test(tc, ids_not_reused);
+	tcase_add_test(tc, migrate_refuses_orphans);
+	tcase_add_test(tc, write_faults);
 	tcase_add_test(tc, migrate_v1);
 	tcase_add_test(tc, prune);
 	tcase_add_test(tc, check_finds_problems);

@@ -32,9 +32,9 @@ static const char *const query_sql[TDB_Q_COUNT] = {
     [TDB_Q_RECORD_INSERT] =
 	"INSERT INTO records (uid, workload, target, schedule, point, space_version, "
 	"compiler, method, seed, status, reason, seconds, spread, runs, gflops, verified, "
-	"replay_of, created) "
+	"replay_of, created, imported) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-	"?17, ?18)",
+	"?17, ?18, ?19)",
     [TDB_Q_RECORD_BY_UID] = "SELECT id FROM records WHERE uid = ?1",
     /* The record becomes the best when there is none or it is faster. */
     [TDB_Q_BEST_OFFER] =
@@ -302,28 +302,25 @@ static int make_parent(const char *path, rt_error *err)
 	}
 }
 
-/*
- * Look at the file before SQLite does: a missing file is fine (its parent
- * directory is made) unless `readonly`; an empty one is fine; anything else
- * must start with SQLite's 16-byte magic.
- */
-static int check_file(const char *path, bool readonly, rt_error *err)
+/* What kind of file a stat mode is, for messages. */
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+			     : "not a regular file";
+}
+
+/* Whether the first bytes of the open file `fd` are SQLite's magic (or
+ * there are none: an empty file). */
+static bool sqlite_magic(int fd)
 {
 	static const char magic[16] = "SQLite format 3";
 	char head[16];
 	size_t got = 0;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 && errno == ENOENT)
-		return readonly ? rt_error_set(err, 0, 0, "%s: no such tuning db", path)
-				: make_parent(path, err);
-	if (fd < 0)
-		return rt_error_set(err, 0, 0, "%s: cannot open: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return rt_error_set(err, 0, 0, "%s: is a directory, not a tuning db", path);
-	}
 	while (got < sizeof(head)) {
 		ssize_t n = read(fd, head + got, sizeof(head) - got);
 
@@ -333,14 +330,75 @@ static int check_file(const char *path, bool readonly, rt_error *err)
 			break;
 		got += (size_t)n;
 	}
+	return got == 0 || (got == sizeof(head) && !memcmp(head, magic, sizeof(magic)));
+}
+
+/*
+ * Look at the file before SQLite does: a missing file is fine (its parent
+ * directory is made) unless `readonly`; anything else must be a regular
+ * file (symlinks followed: /dev/null, a FIFO or a directory is refused,
+ * so that SQLite makes no journal beside it) that is empty or starts with
+ * SQLite's 16-byte magic.  *existing: the file has bytes.
+ */
+static int check_file(const char *path, bool readonly, bool *existing, rt_error *err)
+{
+	struct stat st;
+	int fd;
+	bool magic;
+
+	*existing = false;
+	if (stat(path, &st) != 0) {
+		if (errno != ENOENT)
+			return rt_error_set(err, 0, 0, "%s: cannot look at the tuning db: %s", path,
+					    strerror(errno));
+		return readonly ? rt_error_set(err, 0, 0, "%s: no such tuning db", path)
+				: make_parent(path, err);
+	}
+	if (!S_ISREG(st.st_mode))
+		return rt_error_set(err, 0, 0,
+				    "%s: is %s, not a tuning db (ftc uses only a regular file; "
+				    "use --db)",
+				    path, file_kind(st.st_mode));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return rt_error_set(err, 0, 0, "%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return rt_error_set(err, 0, 0, "%s: changed while being opened; not a regular file",
+				    path);
+	}
+	magic = sqlite_magic(fd);
 	close(fd);
-	if (got == 0 || (got == sizeof(head) && !memcmp(head, magic, sizeof(magic))))
-		return 0;
-	return rt_error_set(
-	    err, 0, 0,
-	    "%s: not an SQLite database (ftc will not overwrite it; move it away or "
-	    "use --db)",
-	    path);
+	if (!magic)
+		return rt_error_set(
+		    err, 0, 0,
+		    "%s: not an SQLite database (ftc will not overwrite it; move it away or "
+		    "use --db)",
+		    path);
+	*existing = st.st_size > 0;
+	return 0;
+}
+
+/*
+ * Before the first write: open the existing file read-only and look at it
+ * (tdb_schema_inspect: identity, quick_check, tables), so that a corrupt
+ * db, another application's or one missing a table is refused with not a
+ * byte written.
+ */
+static int inspect_readonly(const char *path, rt_error *err)
+{
+	sqlite3 *h = NULL;
+	int rc;
+
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		rc = h ? tdb_sqlite_fail(h, path, err, "open read-only")
+		       : rt_error_set(err, 0, 0, "%s: open: out of memory", path);
+	else if (sqlite3_busy_timeout(h, TDB_BUSY_MS) != SQLITE_OK)
+		rc = tdb_sqlite_fail(h, path, err, "set the busy timeout");
+	else
+		rc = tdb_schema_inspect(h, path, err);
+	sqlite3_close_v2(h);
+	return rc;
 }
 
 /* Open the connection and set its per-connection options. */
@@ -362,10 +420,12 @@ static int connect(tdb *db, rt_error *err)
 
 static int open_db(const char *path, bool readonly, tdb **out, rt_error *err)
 {
+	bool existing;
 	tdb *db;
 
 	*out = NULL;
-	if (check_file(path, readonly, err))
+	if (check_file(path, readonly, &existing, err) ||
+	    (existing && !readonly && inspect_readonly(path, err)))
 		return -1;
 	db = calloc(1, sizeof(*db));
 	if (!db || !(db->path = strdup(path))) {
@@ -373,7 +433,8 @@ static int open_db(const char *path, bool readonly, tdb **out, rt_error *err)
 		return rt_error_set(err, 0, 0, "%s: out of memory", path);
 	}
 	db->readonly = readonly;
-	if (connect(db, err) || tdb_schema_prepare(db->h, path, readonly, &db->version, err)) {
+	if (connect(db, err) || (readonly && tdb_schema_inspect(db->h, path, err)) ||
+	    tdb_schema_prepare(db->h, path, readonly, &db->version, err)) {
 		tdb_close(db);
 		return -1;
 	}
@@ -661,6 +722,7 @@ int tdb_record_read(const tdb *db, sqlite3_stmt *s, int col, tdb_record *r, rt_e
 	r->verified = sqlite3_column_int(s, c++) != 0;
 	r->replay_of = sqlite3_column_int64(s, c++);
 	r->created = sqlite3_column_double(s, c++);
+	r->imported = sqlite3_column_int(s, c++) != 0;
 	if (!ok) {
 		tdb_record_release(r);
 		return oom(db, err);
@@ -689,7 +751,7 @@ static int bind_record(sqlite3_stmt *s, const tdb_record *r)
 		 sqlite3_bind_text(s, 11, or_empty(r->reason), -1, SQLITE_STATIC) |
 		 sqlite3_bind_double(s, 13, r->spread) | sqlite3_bind_int(s, 14, r->runs) |
 		 sqlite3_bind_double(s, 15, r->gflops) | sqlite3_bind_int(s, 16, r->verified) |
-		 sqlite3_bind_double(s, 18, r->created);
+		 sqlite3_bind_double(s, 18, r->created) | sqlite3_bind_int(s, 19, r->imported);
 
 	rc |= isfinite(r->seconds) ? sqlite3_bind_double(s, 12, r->seconds)
 				   : sqlite3_bind_null(s, 12);
@@ -739,7 +801,7 @@ int tdb_record_add_locked(tdb *db, tdb_record *r, rt_error *err)
 	    step_done(db, s, bind_record(s, r), "add a record", err))
 		return -1;
 	r->id = sqlite3_last_insert_rowid(db->h);
-	if (r->status == TDB_OK && r->verified && isfinite(r->seconds))
+	if (r->status == TDB_OK && r->verified && !r->imported && isfinite(r->seconds))
 		return offer_best(db, r, err);
 	return 0;
 }
@@ -855,7 +917,8 @@ static int best_candidate(tdb *db, int64_t workload, int64_t target, int64_t id,
 {
 	sqlite3_stmt *s = prepare(db,
 				  "SELECT r.workload = ?2 AND r.target = ?3 AND "
-				  "r.status = 'ok' AND r.verified, w.flops FROM records r "
+				  "r.status = 'ok' AND r.verified AND NOT r.imported, w.flops "
+				  "FROM records r "
 				  "JOIN workloads w ON w.id = r.workload WHERE r.id = ?1",
 				  err);
 	int rc, ok = 0;
@@ -878,7 +941,7 @@ static int best_candidate(tdb *db, int64_t workload, int64_t target, int64_t id,
 	else if (!ok)
 		rt_error_set(err, 0, 0,
 			     "%s: record %" PRId64
-			     " is not an OK, verified record of workload %" PRId64
+			     " is not an OK, verified record (measured here) of workload %" PRId64
 			     " on target %" PRId64 "; it cannot be the best",
 			     db->path, id, workload, target);
 	sqlite3_finalize(s);
@@ -928,7 +991,10 @@ int tdb_set_best(tdb *db, int64_t workload, int64_t target, int64_t id, double s
 
 int tdb_mark_verified(tdb *db, int64_t id, rt_error *err)
 {
-	sqlite3_stmt *s = prepare(db, "UPDATE records SET verified = 1 WHERE id = ?1 AND status = 'ok'", err);
+	sqlite3_stmt *s = prepare(db,
+				  "UPDATE records SET verified = 1 "
+				  "WHERE id = ?1 AND status = 'ok' AND NOT imported",
+				  err);
 	int rc;
 
 	if (!s)
@@ -940,7 +1006,9 @@ int tdb_mark_verified(tdb *db, int64_t id, rt_error *err)
 	if (rc != SQLITE_DONE)
 		return tdb_sql_fail(db, err, "mark a record verified");
 	if (sqlite3_changes(db->h) != 1)
-		return rt_error_set(err, 0, 0, "%s: no OK record %" PRId64 " to mark verified", db->path, id);
+		return rt_error_set(err, 0, 0,
+				    "%s: no OK record %" PRId64 " measured here to mark verified",
+				    db->path, id);
 	return 0;
 }
 
@@ -1157,14 +1225,15 @@ int tdb_check(tdb *db, rt_error *err)
 		       "SELECT b.workload, b.target, b.record FROM best b "
 		       "LEFT JOIN records r ON r.id = b.record "
 		       "WHERE r.id IS NULL OR r.workload <> b.workload "
-		       "OR r.target <> b.target OR r.status <> 'ok' OR NOT r.verified",
+		       "OR r.target <> b.target OR r.status <> 'ok' OR NOT r.verified "
+		       "OR r.imported",
 		       c, err);
 	if (rc)
-		return rc < 0
-			   ? -1
-			   : rt_error_set(err, 0, 0,
-					  "%s: the best of workload %s on target %s is record %s, "
-					  "which is not an OK, verified record of theirs",
-					  db->path, c[0], c[1], c[2]);
+		return rc < 0 ? -1
+			      : rt_error_set(
+				    err, 0, 0,
+				    "%s: the best of workload %s on target %s is record %s, "
+				    "which is not an OK, verified record of theirs measured here",
+				    db->path, c[0], c[1], c[2]);
 	return 0;
 }

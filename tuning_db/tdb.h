@@ -29,7 +29,7 @@
 #include "rt_error.h"
 
 /* The schema this code writes (PRAGMA user_version). */
-#define TDB_SCHEMA_VERSION 2
+#define TDB_SCHEMA_VERSION 3
 
 typedef struct tdb tdb;
 
@@ -75,6 +75,8 @@ typedef struct tdb_record {
 	bool verified;           /* compared with the reference and equal */
 	int64_t replay_of;       /* id of the older record this one replays, or 0 */
 	double created;          /* unix time, seconds */
+	bool imported;           /* came from tdb_import: never verified here, never
+				  * the best; the search replays it first */
 } tdb_record;
 
 /* Where the db lives by default: $FTC_DB, else $XDG_CACHE_HOME/ftc/tuning.db,
@@ -155,8 +157,13 @@ void tdb_summaries_free(tdb_summary *s, int n);
 int tdb_export(tdb *db, FILE *f, rt_error *err);
 /*
  * Merge JSON lines from `f` (as tdb_export writes them): records whose uid
- * is already present are skipped.  The import is one transaction: a
- * malformed line (err names "LINE: ...") leaves the db as it was.
+ * is already present are skipped.  Each line's workload text must parse
+ * and hash to its workload hash and give its flop count, and its numbers
+ * must be sane (positive times, no negative spread or GFLOP/s, GFLOP/s
+ * agreeing with flops / seconds).  Records are stored imported and
+ * unverified: never the best until the search replays them here.  The
+ * import is one transaction: a bad line (err names "LINE: ...") leaves
+ * the db as it was.
  */
 int tdb_import(tdb *db, FILE *f, int *added, int *skipped, rt_error *err);
 

@@ -21,6 +21,11 @@
  * keys; strings decoded in place in the line buffer (\uXXXX to UTF-8,
  * surrogate pairs joined, \u0000 refused).  Bytes of 0x80 and above are
  * taken as they are, so that whatever the db holds round-trips.
+ *
+ * An import trusts nothing a line says that can be checked: the workload
+ * text is parsed and hashed (it must give the line's hash and flops), the
+ * numbers must be those of a measurement, and the record is stored
+ * imported and unverified ("verified" is read but not believed).
  */
 #include "tdb_priv.h"
 
@@ -30,6 +35,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "te_parse.h"
 
 /* ---- writing ---- */
 
@@ -672,6 +679,102 @@ static int get_row(jparser *p, jobject *o, import_row *row)
 	return 0;
 }
 
+/* The last workload whose text was parsed and hashed: the lines of one
+ * workload are checked once. */
+typedef struct known_workload {
+	char *hash, *text;
+	double flops;
+} known_workload;
+
+static void known_release(known_workload *k)
+{
+	free(k->hash);
+	free(k->text);
+	memset(k, 0, sizeof(*k));
+}
+
+/* Remember hash, text and flops in *k; -1 when out of memory. */
+static int known_set(known_workload *k, const char *hash, const char *text, double flops)
+{
+	known_release(k);
+	k->hash = strdup(hash);
+	k->text = strdup(text);
+	k->flops = flops;
+	if (k->hash && k->text)
+		return 0;
+	known_release(k);
+	return -1;
+}
+
+/* Whether two flop counts agree (as written with 17 digits, they are
+ * equal; allow for a writer that printed fewer). */
+static bool same_flops(double a, double b)
+{
+	return fabs(a - b) <= 1e-9 * fmax(1.0, fmax(fabs(a), fabs(b)));
+}
+
+/*
+ * The workload's text must parse as a .te graph whose canonical hash is
+ * the line's "workload" and whose flop count is its "flops": a record
+ * cannot be filed under another workload's hash.
+ */
+static int check_workload(jparser *p, const tdb_workload *w, known_workload *k)
+{
+	char hash[17];
+	rt_error e;
+	te_graph *g;
+	double flops;
+
+	if (k->hash && !strcmp(k->hash, w->hash) && !strcmp(k->text, w->text)) {
+		flops = k->flops;
+	} else {
+		rt_error_clear(&e);
+		if (!(g = te_parse(w->text, NULL, 0, &e)))
+			return jfail(p, "\"workload_text\" is not a .te graph (its line %d:%d: %s)",
+				     e.line, e.col, e.msg);
+		te_graph_hash(g, hash);
+		flops = te_graph_flops(g);
+		te_graph_free(g);
+		if (strcmp(hash, w->hash))
+			return jfail(p,
+				     "\"workload\" is %s but \"workload_text\" hashes to %s; "
+				     "the record is not of the workload it names",
+				     w->hash, hash);
+		if (known_set(k, w->hash, w->text, flops))
+			return jfail(p, "out of memory");
+	}
+	if (!same_flops(flops, w->flops))
+		return jfail(p, "\"flops\" is %.17g but the workload computes %.17g", w->flops,
+			     flops);
+	return 0;
+}
+
+/* What a measurement can be: a positive time (or none, for a failure), a
+ * spread and a GFLOP/s that are not negative, the GFLOP/s its time gives,
+ * a creation time after 1970. */
+static int check_numbers(jparser *p, const tdb_workload *w, const tdb_record *r)
+{
+	double expect = w->flops * 1e-9 / r->seconds;
+
+	if (r->seconds <= 0 || (r->status == TDB_OK && !isfinite(r->seconds)))
+		return jfail(p, "\"seconds\" must be a positive time%s, not %g",
+			     r->status == TDB_OK ? "" : " or null", r->seconds);
+	if (r->spread < 0)
+		return jfail(p, "\"spread\" must not be negative (%g)", r->spread);
+	if (r->gflops < 0)
+		return jfail(p, "\"gflops\" must not be negative (%g)", r->gflops);
+	if (r->status == TDB_OK && !isnan(r->gflops) &&
+	    fabs(r->gflops - expect) > 1e-6 * fmax(1e-12, expect))
+		return jfail(p,
+			     "\"gflops\" is %.17g but flops / seconds gives %.17g; the numbers "
+			     "do not agree",
+			     r->gflops, expect);
+	if (r->created < 0 || w->flops < 0)
+		return jfail(p, "\"%s\" must not be negative",
+			     r->created < 0 ? "created" : "flops");
+	return 0;
+}
+
 /* Add the row's record unless its uid is present; *added or *skipped. */
 static int import_row_add(tdb *db, jparser *p, import_row *row, int *added, int *skipped)
 {
@@ -705,8 +808,10 @@ static int import_row_add(tdb *db, jparser *p, import_row *row, int *added, int 
 	return 0;
 }
 
-/* One line (without its newline): blank, or an object to import. */
-static int import_line(tdb *db, jparser *p, int *added, int *skipped)
+/* One line (without its newline): blank, or an object to import.  The
+ * record is stored as imported and unverified: it was measured and
+ * checked elsewhere, so it is replayed here before it can be the best. */
+static int import_line(tdb *db, jparser *p, known_workload *k, int *added, int *skipped)
 {
 	jobject o;
 	import_row row;
@@ -714,14 +819,18 @@ static int import_line(tdb *db, jparser *p, int *added, int *skipped)
 	skip_ws(p);
 	if (!p->s[p->pos])
 		return 0;
-	if (parse_object(p, &o) || get_row(p, &o, &row))
+	if (parse_object(p, &o) || get_row(p, &o, &row) || check_workload(p, &row.w, k) ||
+	    check_numbers(p, &row.w, &row.r))
 		return -1;
+	row.r.verified = false;
+	row.r.imported = true;
 	return import_row_add(db, p, &row, added, skipped);
 }
 
 int tdb_import(tdb *db, FILE *f, int *added, int *skipped, rt_error *err)
 {
 	jparser p = {.err = err};
+	known_workload k = {0};
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -743,8 +852,9 @@ int tdb_import(tdb *db, FILE *f, int *added, int *skipped, rt_error *err)
 		}
 		p.s = line;
 		p.pos = 0;
-		rc = import_line(db, &p, &a, &s);
+		rc = import_line(db, &p, &k, &a, &s);
 	}
+	known_release(&k);
 	if (!rc && ferror(f))
 		rc = rt_error_set(err, 0, 0, "%s: import: cannot read: %s", db->path,
 				  strerror(errno));

@@ -69,8 +69,8 @@ int tdb_record_add_locked(tdb *db, tdb_record *r, rt_error *err);
 #define TDB_RECORD_COLS                                                                            \
 	"r.id, r.uid, r.workload, r.target, r.schedule, r.point, r.space_version, "                \
 	"r.compiler, r.method, r.seed, r.status, r.reason, r.seconds, r.spread, r.runs, "          \
-	"r.gflops, r.verified, r.replay_of, r.created"
-#define TDB_RECORD_NCOLS 19
+	"r.gflops, r.verified, r.replay_of, r.created, r.imported"
+#define TDB_RECORD_NCOLS 20
 
 /* Fill *out (strings malloc'd) from TDB_RECORD_COLS at column `col` of the
  * current row of `s`; -1 with err set (out released) on failure. */
@@ -99,6 +99,15 @@ bool tdb_uid_valid(const char *s);
  * *version.  The caller has set the busy timeout.
  */
 int tdb_schema_prepare(sqlite3 *h, const char *path, bool readonly, int *version, rt_error *err);
+
+/*
+ * tdb_schema.c.  Look at the open file `h` (at `path`) without writing:
+ * its identity (as tdb_schema_prepare), PRAGMA quick_check, and the tables
+ * and columns of its schema version.  0 when sound or fresh; -1 with the
+ * refusal (naming the path) in err.  tdb_open runs it on a read-only
+ * connection before the first write.
+ */
+int tdb_schema_inspect(sqlite3 *h, const char *path, rt_error *err);
 
 /* For tests: create a new ftc db at `path` (missing or empty) at exactly
  * schema `version` (1 .. TDB_SCHEMA_VERSION). */

@@ -77,6 +77,63 @@ static const migration migrations[] = {
 	    "        FROM records"
 	    "        WHERE status = 'ok' AND verified AND seconds IS NOT NULL)"
 	    "  WHERE rank = 1;"},
+	/* Ids are never reused (AUTOINCREMENT), so that a row deleted behind
+	 * ftc's back cannot hand its id, and the rows that name it, to a new
+	 * one; records remember whether they came from an import (such a
+	 * record is replayed before it is trusted).  SQLite cannot add
+	 * AUTOINCREMENT to a table: each is rebuilt (foreign keys are off
+	 * while migrating, and checked before the commit). */
+	{3, "CREATE TABLE workloads_v3 ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  hash TEXT NOT NULL UNIQUE,"
+	    "  text TEXT NOT NULL,"
+	    "  flops REAL NOT NULL);"
+	    "INSERT INTO workloads_v3 (id, hash, text, flops)"
+	    "  SELECT id, hash, text, flops FROM workloads;"
+	    "DROP TABLE workloads;"
+	    "ALTER TABLE workloads_v3 RENAME TO workloads;"
+	    "CREATE TABLE targets_v3 ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  target TEXT NOT NULL,"
+	    "  device TEXT NOT NULL,"
+	    "  features TEXT NOT NULL,"
+	    "  fingerprint TEXT NOT NULL,"
+	    "  UNIQUE (target, fingerprint));"
+	    "INSERT INTO targets_v3 (id, target, device, features, fingerprint)"
+	    "  SELECT id, target, device, features, fingerprint FROM targets;"
+	    "DROP TABLE targets;"
+	    "ALTER TABLE targets_v3 RENAME TO targets;"
+	    "CREATE TABLE records_v3 ("
+	    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  uid TEXT NOT NULL UNIQUE,"
+	    "  workload INTEGER NOT NULL REFERENCES workloads(id),"
+	    "  target INTEGER NOT NULL REFERENCES targets(id),"
+	    "  schedule TEXT NOT NULL,"
+	    "  point TEXT,"
+	    "  space_version INTEGER NOT NULL,"
+	    "  compiler TEXT NOT NULL,"
+	    "  method TEXT NOT NULL,"
+	    "  seed INTEGER NOT NULL,"
+	    "  status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'wrong')),"
+	    "  reason TEXT NOT NULL,"
+	    "  seconds REAL,"
+	    "  spread REAL,"
+	    "  gflops REAL,"
+	    "  verified INTEGER NOT NULL,"
+	    "  created REAL NOT NULL,"
+	    "  runs INTEGER NOT NULL DEFAULT 1,"
+	    "  replay_of INTEGER REFERENCES records(id),"
+	    "  imported INTEGER NOT NULL DEFAULT 0);"
+	    "INSERT INTO records_v3 (id, uid, workload, target, schedule, point, space_version,"
+	    "  compiler, method, seed, status, reason, seconds, spread, gflops, verified,"
+	    "  created, runs, replay_of)"
+	    "  SELECT id, uid, workload, target, schedule, point, space_version,"
+	    "  compiler, method, seed, status, reason, seconds, spread, gflops, verified,"
+	    "  created, runs, replay_of FROM records;"
+	    "DROP TABLE records;"
+	    "ALTER TABLE records_v3 RENAME TO records;"
+	    "CREATE INDEX records_workload_target ON records (workload, target);"
+	    "CREATE INDEX records_replay_of ON records (replay_of);"},
 };
 /* clang-format on */
 
@@ -218,24 +275,137 @@ static int run_migrations(sqlite3 *h, const char *path, const identity *id, int 
 	return exec(h, path, sql, "set the schema version", err);
 }
 
+/* After the migrations, before the commit: every reference still names a
+ * row (the rebuilt tables were copied with foreign keys off).  A db whose
+ * rows name missing ones is not migrated: ftc will not give their ids to
+ * new rows. */
+static int check_references(sqlite3 *h, const char *path, rt_error *err)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(
+	    h, "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check", -1, &s, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rt_error_set(err, 0, 0,
+			     "%s: %s row %lld refers to a missing %s row; ftc will not migrate "
+			     "or write this tuning db (see 'ftc db check')",
+			     path, (const char *)sqlite3_column_text(s, 0),
+			     (long long)sqlite3_column_int64(s, 1),
+			     (const char *)sqlite3_column_text(s, 2));
+	else if (rc != SQLITE_DONE)
+		tdb_sqlite_fail(h, path, err, "check the references after migrating");
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Bring the file to version `to` in one write transaction, looking again
  * at what it is once the write lock is held (another process may have
- * migrated it meanwhile). */
+ * migrated it meanwhile).  Foreign keys are off meanwhile (SQLite's way to
+ * rebuild a table; it can only be switched outside a transaction). */
 static int migrate(sqlite3 *h, const char *path, int to, int *version, rt_error *err)
 {
 	identity id;
+	int rc = 0;
 
-	if (exec(h, path, "BEGIN IMMEDIATE", "begin the migration", err))
-		return -1;
-	if (read_identity(h, path, &id, err) || check_identity(path, &id, err) ||
-	    (id.version < to && run_migrations(h, path, &id, to, err)) ||
-	    exec(h, path, "COMMIT", "commit the migration", err)) {
+	if (exec(h, path, "PRAGMA foreign_keys=OFF", "disable foreign keys to migrate", err) ||
+	    exec(h, path, "BEGIN IMMEDIATE", "begin the migration", err))
+		rc = -1;
+	else if (read_identity(h, path, &id, err) || check_identity(path, &id, err) ||
+		 (id.version < to &&
+		  (run_migrations(h, path, &id, to, err) || check_references(h, path, err))) ||
+		 exec(h, path, "COMMIT", "commit the migration", err)) {
 		if (!sqlite3_get_autocommit(h))
 			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
+		rc = -1;
 	}
-	*version = id.version < to ? to : id.version;
+	if (exec(h, path, "PRAGMA foreign_keys=ON", "enable foreign keys", rc ? NULL : err))
+		rc = -1;
+	if (!rc)
+		*version = id.version < to ? to : id.version;
+	return rc;
+}
+
+/* The tables and columns each schema version has (added since `since`). */
+static const struct shape {
+	int since;
+	const char *table, *cols;
+} shapes[] = {
+    {1, "workloads", "id, hash, text, flops"},
+    {1, "targets", "id, target, device, features, fingerprint"},
+    {1, "records",
+     "id, uid, workload, target, schedule, point, space_version, compiler, method, seed, "
+     "status, reason, seconds, spread, gflops, verified, created"},
+    {2, "records", "runs, replay_of"},
+    {2, "best", "workload, target, record, seconds, gflops, updated"},
+    {3, "records", "imported"},
+    {3, "sqlite_sequence", "name, seq"},
+};
+
+/* Whether each table and column of schema `version` is there. */
+static int check_shape(sqlite3 *h, const char *path, int version, rt_error *err)
+{
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		char sql[512];
+		sqlite3_stmt *s = NULL;
+		int rc;
+
+		if (shapes[i].since > version)
+			continue;
+		snprintf(sql, sizeof(sql), "SELECT %s FROM %s LIMIT 0", shapes[i].cols,
+			 shapes[i].table);
+		rc = sqlite3_prepare_v2(h, sql, -1, &s, NULL);
+		sqlite3_finalize(s);
+		if (rc == SQLITE_ERROR)
+			return rt_error_set(
+			    err, 0, 0,
+			    "%s: the tuning db is damaged (schema version %d lacks "
+			    "what it needs: %s); ftc will not write it; move it away "
+			    "or use --db",
+			    path, version, sqlite3_errmsg(h));
+		if (rc != SQLITE_OK)
+			return tdb_sqlite_fail(h, path, err, "read the schema");
+	}
 	return 0;
+}
+
+/* PRAGMA quick_check: the b-trees and pages are sound. */
+static int quick_check(sqlite3 *h, const char *path, rt_error *err)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(h, "PRAGMA quick_check(1)", -1, &s, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(s, 0), "ok")) {
+		char what[200];
+
+		/* SQLite's first problem, on one line. */
+		snprintf(what, sizeof(what), "%s", (const char *)sqlite3_column_text(s, 0));
+		for (char *c = what; *c; c++)
+			*c = *c == '\n' ? ' ' : *c;
+		rt_error_set(err, 0, 0,
+			     "%s: the tuning db is corrupt (quick check: %s); ftc will not write "
+			     "it; move it away or use --db",
+			     path, what);
+	} else if (rc != SQLITE_ROW)
+		tdb_sqlite_fail(h, path, err, "check the file's integrity");
+	else
+		rc = SQLITE_OK;
+	sqlite3_finalize(s);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int tdb_schema_inspect(sqlite3 *h, const char *path, rt_error *err)
+{
+	identity id;
+
+	if (read_identity(h, path, &id, err) || check_identity(path, &id, err))
+		return -1;
+	if (id.app_id == 0 && id.ntables == 0 && id.version == 0)
+		return 0; /* fresh */
+	return quick_check(h, path, err) || check_shape(h, path, id.version, err) ? -1 : 0;
 }
 
 int tdb_schema_prepare(sqlite3 *h, const char *path, bool readonly, int *version, rt_error *err)
