@@ -105,6 +105,11 @@ const char *check_kernel(const te_graph *g, const lir_func *f)
 
 const char *check_run(const te_graph *g, kernel_runner run, void *ctx)
 {
+	return check_run_seeded(g, run, ctx, 7);
+}
+
+const char *check_run_seeded(const te_graph *g, kernel_runner run, void *ctx, uint64_t seed)
+{
 	static char msg[2048];
 	int n = te_graph_nstages(g), k = 0;
 	void **ref = calloc(n, sizeof(void *)), **got = calloc(n, sizeof(void *));
@@ -121,7 +126,7 @@ const char *check_run(const te_graph *g, kernel_runner run, void *ctx)
 			continue;
 		ref[i] = rt_alloc(bytes);
 		if (s->kind == TE_STAGE_INPUT) {
-			te_random_fill(s, ref[i], 7);
+			te_random_fill(s, ref[i], seed);
 			got[i] = ref[i];
 		} else {
 			got[i] = rt_alloc(bytes);

@@ -27,6 +27,9 @@ typedef int (*kernel_runner)(void *ctx, void **params, rt_error *err);
 /* Run the kernel and the reference on seeded inputs; "" when every output
  * matches, else a message (a static buffer). */
 const char *check_run(const te_graph *g, kernel_runner run, void *ctx);
+/* check_run with inputs filled from `seed` (ftc run's --seed; check_run
+ * uses 7). */
+const char *check_run_seeded(const te_graph *g, kernel_runner run, void *ctx, uint64_t seed);
 /* check_run with the loop IR interpreter on f. */
 const char *check_kernel(const te_graph *g, const lir_func *f);
 
