@@ -38,6 +38,8 @@ typedef struct cli_opts {
 	/* the tuning db */
 	const char *db;                      /* --db PATH (NULL: $FTC_DB or the default) */
 	bool no_db;                          /* --no-db */
+	/* ftc compile */
+	bool no_check;                       /* --no-check: write unchecked */
 } cli_opts;
 
 /* Which options a command accepts beyond -D and --help. */
@@ -80,8 +82,8 @@ void cli_opts_release(cli_opts *o);
 
 /* ---- files ---- */
 
-/* The largest .te or schedule file ftc reads (a located error beyond). */
-#define CLI_MAX_TEXT_BYTES ((size_t)16 << 20)
+/* The largest .te or schedule file ftc reads: the parser's own limit. */
+#define CLI_MAX_TEXT_BYTES ((size_t)TE_MAX_SOURCE)
 
 /*
  * Read the whole regular file `path` of at most `limit` bytes into a
@@ -144,6 +146,15 @@ void cli_wfile_abort(cli_wfile *w);
 /* Write n bytes to `path` atomically (cli_wfile).  0, or 1 after printing. */
 int cli_write_atomic(const char *cmd, const char *path, const void *data, size_t n);
 
+/*
+ * Write a tuned schedule into o->save_schedule: refused (as by
+ * cli_check_output) when it is o's .te file, --schedule file or tuning db
+ * (unless --no-db), written atomically.  cli_parse_common checks it once
+ * before the command runs; this checks again (a db may have been created
+ * since).  0, or 1 after printing.
+ */
+int cli_save_schedule(const char *cmd, const cli_opts *o, const char *text);
+
 /* The tuning db path o names (--db, else $FTC_DB, else the default) into
  * out.  0, or 1 after printing the error. */
 int cli_db_path(const cli_opts *o, char *out, size_t n);
@@ -165,6 +176,17 @@ int cli_load_schedule(const cli_opts *o, struct sch_schedule **out, char **src);
 
 /* Print a lowering error: against the schedule file when it has a line. */
 void cli_lower_error(const cli_opts *o, const char *sched_src, const rt_error *err);
+
+/* Whether s is a C or C++ keyword. */
+bool cli_is_keyword(const char *s);
+
+/*
+ * Why `name` cannot name a generated function, or NULL when it can: not a
+ * C identifier, too long, a C/C++ keyword, reserved, or a name of the C
+ * library, libm, libpthread or ftc's runtime (cli_names.c lists the
+ * rules).  The reason may be formatted into why[n] and returned.
+ */
+const char *cli_bad_function_name(const char *name, char *why, size_t n);
 
 /* The C-identifier stem of a path ("examples/gemm.te" -> "gemm"). */
 void cli_stem(const char *path, char *out, size_t n);

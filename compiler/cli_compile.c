@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "cli_cuda.h"
 #include "cli_hls.h"
+#include "cli_verify.h"
 #include "lir.h"
 #include "lower.h"
 #include "sched.h"
@@ -46,13 +47,27 @@ static const char compile_help[] =
 	"an older ftc is replayed and checked first), otherwise the naive one\n"
 	"(every stage's loops in axis order).\n"
 	"\n"
+	"What is written is checked first: the compiled kernel runs once, in a\n"
+	"child process, on seeded random inputs at the compiled shapes, and every\n"
+	"output is compared with the reference interpreter (the tolerance of\n"
+	"'ftc run'); a mismatch, a crash or a hang writes nothing (exit 1).  The\n"
+	"check is limited to 1.6e10 FLOP (about 100 s of the interpreter; the\n"
+	"kernel exists only for its shapes, so no smaller one can stand in);\n"
+	"beyond it compile refuses unless --no-check.  For cuda and hls, which\n"
+	"the CPU cannot run, the loop IR the back end translates is interpreted\n"
+	"instead (limit 1e9 FLOP).  No output may be an input (the .te file, the\n"
+	"schedule, the tuning db, the runtime copied), and each file is written\n"
+	"whole or not at all (a temporary file renamed into place).\n"
+	"\n"
 	"  -o DIR            the output directory (required)\n"
-	"  --name NAME       the function's name, a C identifier (default: FILE's stem)\n"
+	"  --name NAME       the function's name, a C identifier (default: FILE's stem);\n"
+	"                    not a keyword nor a name of libc, libm, libpthread or libftcrt\n"
 	"  --schedule FILE   the schedule to compile\n"
 	"  --target T        cpu [-mcpu=NAME] [-mattr=FEATURES] [-threads=N] (default: the host);\n"
 	"                    cuda [-arch=sm_NN]: NAME.ptx, NAME.h, NAME.c (a launcher; docs/cuda.md);\n"
 	"                    hls [-part=P] [-clock=F]: NAME.c, NAME.h, NAME_tb.c, NAME.tcl (docs/hls.md)\n"
 	"  --emit-llvm       also write NAME.ll\n"
+	"  --no-check        write the library without checking it against the reference\n"
 	"  --db PATH         the tuning db (default: $FTC_DB, else ~/.cache/ftc/tuning.db)\n"
 	"  -D NAME=VALUE     replace the value of param NAME\n"
 	"  -h, --help        show this help\n"
@@ -146,68 +161,6 @@ static void sb_comment_lines(sbuf *b, const char *prefix, const char *text)
 
 /* ---- names ---- */
 
-static const char *const c_keywords[] = {
-	/* C11 */
-	"auto", "break", "case", "char", "const", "continue", "default", "do", "double",
-	"else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long",
-	"register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
-	"switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
-	"_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
-	"_Static_assert", "_Thread_local",
-	/* C23 */
-	"alignas", "alignof", "bool", "constexpr", "false", "nullptr", "static_assert",
-	"thread_local", "true", "typeof", "typeof_unqual", "_BitInt", "_Decimal32",
-	"_Decimal64", "_Decimal128",
-};
-
-/* Those of C++, where the header is also meant to be usable. */
-static const char *const cxx_keywords[] = {
-	"and", "and_eq", "asm", "bitand", "bitor", "catch", "char8_t", "char16_t",
-	"char32_t", "class", "compl", "concept", "consteval", "constinit", "const_cast",
-	"co_await", "co_return", "co_yield", "decltype", "delete", "dynamic_cast",
-	"explicit", "export", "friend", "mutable", "namespace", "new", "noexcept", "not",
-	"not_eq", "operator", "or", "or_eq", "private", "protected", "public",
-	"reinterpret_cast", "requires", "static_cast", "template", "this", "throw", "try",
-	"typeid", "typename", "using", "virtual", "wchar_t", "xor", "xor_eq",
-};
-
-static bool in_list(const char *s, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
-#define IN_LIST(s, list) in_list(s, list, sizeof(list) / sizeof(list[0]))
-
-/*
- * Why `name` cannot name the generated function, or NULL when it can: a C
- * identifier of at most TE_MAX_NAME - 1 characters that is not a C or C++
- * keyword, not reserved to the implementation and not in the runtime's
- * namespace.
- */
-static const char *bad_function_name(const char *name)
-{
-	if (!name[0] || (name[0] >= '0' && name[0] <= '9'))
-		return "is not a C identifier";
-	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_'))
-			return "is not a C identifier";
-	if (strlen(name) >= TE_MAX_NAME)
-		return "is too long (at most 63 characters)";
-	if (IN_LIST(name, c_keywords))
-		return "is a C keyword";
-	if (IN_LIST(name, cxx_keywords))
-		return "is a C++ keyword";
-	if (name[0] == '_' && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
-		return "is reserved to the C implementation";
-	if (strncmp(name, "ftc_rt_", 7) == 0)
-		return "is in the runtime's namespace (ftc_rt_)";
-	return NULL;
-}
-
 /*
  * The C parameter name of tensor `tensor`: its own name, with '_' appended
  * while that is a keyword, a type the header uses or another tensor's name.
@@ -218,8 +171,7 @@ static void param_name(const te_graph *g, const char *tensor, char *out, size_t 
 
 	snprintf(out, n, "%s", tensor);
 	while (strlen(out) + 1 < n &&
-	       (IN_LIST(out, c_keywords) || IN_LIST(out, cxx_keywords) ||
-		strcmp(out, "int32_t") == 0 || (renamed && te_graph_find(g, out)))) {
+	       (cli_is_keyword(out) || strcmp(out, "int32_t") == 0 || (renamed && te_graph_find(g, out)))) {
 		strcat(out, "_");
 		renamed = true;
 	}
@@ -252,6 +204,7 @@ typedef struct lib_info {
 	const char *target;      /* canonical target string */
 	const char *sched_file;  /* NULL: naive */
 	const char *sched_text;  /* canonical schedule text, NULL: naive */
+	bool unchecked;          /* --no-check: written without the check */
 } lib_info;
 
 /* The prototype's parameter list, one a line, into b. */
@@ -302,6 +255,8 @@ static char *header_text(const te_graph *g, const lib_info *li)
 	sb_printf(&b, " * %s computes, in ftc's tensor-expression language:\n *\n", li->name);
 	sb_comment_lines(&b, " *   ", te);
 	sb_printf(&b, " *\n * workload hash: %s\n * target:        %s\n", hash, li->target);
+	sb_printf(&b, " * checked:       %s\n", li->unchecked ? "no (ftc compile --no-check)"
+				: "against ftc's reference interpreter at these shapes, seeded inputs");
 	if (li->sched_text && li->sched_text[0]) {
 		sb_str(&b, " * schedule:      ");
 		sb_comment_lines(&b, "", li->sched_file);
@@ -496,6 +451,19 @@ static int ar_build(sbuf *ar, const char *member, const void *obj, size_t size,
 
 /* ---- files ---- */
 
+/* The largest libftcrt.a compile copies (it is about 1 MiB). */
+#define CLI_MAX_RUNTIME_BYTES ((size_t)64 << 20)
+/* The largest object read back: an ar member's offsets are 32 bits. */
+#define CLI_MAX_OBJECT_BYTES ((size_t)UINT32_MAX)
+
+/* One file of the library, its text or bytes prepared before any is
+ * written.  `name` is the file's name in the output directory. */
+typedef struct lib_file {
+	char name[TE_MAX_NAME + 16];
+	void *data;
+	size_t size;
+} lib_file;
+
 /* DIR/FILE, malloc'd (NULL when out of memory). */
 static char *path_join(const char *dir, const char *file)
 {
@@ -544,62 +512,20 @@ static int make_dirs(const char *dir)
 	return 0;
 }
 
-/* The whole of file `path` (malloc'd, size in *n), or NULL with errno set. */
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	sbuf b = {0};
-	char chunk[65536];
-	size_t got;
-	int e;
-
-	*n = 0;
-	if (!f)
-		return NULL;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		sb_put(&b, chunk, got);
-	e = ferror(f) ? EIO : b.oom ? ENOMEM : 0;
-	fclose(f);
-	if (e) {
-		free(b.p);
-		errno = e;
-		return NULL;
-	}
-	*n = b.n;
-	return b.p ? (unsigned char *)b.p : calloc(1, 1);
-}
-
 /*
- * Write DIR/FILE through a temporary file renamed into place, so that a
- * reader never sees half a file.  0, or 1 after printing why not.
+ * Write DIR/FILE atomically (cli_write_atomic).  0, or 1 after printing
+ * why not.
  */
 static int write_file(const char *dir, const char *file, const void *data, size_t n)
 {
-	char *path = path_join(dir, file), *tmp = NULL;
-	FILE *f;
-	bool ok;
-	int rc = 1;
+	char *path = path_join(dir, file);
+	int rc;
 
-	if (!path || !(tmp = malloc(strlen(path) + 8))) {
+	if (!path) {
 		fprintf(stderr, "ftc compile: out of memory\n");
-		goto out;
+		return 1;
 	}
-	sprintf(tmp, "%s.tmp", path);
-	if (!(f = fopen(tmp, "wb"))) {
-		fprintf(stderr, "ftc compile: cannot write '%s': %s\n", path, strerror(errno));
-		goto out;
-	}
-	ok = fwrite(data, 1, n, f) == n;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		fprintf(stderr, "ftc compile: cannot write '%s': %s\n", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc && tmp)
-		remove(tmp);
-	free(tmp);
+	rc = cli_write_atomic("compile", path, data, n);
 	free(path);
 	return rc;
 }
@@ -616,15 +542,16 @@ static const char *const runtime_paths[] = {
 
 /*
  * The path of libftcrt.a to copy: $FTC_RUNTIME_LIB when set (and only
- * that), else the build tree's, else the installed one; NULL when none is
- * readable.
+ * that; *from_env set), else the build tree's, else the installed one;
+ * NULL when none is readable.
  */
-static const char *find_runtime(void)
+static const char *find_runtime(bool *from_env)
 {
 	const char *env = getenv("FTC_RUNTIME_LIB");
 
-	if (env && env[0])
-		return access(env, R_OK) == 0 ? env : NULL;
+	*from_env = env && env[0];
+	if (*from_env)
+		return env;
 	for (int i = 0; runtime_paths[i]; i++)
 		if (access(runtime_paths[i], R_OK) == 0)
 			return runtime_paths[i];
@@ -632,80 +559,79 @@ static const char *find_runtime(void)
 }
 
 /*
- * Copy libftcrt.a into dir (*copied says whether it did), or warn where to
- * get it.  0, or 1 after printing an error when the copy cannot be written.
+ * The bytes of libftcrt.a into f (f->data NULL when none was found: a
+ * warning says where to get it).  A runtime that exists but cannot be
+ * read, is not a regular file (FTC_RUNTIME_LIB=/dev/zero) or is over
+ * CLI_MAX_RUNTIME_BYTES is an error.  0, or 1 after printing.
  */
-static int copy_runtime(const char *dir, bool *copied)
+static int load_runtime(lib_file *f)
 {
-	const char *rt = find_runtime(), *env = getenv("FTC_RUNTIME_LIB");
-	unsigned char *data = NULL;
-	size_t n;
-	int rc;
+	bool from_env;
+	const char *rt = find_runtime(&from_env);
 
-	*copied = false;
-	if (!rt || !(data = read_bytes(rt, &n))) {
-		fprintf(stderr, "ftc compile: warning: libftcrt.a not found; looked at:\n");
-		for (int i = 0; env && env[0] ? i < 1 : runtime_paths[i] != NULL; i++)
-			fprintf(stderr, "  %s\n", env && env[0] ? env : runtime_paths[i]);
-		fprintf(stderr, "  The library needs it on the link line: take runtime/libftcrt.a from an\n"
-				"  ftc build directory or the one 'meson install' puts in LIBDIR, or set\n"
-				"  FTC_RUNTIME_LIB to its path.\n");
-		return 0;
+	snprintf(f->name, sizeof(f->name), "libftcrt.a");
+	f->data = NULL;
+	if (rt && access(rt, F_OK) == 0) {
+		if ((f->data = cli_read_bytes(rt, CLI_MAX_RUNTIME_BYTES, &f->size)))
+			return 0;
+		fprintf(stderr, "ftc compile: %s'%s' is not a runtime library ftc can copy\n",
+			from_env ? "FTC_RUNTIME_LIB=" : "", rt);
+		return 1;
 	}
-	rc = write_file(dir, "libftcrt.a", data, n);
-	free(data);
-	*copied = rc == 0;
-	return rc;
+	fprintf(stderr, "ftc compile: warning: libftcrt.a not found; looked at:\n");
+	for (int i = 0; from_env ? i < 1 : runtime_paths[i] != NULL; i++)
+		fprintf(stderr, "  %s\n", from_env ? rt : runtime_paths[i]);
+	fprintf(stderr, "  The library needs it on the link line: take runtime/libftcrt.a from an\n"
+			"  ftc build directory or the one 'meson install' puts in LIBDIR, or set\n"
+			"  FTC_RUNTIME_LIB to its path.\n");
+	return 0;
 }
 
 /*
- * Emit m as DIR/NAME.o and DIR/libNAME.a.  0, 1 for an error writing the
- * files, 2 for an internal error; the message is printed.
+ * Emit m as an object file (obj->data) and the archive holding it
+ * (ar->data), named for `name`.  The object goes through a temporary file
+ * in dir, removed after.  0, 1 for an error writing, 2 for an internal
+ * error; the message is printed.
  */
-static int write_object_and_archive(cg_module *m, const char *dir, const char *name)
+static int object_and_archive(cg_module *m, const char *dir, const char *name, lib_file *obj, lib_file *ar)
 {
-	char file[TE_MAX_NAME + 16], *tmp = NULL;
-	unsigned char *obj = NULL;
-	size_t size = 0;
-	sbuf syms = {0}, ar = {0};
+	char file[TE_MAX_NAME + 16], *path;
+	sbuf syms = {0}, a = {0};
+	cli_wfile w;
 	rt_error err;
-	int rc = 1, nsyms;
+	int rc = CLI_USER_ERROR, nsyms;
 
 	rt_error_clear(&err);
-	snprintf(file, sizeof(file), ".%s.o.tmp", name);
-	if (!(tmp = path_join(dir, file))) {
+	snprintf(file, sizeof(file), "%s.o", name);
+	if (!(path = path_join(dir, file))) {
 		fprintf(stderr, "ftc compile: out of memory\n");
-		goto out;
+		return CLI_USER_ERROR;
 	}
-	if (cg_module_emit_object(m, tmp, &err)) {
-		fprintf(stderr, "ftc compile: %s\n", err.msg);
+	if (cli_wfile_open(&w, "compile", path))
 		goto out;
-	}
-	if (!(obj = read_bytes(tmp, &size))) {
-		fprintf(stderr, "ftc compile: cannot read back '%s': %s\n", tmp, strerror(errno));
+	if (cg_module_emit_object(m, w.tmp, &err))
+		fprintf(stderr, "ftc compile: cannot write '%s': %s\n", path, err.msg);
+	else
+		obj->data = cli_read_bytes(w.tmp, CLI_MAX_OBJECT_BYTES, &obj->size);
+	cli_wfile_abort(&w);
+	if (!obj->data)
 		goto out;
-	}
-	if (elf_defined_globals(obj, size, &syms, &nsyms) || nsyms == 0) {
+	if (elf_defined_globals(obj->data, obj->size, &syms, &nsyms) || nsyms == 0) {
 		fprintf(stderr, "ftc compile: internal error: the object file has no symbols to index\n");
 		rc = CLI_INTERNAL_ERROR;
 		goto out;
 	}
-	snprintf(file, sizeof(file), "%s.o", name);
-	if (ar_build(&ar, file, obj, size, &syms, nsyms)) {
-		fprintf(stderr, "ftc compile: out of memory\n");
+	if (ar_build(&a, file, obj->data, obj->size, &syms, nsyms)) {
+		fprintf(stderr, "ftc compile: out of memory, or the archive would be over 4 GiB\n");
+		free(a.p);
 		goto out;
 	}
-	if (write_file(dir, file, obj, size))
-		goto out;
-	snprintf(file, sizeof(file), "lib%s.a", name);
-	rc = write_file(dir, file, ar.p, ar.n);
+	ar->data = a.p;
+	ar->size = a.n;
+	rc = CLI_OK;
 out:
-	if (tmp)
-		remove(tmp);
-	free(tmp);
-	free(obj);
+	free(path);
 	free(syms.p);
-	free(ar.p);
 	return rc;
 }
 
@@ -716,17 +642,19 @@ typedef struct compile_opts {
 	const char *outdir;   /* -o */
 	const char *name;     /* --name */
 	bool emit_llvm;
+	bool no_check;        /* --no-check */
 	/* the common options and the files, for cli_parse_common */
 	char **rest, **files;
 	int nrest, nfiles;
 } compile_opts;
 
-enum { OPT_OUT, OPT_NAME, OPT_EMIT_LLVM, OPT_DEFINE, OPT_SCHEDULE, OPT_TARGET, OPT_DB, OPT_HELP_SHORT, OPT_HELP };
+enum { OPT_OUT, OPT_NAME, OPT_EMIT_LLVM, OPT_NO_CHECK, OPT_DEFINE, OPT_SCHEDULE, OPT_TARGET, OPT_DB, OPT_HELP_SHORT, OPT_HELP };
 
 static const cli_optspec compile_specs[] = {
 	{"-o", "--output", true},
 	{NULL, "--name", true},
 	{NULL, "--emit-llvm", false},
+	{NULL, "--no-check", false},
 	{"-D", "--define", true},
 	{NULL, "--schedule", true},
 	{NULL, "--target", true},
@@ -748,6 +676,9 @@ static int compile_opt(int which, const char *value, void *ctx)
 		return 0;
 	case OPT_EMIT_LLVM:
 		c->emit_llvm = true;
+		return 0;
+	case OPT_NO_CHECK:
+		c->no_check = true;
 		return 0;
 	default: /* a common option: hand it on, spelled canonically */
 		c->rest[c->nrest++] = (char *)(compile_specs[which].long_name ? compile_specs[which].long_name
@@ -789,6 +720,7 @@ static int compile_parse(int argc, char **argv, compile_opts *c)
 	for (int i = 0; i < c->nfiles; i++)
 		c->rest[c->nrest++] = c->files[i];
 	rc = cli_parse_common("compile", c->nrest, c->rest, &c->o, CLI_SCHEDULE | CLI_TARGET | CLI_DB);
+	c->o.no_check = c->no_check;
 out:
 	free(c->rest);
 	free(c->files);
@@ -873,6 +805,44 @@ static int db_schedule(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const
 	return 0;
 }
 
+/* The files compile writes for each target kind: printf formats of NAME. */
+static const char *const cpu_outputs[] = {"%s.h", "%s.o", "lib%s.a", "libftcrt.a", "%s.ll", NULL};
+static const char *const cuda_outputs[] = {"%s.ptx", "%s.h", "%s.c", NULL};
+static const char *const hls_outputs[] = {"%s.c", "%s.h", "%s_tb.c", "%s.tcl", NULL};
+
+/*
+ * Refuse, before anything is read or written, an output file that is one
+ * of the inputs (the .te file, the schedule, the tuning db, the runtime
+ * copied) or an existing file that is not a regular file.  0, or 1 after
+ * printing.
+ */
+static int check_outputs(const compile_opts *c, cg_target_kind k, const char *name)
+{
+	const char *const *outs = k == CG_TARGET_CUDA ? cuda_outputs : k == CG_TARGET_HLS ? hls_outputs : cpu_outputs;
+	char db[4096], file[TE_MAX_NAME + 16], *path;
+	bool from_env;
+	cli_input in[4] = {
+		{"the .te file", c->o.file},
+		{"the schedule", c->o.schedule},
+		{"the tuning db", NULL},
+		{"the runtime library", k == CG_TARGET_CPU ? find_runtime(&from_env) : NULL},
+	};
+	int rc = 0;
+
+	if (!c->o.schedule && k == CG_TARGET_CPU && cli_db_path(&c->o, db, sizeof(db)) == 0)
+		in[2].path = db;
+	for (int i = 0; outs[i] && rc == 0; i++) {
+		snprintf(file, sizeof(file), outs[i], name);
+		if (!(path = path_join(c->outdir, file))) {
+			fprintf(stderr, "ftc compile: out of memory\n");
+			return 1;
+		}
+		rc = cli_check_output("compile", "the output", path, in, 4);
+		free(path);
+	}
+	return rc;
+}
+
 /* Every parameter must have a C element type.  0, or 1 after printing. */
 static int check_param_types(const cli_opts *o, const te_graph *g)
 {
@@ -888,51 +858,80 @@ static int check_param_types(const cli_opts *o, const te_graph *g)
 	return 0;
 }
 
-/* Write every file of the library into dir.  An exit status. */
-static int write_library(const compile_opts *c, const te_graph *g, cg_module *m, const lib_info *li)
+/* Write the n files into dir, each atomically.  An exit status. */
+static int write_files(const char *dir, const lib_file *files, int n)
 {
-	char file[TE_MAX_NAME + 16], *text = NULL;
-	bool copied;
-	int rc;
-
-	if (make_dirs(c->outdir))
-		return CLI_USER_ERROR;
-	if ((rc = write_object_and_archive(m, c->outdir, li->name)))
-		return rc;
-	if (!(text = header_text(g, li))) {
-		fprintf(stderr, "ftc compile: out of memory\n");
-		return CLI_INTERNAL_ERROR;
-	}
-	snprintf(file, sizeof(file), "%s.h", li->name);
-	rc = write_file(c->outdir, file, text, strlen(text));
-	free(text);
-	if (rc)
-		return CLI_USER_ERROR;
-	if (c->emit_llvm) {
-		if (!(text = cg_module_print(m))) {
-			fprintf(stderr, "ftc compile: out of memory\n");
-			return CLI_INTERNAL_ERROR;
-		}
-		snprintf(file, sizeof(file), "%s.ll", li->name);
-		rc = write_file(c->outdir, file, text, strlen(text));
-		free(text);
-		if (rc)
+	for (int i = 0; i < n; i++)
+		if (files[i].data && write_file(dir, files[i].name, files[i].data, files[i].size)) {
+			if (i > 0)
+				fprintf(stderr, "ftc compile: the library in '%s' is incomplete\n", dir);
 			return CLI_USER_ERROR;
-	}
-	if (copy_runtime(c->outdir, &copied))
-		return CLI_USER_ERROR;
-	printf("wrote %s/: %s.h %s.o lib%s.a%s%s%s\n", c->outdir, li->name, li->name, li->name,
-	       copied ? " libftcrt.a" : "", c->emit_llvm ? " " : "", c->emit_llvm ? file : "");
+		}
 	return CLI_OK;
 }
 
-/* Compile the lowered f for the target and write the library.  An exit status. */
-static int compile_and_write(const compile_opts *c, const te_graph *g, const lir_func *f,
-			     const cg_target *t, lib_info *li)
+/* Set file f to the malloc'd text (taken), named NAME+suffix.  An exit
+ * status (out of memory when text is NULL). */
+static int text_file(lib_file *f, const char *name, const char *suffix, char *text)
 {
-	char ts[256];
+	snprintf(f->name, sizeof(f->name), "%s%s", name, suffix);
+	f->data = text;
+	f->size = text ? strlen(text) : 0;
+	if (text)
+		return CLI_OK;
+	fprintf(stderr, "ftc compile: out of memory\n");
+	return CLI_INTERNAL_ERROR;
+}
+
+enum { F_OBJ, F_AR, F_H, F_LL, F_RT, NFILES };
+
+/* Prepare every file of the library, then write them into the output
+ * directory.  An exit status. */
+static int write_library(const compile_opts *c, const te_graph *g, cg_module *m, const lib_info *li)
+{
+	lib_file files[NFILES];
+	int rc;
+
+	memset(files, 0, sizeof(files));
+	snprintf(files[F_OBJ].name, sizeof(files[F_OBJ].name), "%s.o", li->name);
+	snprintf(files[F_AR].name, sizeof(files[F_AR].name), "lib%s.a", li->name);
+	if ((rc = load_runtime(&files[F_RT])) == CLI_OK && (rc = make_dirs(c->outdir)) == CLI_OK &&
+	    (rc = object_and_archive(m, c->outdir, li->name, &files[F_OBJ], &files[F_AR])) == CLI_OK &&
+	    (rc = text_file(&files[F_H], li->name, ".h", header_text(g, li))) == CLI_OK &&
+	    (!c->emit_llvm || (rc = text_file(&files[F_LL], li->name, ".ll", cg_module_print(m))) == CLI_OK) &&
+	    (rc = write_files(c->outdir, files, NFILES)) == CLI_OK)
+		printf("wrote %s/: %s.h %s.o lib%s.a%s%s%s\n", c->outdir, li->name, li->name, li->name,
+		       files[F_RT].data ? " libftcrt.a" : "", c->emit_llvm ? " " : "", c->emit_llvm ? files[F_LL].name : "");
+	for (int i = 0; i < NFILES; i++)
+		free(files[i].data);
+	return rc;
+}
+
+/* Run the JIT'd kernel j against the reference (cli_check_kernel) at the
+ * workload's own shape.  An exit status; the verdict is printed. */
+static int check_jit(const compile_opts *c, const te_graph *g, cg_jit *j)
+{
+	cg_packed_fn fn = cg_jit_entry(j);
+	cli_bufs b;
+	cli_verdict v;
+	int rc;
+
+	memset(&v, 0, sizeof(v));
+	if ((rc = cli_bufs_alloc(&b, c->o.file, g, c->o.seed)) == CLI_OK)
+		rc = cli_check_kernel(c->o.file, g, &b, cli_run_packed, &fn, CLI_CHECK_TIMEOUT_S, NULL, &v);
+	cli_bufs_free(&b);
+	cli_print_verdict(&c->o, rc, &v, "the compiled kernel");
+	return rc;
+}
+
+/* Compile f, JIT it and check it (check_jit); *ir gets the module's
+ * LLVM IR (caller frees).  An exit status. */
+static int compile_and_check(const compile_opts *c, const te_graph *g, const lir_func *f, const cg_target *t,
+			     char **ir)
+{
 	rt_error err;
 	cg_module *m;
+	cg_jit *j;
 	int rc;
 
 	rt_error_clear(&err);
@@ -940,15 +939,61 @@ static int compile_and_write(const compile_opts *c, const te_graph *g, const lir
 		fprintf(stderr, "%s: internal error: %s\n", c->o.file, err.msg);
 		return CLI_INTERNAL_ERROR;
 	}
+	if (!(*ir = cg_module_print(m))) {
+		cg_module_free(m);
+		fprintf(stderr, "ftc compile: out of memory\n");
+		return CLI_INTERNAL_ERROR;
+	}
+	if (!(j = cg_jit_new(m, &err))) { /* m is consumed */
+		fprintf(stderr, "%s: internal error: %s\n", c->o.file, err.msg);
+		return CLI_INTERNAL_ERROR;
+	}
+	rc = check_jit(c, g, j);
+	cg_jit_free(j);
+	return rc;
+}
+
+/*
+ * Compile f for the target, check it, write the library.  The check runs
+ * a JIT of one compilation, the object file is emitted from a second one
+ * of the same loop IR; both modules' LLVM IR must be the same text, so
+ * the code checked is the code written.  An exit status.
+ */
+static int compile_and_write(const compile_opts *c, const te_graph *g, const lir_func *f,
+			     const cg_target *t, lib_info *li)
+{
+	char ts[256], *ir = NULL, *ir2 = NULL;
+	rt_error err;
+	cg_module *m = NULL;
+	bool skip;
+	int rc;
+
+	rt_error_clear(&err);
+	if (cli_check_allowed(&c->o, g, CLI_CHECK_MAX_FLOPS, "the reference interpreter", &skip))
+		return CLI_USER_ERROR;
+	li->unchecked = skip;
 	cg_target_string(t, ts, sizeof(ts));
 	li->target = ts;
+	if (!skip && (rc = compile_and_check(c, g, f, t, &ir)))
+		goto out;
+	rc = CLI_INTERNAL_ERROR;
+	if (!(m = cg_cpu_compile(f, t, &err))) {
+		fprintf(stderr, "%s: internal error: %s\n", c->o.file, err.msg);
+		goto out;
+	}
+	if (ir && (!(ir2 = cg_module_print(m)) || strcmp(ir, ir2) != 0)) {
+		fprintf(stderr, "%s: internal error: two compilations of the same loop IR differ\n", c->o.file);
+		goto out;
+	}
 	printf("compiled %s for %s, schedule %s\n", li->name, ts, li->sched_file ? li->sched_file : "naive");
 	rc = write_library(c, g, m, li);
-	cg_module_free(m);
-	if (rc == CLI_OK) {
+	if (rc == CLI_OK)
 		printf("link: cc prog.c -I %s %s/lib%s.a %s/libftcrt.a -lpthread -lm\n", c->outdir, c->outdir,
 		       li->name, c->outdir);
-	}
+out:
+	cg_module_free(m);
+	free(ir);
+	free(ir2);
 	return rc;
 }
 
@@ -958,7 +1003,7 @@ int cli_compile(int argc, char **argv)
 	isl_ctx *ctx = NULL;
 	te_graph *g = NULL;
 	lir_func *f = NULL;
-	char *src = NULL, *sched_text = NULL, *db_text = NULL, stem[TE_MAX_NAME];
+	char *src = NULL, *sched_text = NULL, *db_text = NULL, stem[TE_MAX_NAME], whybuf[256];
 	const char *why;
 	lib_info li = {0};
 	cg_target t;
@@ -978,7 +1023,7 @@ int cli_compile(int argc, char **argv)
 	}
 	cli_stem(c.o.file, stem, sizeof(stem));
 	li.name = c.name ? c.name : stem;
-	if ((why = bad_function_name(li.name))) {
+	if ((why = cli_bad_function_name(li.name, whybuf, sizeof(whybuf)))) {
 		fprintf(stderr, "ftc compile: the function name '%s' %s%s\n", li.name, why,
 			c.name ? "" : "; choose another with --name");
 		goto out;
@@ -988,6 +1033,8 @@ int cli_compile(int argc, char **argv)
 		fprintf(stderr, "ftc compile: %s\n", err.msg);
 		goto out;
 	}
+	if (check_outputs(&c, t.kind, li.name))
+		goto out;
 	if (t.kind == CG_TARGET_CUDA) {
 		/* --schedule FILE, else the naive GPU schedule (no GPU records in the db yet) */
 		if ((ctx = cli_isl_ctx()) && (g = cli_load(&c.o, ctx, &src)) && check_param_types(&c.o, g) == 0 &&

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cg_cuda.h"
+#include "cli_verify.h"
 #include "lower.h"
 #include "rt_cuda.h"
 #include "sched.h"
@@ -487,20 +488,16 @@ static void launcher(text *t, const unit *u)
 
 /* ---- files ---- */
 
+/* Write DIR/NAME+EXT atomically.  0, or -1 after printing why not. */
 static int write_file(const char *dir, const char *name, const char *ext, const char *data)
 {
 	char path[4096];
-	FILE *f;
-	size_t n = strlen(data);
 
-	snprintf(path, sizeof(path), "%s/%s%s", dir, name, ext);
-	if (!(f = fopen(path, "w")) || fwrite(data, 1, n, f) != n || fclose(f)) {
-		fprintf(stderr, "ftc compile: cannot write %s: %s\n", path, strerror(errno));
-		if (f)
-			fclose(f);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s%s", dir, name, ext) >= sizeof(path)) {
+		fprintf(stderr, "ftc compile: the output path '%s/%s%s' is too long\n", dir, name, ext);
 		return -1;
 	}
-	return 0;
+	return cli_write_atomic("compile", path, data, strlen(data)) ? -1 : 0;
 }
 
 static int make_dir(const char *dir)
@@ -532,6 +529,8 @@ static cg_cuda_prog *compile_schedule(const cli_opts *o, const te_graph *g, isl_
 			fprintf(stderr, "%s:%d:%d: error: %s\n", what, err.line, err.col, err.msg);
 		else
 			fprintf(stderr, "%s: error: %s\n", o && o->file ? o->file : what, err.msg);
+	} else if (o && (*status = cli_check_lir(o, g, f))) {
+		/* the verdict is printed */
 	} else if (!(p = cg_cuda_compile(f, t, &err))) {
 		fprintf(stderr, "%s: error: %s\n", o && o->file ? o->file : "ftc compile", err.msg);
 		*status = CLI_INTERNAL_ERROR;
@@ -708,19 +707,6 @@ static void print_tuned(const cli_opts *o, const srch_cuda *m, const srch_result
 	printf("schedule:\n%s%s", b->schedule, b->schedule[0] && b->schedule[strlen(b->schedule) - 1] != '\n' ? "\n" : "");
 }
 
-static int save_schedule(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fputs(s, f) < 0 || fclose(f)) {
-		fprintf(stderr, "%s: error: cannot write the schedule\n", path);
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	return 0;
-}
-
 int cli_tune_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t)
 {
 	srch_tune_opts to;
@@ -746,7 +732,7 @@ int cli_tune_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_t
 	print_tuned(o, m, &r, ts);
 	if (r.best < 0)
 		rc = CLI_USER_ERROR;
-	else if (o->save_schedule && save_schedule(o->save_schedule, r.records[r.best].schedule))
+	else if (o->save_schedule && cli_save_schedule("tune", o, r.records[r.best].schedule))
 		rc = CLI_USER_ERROR;
 	srch_result_release(&r);
 	srch_cuda_free(m);

@@ -52,17 +52,19 @@ static void print_checksum(const te_stage *s, const void *buf)
 	       te_dtype_name(s->type), sum, abs_sum, h);
 }
 
-/* Allocate every input and output buffer; fill inputs.  0 or -1. */
-static int alloc_buffers(const te_graph *g, void **bufs, uint64_t seed)
+/* Allocate every input and output buffer; fill inputs.  0, or -1 after
+ * printing which tensor's bytes could not be had. */
+static int alloc_buffers(const char *file, const te_graph *g, void **bufs, uint64_t seed)
 {
 	for (int i = 0; i < te_graph_nstages(g); i++) {
 		const te_stage *s = te_graph_stage(g, i);
+		int64_t bytes = te_stage_bytes(s);
 
 		if (s->kind == TE_STAGE_COMPUTE && !s->is_output)
 			continue;
-		bufs[i] = rt_alloc((size_t)te_stage_numel(s) * te_dtype_size(s->type));
-		if (!bufs[i]) {
-			fprintf(stderr, "ftc eval: out of memory for '%s'\n", s->name);
+		if (bytes < 0 || !(bufs[i] = rt_alloc((size_t)bytes))) {
+			fprintf(stderr, "%s: error: out of memory: cannot allocate %lld bytes for tensor '%s'\n", file,
+				(long long)bytes, s->name);
 			return -1;
 		}
 		if (s->kind == TE_STAGE_INPUT)
@@ -71,20 +73,25 @@ static int alloc_buffers(const te_graph *g, void **bufs, uint64_t seed)
 	return 0;
 }
 
-/* Evaluate g, time it, print the outputs' checksums. */
-static int evaluate(const te_graph *g, uint64_t seed)
+/* Evaluate g, time it, print the outputs' checksums.  Running out of
+ * memory is the user's environment (exit 1), with the size named. */
+static int evaluate(const char *file, const te_graph *g, uint64_t seed)
 {
-	int n = te_graph_nstages(g), rc = CLI_INTERNAL_ERROR;
+	int n = te_graph_nstages(g), rc = CLI_USER_ERROR;
 	void **bufs = calloc(n ? n : 1, sizeof(*bufs));
 	rt_error err;
 	double t0, t1;
 
 	rt_error_clear(&err);
-	if (!bufs || alloc_buffers(g, bufs, seed))
+	if (!bufs)
+		fprintf(stderr, "ftc eval: out of memory\n");
+	if (!bufs || alloc_buffers(file, g, bufs, seed))
 		goto out;
 	t0 = rt_now();
 	if (te_interp_run(g, bufs, &err)) {
-		fprintf(stderr, "ftc eval: %s\n", err.msg);
+		fprintf(stderr, "%s: error: the reference interpreter: %s\n", file, err.msg);
+		if (strncmp(err.msg, "out of memory", 13) != 0)
+			rc = CLI_INTERNAL_ERROR;
 		goto out;
 	}
 	t1 = rt_now();
@@ -117,7 +124,7 @@ int cli_eval(int argc, char **argv)
 		goto out;
 	}
 	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src)))
-		rc = evaluate(g, o.seed);
+		rc = evaluate(o.file, g, o.seed);
 out:
 	free(src);
 	te_graph_free(g);

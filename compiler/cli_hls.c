@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cg_hls.h"
+#include "cli_verify.h"
 #include "hls_model.h"
 #include "lir.h"
 #include "lower.h"
@@ -54,37 +55,20 @@ static int make_dirs(const char *dir)
 	return 0;
 }
 
-/* Write DIR/NAME+SUFFIX through a temporary renamed into place.  0, or -1
- * after printing why not. */
+/* Write DIR/NAME+SUFFIX atomically.  0, or -1 after printing why not. */
 static int write_file(const char *dir, const char *name, const char *suffix, const char *text)
 {
-	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 8;
-	char *path = malloc(n), *tmp = malloc(n + 4);
-	FILE *f;
-	bool ok;
-	int rc = -1;
+	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
+	char *path = malloc(n);
+	int rc;
 
-	if (!path || !tmp) {
+	if (!path) {
 		fprintf(stderr, "ftc compile: out of memory\n");
-		goto out;
+		return -1;
 	}
 	snprintf(path, n, "%s/%s%s", dir, name, suffix);
-	snprintf(tmp, n + 4, "%s.tmp", path);
-	if (!(f = fopen(tmp, "wb"))) {
-		fprintf(stderr, "ftc compile: cannot write '%s': %s\n", path, strerror(errno));
-		goto out;
-	}
-	ok = fputs(text, f) >= 0;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		fprintf(stderr, "ftc compile: cannot write '%s': %s\n", path, strerror(errno));
-		remove(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
+	rc = cli_write_atomic("compile", path, text, strlen(text)) ? -1 : 0;
 	free(path);
-	free(tmp);
 	return rc;
 }
 
@@ -224,7 +208,8 @@ int cli_compile_hls(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg
 	}
 	info.schedule = canon ? canon : schedule_text;
 	info.estimate = estimate_text(f, t, &fits);
-	if ((rc = generate(g, t, f, ref, &info, &F)) || (rc = write_all(outdir, name, &F)))
+	if ((rc = generate(g, t, f, ref, &info, &F)) || (rc = cli_check_lir(o, g, f)) ||
+	    (rc = write_all(outdir, name, &F)))
 		goto out;
 	printf("compiled %s for %s, schedule %s\n", name, ts,
 	       own ? "naive pipelined (the innermost loop of the naive nest)" : o->schedule ? o->schedule : "given");
@@ -361,19 +346,6 @@ static void print_result(const cli_opts *o, const te_graph *g, const cg_target *
 	       b->schedule[0] && b->schedule[strlen(b->schedule) - 1] != '\n' ? "\n" : "");
 }
 
-static int save(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fputs(text, f) < 0 || fclose(f)) {
-		fprintf(stderr, "%s: error: cannot write the schedule\n", path);
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	return 0;
-}
-
 int cli_tune_hls(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t)
 {
 	srch_tune_opts to;
@@ -412,7 +384,7 @@ int cli_tune_hls(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_ta
 	print_result(o, g, t, &r, &est[0], &est[1], have_naive);
 	if (!rc && r.best < 0)
 		rc = CLI_USER_ERROR;
-	else if (!rc && o->save_schedule && save(o->save_schedule, r.records[r.best].schedule))
+	else if (!rc && o->save_schedule && cli_save_schedule("tune", o, r.records[r.best].schedule))
 		rc = CLI_USER_ERROR;
 	srch_result_release(&r);
 	free(est);

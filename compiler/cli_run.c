@@ -10,12 +10,10 @@
 #include "cg.h"
 #include "cli.h"
 #include "cli_cuda.h"
+#include "cli_verify.h"
 #include "lir.h"
 #include "rt_bench.h"
-#include "rt_isolate.h"
-#include "rt_alloc.h"
 #include "rt_time.h"
-#include "te_interp.h"
 
 static const char run_help[] =
 	"usage: ftc run FILE.te [-D NAME=VALUE]... [--schedule FILE] [--target T] [--seed S] [--interp]\n"
@@ -34,128 +32,60 @@ static const char run_help[] =
 	"  --seed S          seed of the random inputs (default 1)\n"
 	"  -h, --help        show this help\n";
 
-typedef struct bufs {
-	int n;
-	void **ref;  /* per stage, for the reference */
-	void **got;  /* per stage: inputs shared with ref, outputs separate */
-} bufs;
+/* The timed call: a packed entry and its parameters. */
+typedef struct timed_call {
+	cg_packed_fn fn;
+	void **params;
+} timed_call;
 
-static void bufs_free(bufs *b)
+static int call_timed(void *ctx)
 {
-	for (int i = 0; i < b->n; i++) {
-		if (b->got && b->ref && b->got[i] != b->ref[i])
-			rt_free(b->got[i]);
-		if (b->ref)
-			rt_free(b->ref[i]);
-	}
-	free(b->ref);
-	free(b->got);
+	timed_call *c = ctx;
+
+	return c->fn(c->params);
 }
 
-static int bufs_alloc(bufs *b, const te_graph *g, uint64_t seed)
+/* Check the kernel `fn` against the reference (cli_check_kernel), print
+ * "verified" or "MISMATCH".  An exit status. */
+static int check(const cli_opts *o, const te_graph *g, cli_bufs *b, cli_kernel_fn fn, void *user, double *seconds)
 {
-	b->n = te_graph_nstages(g);
-	b->ref = calloc(b->n + 1, sizeof(void *));
-	b->got = calloc(b->n + 1, sizeof(void *));
-	if (!b->ref || !b->got)
-		return -1;
-	for (int i = 0; i < b->n; i++) {
-		const te_stage *s = te_graph_stage(g, i);
-		size_t bytes = (size_t)te_stage_numel(s) * te_dtype_size(s->type);
+	cli_verdict res;
+	int rc = cli_check_kernel(o->file, g, b, fn, user, CLI_CHECK_TIMEOUT_S, stdout, &res);
 
-		if (s->kind == TE_STAGE_COMPUTE && !s->is_output)
-			continue;
-		if (!(b->ref[i] = rt_alloc(bytes)))
-			return -1;
-		if (s->kind == TE_STAGE_INPUT) {
-			te_random_fill(s, b->ref[i], seed);
-			b->got[i] = b->ref[i];
-		} else if (!(b->got[i] = rt_alloc(bytes))) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The lir parameters: inputs, then outputs, in stage order. */
-static void **params_of(const te_graph *g, void **bufs)
-{
-	int n = te_graph_nstages(g), k = 0;
-	void **p = calloc(n + 1, sizeof(void *));
-
-	for (int pass = 0; p && pass < 2; pass++)
-		for (int i = 0; i < n; i++) {
-			const te_stage *s = te_graph_stage(g, i);
-
-			if (pass == 0 ? s->kind == TE_STAGE_INPUT : s->kind == TE_STAGE_COMPUTE && s->is_output)
-				p[k++] = bufs[i];
-		}
-	return p;
-}
-
-/* Compare every output; print the errors; true when all pass. */
-static bool report(const te_graph *g, const bufs *b)
-{
-	bool ok = true;
-
-	for (int i = 0; i < b->n; i++) {
-		const te_stage *s = te_graph_stage(g, i);
-		te_cmp c;
-
-		if (s->kind != TE_STAGE_COMPUTE || !s->is_output)
-			continue;
-		c = te_compare(s, b->got[i], b->ref[i]);
-		printf("%s: max abs err %.3g, max rel err %.3g", s->name, c.max_abs, c.max_rel);
-		if (!c.ok)
-			printf(", %lld elements outside tolerance (first worst at flat index %lld)",
-			       (long long)c.nbad, (long long)c.worst);
-		printf("\n");
-		ok = ok && c.ok;
-	}
-	return ok;
-}
-
-static int call_kernel(void *ctx)
-{
-	void **c = ctx;
-
-	return ((cg_packed_fn)(uintptr_t)c[0])(c + 1);
-}
-
-static int probe_child(void *ctx, void *shm, size_t size)
-{
-	(void)shm;
-	(void)size;
-	return call_kernel(ctx) ? 3 : 0;
-}
-
-/* Run the kernel once in a child process first, so that a crashing or
- * hanging schedule is reported instead of taking ftc down.  0 or -1. */
-static int probe_kernel(const cli_opts *o, void **call)
-{
-	rt_isolate_result res;
-	int rc = rt_isolate_run(probe_child, call, 0, 600.0, &res);
-
-	if (rc)
-		fprintf(stderr, "%s: error: the compiled kernel %s\n", o->file,
-			res.status == RT_ISO_EXIT && res.code == 3 ? "could not allocate its buffers" : res.reason);
-	rt_isolate_result_release(&res);
+	*seconds = res.seconds;
+	if (res.crashed)
+		fprintf(stderr, "%s: error: the %s %s\n", o->file, fn == cli_run_lir ? "loop IR" : "compiled kernel",
+			res.why);
+	else if (rc == CLI_OK || res.why[0])
+		printf("%s\n", rc == CLI_OK ? "verified" : "MISMATCH");
 	return rc;
+}
+
+/* Write the optimized LLVM IR of m to $FTC_DUMP_LLVM (a debugging switch). */
+static void dump_llvm(cg_module *m)
+{
+	const char *path = getenv("FTC_DUMP_LLVM");
+	char *ir;
+
+	if (!path || !(ir = cg_module_print(m)))
+		return;
+	cli_write_atomic("run", path, ir, strlen(ir));
+	free(ir);
 }
 
 /* Compile f for the target, check it against the reference, time it. */
 static int run_cpu(const cli_opts *o, const te_graph *g, const lir_func *f)
 {
-	bufs b = {0};
-	void **params = NULL, **call = NULL;
+	cli_bufs b = {0};
 	rt_error err;
 	cg_target t;
 	cg_module *m;
 	cg_jit *j = NULL;
 	rt_bench_opts bo;
 	rt_timing tm;
-	double t0;
-	int rc = CLI_INTERNAL_ERROR, np;
+	timed_call call;
+	double t0, secs;
+	int rc;
 	char ts[256];
 
 	rt_error_clear(&err);
@@ -169,96 +99,45 @@ static int run_cpu(const cli_opts *o, const te_graph *g, const lir_func *f)
 		return CLI_USER_ERROR;
 	}
 	t0 = rt_now();
-	if ((m = cg_cpu_compile(f, &t, &err)) && getenv("FTC_DUMP_LLVM")) {
-		char *ir = cg_module_print(m);
-		FILE *out = fopen(getenv("FTC_DUMP_LLVM"), "w");
-
-		if (ir && out)
-			fputs(ir, out);
-		if (out)
-			fclose(out);
-		free(ir);
-	}
+	if ((m = cg_cpu_compile(f, &t, &err)))
+		dump_llvm(m);
 	if (!m || !(j = cg_jit_new(m, &err))) {
 		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
 		return CLI_INTERNAL_ERROR;
 	}
 	cg_target_string(&t, ts, sizeof(ts));
 	printf("compiled for %s in %.2f s\n", ts, rt_now() - t0);
-	if (bufs_alloc(&b, g, o->seed) || !(params = params_of(g, b.got))) {
-		fprintf(stderr, "ftc run: out of memory\n");
+	call.fn = cg_jit_entry(j);
+	if ((rc = cli_bufs_alloc(&b, o->file, g, o->seed)) ||
+	    (rc = check(o, g, &b, cli_run_packed, &call.fn, &secs)))
 		goto out;
-	}
-	np = lir_func_nparams(f);
-	if (!(call = calloc(np + 2, sizeof(void *))))
-		goto out;
-	call[0] = (void *)(uintptr_t)cg_jit_entry(j);
-	memcpy(call + 1, params, np * sizeof(void *));
-	if (te_interp_run(g, b.ref, &err)) {
-		fprintf(stderr, "ftc run: reference: %s\n", err.msg);
-		goto out;
-	}
-	if (probe_kernel(o, call) || call_kernel(call)) {
-		rc = CLI_USER_ERROR;
-		goto out;
-	}
-	if (!report(g, &b)) {
-		printf("MISMATCH\n");
-		rc = CLI_USER_ERROR;
-		goto out;
-	}
-	printf("verified\n");
+	call.params = b.params;
 	rt_bench_opts_default(&bo);
-	if (rt_bench(call_kernel, call, &bo, &tm, &err)) {
+	if (rt_bench(call_timed, &call, &bo, &tm, &err)) {
 		fprintf(stderr, "ftc run: timing: %s\n", err.msg);
+		rc = CLI_INTERNAL_ERROR;
 		goto out;
 	}
 	printf("time: median %.4g ms (min %.4g, spread %.1f%%, %d runs), %.2f GFLOP/s\n", tm.median * 1e3,
 	       tm.min * 1e3, tm.spread * 100, tm.runs, te_graph_flops(g) * 1e-9 / tm.median);
-	rc = CLI_OK;
 out:
-	free(call);
-	free(params);
-	bufs_free(&b);
+	cli_bufs_free(&b);
 	cg_jit_free(j);
 	return rc;
 }
 
+/* Run the loop IR interpreter on f, check it against the reference. */
 static int run_interp(const cli_opts *o, const te_graph *g, const lir_func *f)
 {
-	bufs b = {0};
-	void **params = NULL;
-	rt_error err;
-	double t0, t1;
-	int rc = CLI_INTERNAL_ERROR;
+	cli_bufs b = {0};
+	double secs = 0;
+	int rc;
 
-	rt_error_clear(&err);
-	if (bufs_alloc(&b, g, o->seed) || !(params = params_of(g, b.got))) {
-		fprintf(stderr, "ftc run: out of memory\n");
-		goto out;
-	}
-	if (te_interp_run(g, b.ref, &err)) {
-		fprintf(stderr, "ftc run: reference: %s\n", err.msg);
-		goto out;
-	}
-	t0 = rt_now();
-	if (lir_interp_run(f, params, &err)) {
-		fprintf(stderr, "%s: error: the loop IR failed: %s\n", o->file, err.msg);
-		rc = CLI_USER_ERROR;
-		goto out;
-	}
-	t1 = rt_now();
-	printf("loop IR interpreter: %.3f s\n", t1 - t0);
-	if (report(g, &b)) {
-		printf("verified\n");
-		rc = CLI_OK;
-	} else {
-		printf("MISMATCH\n");
-		rc = CLI_USER_ERROR;
-	}
-out:
-	free(params);
-	bufs_free(&b);
+	if ((rc = cli_bufs_alloc(&b, o->file, g, o->seed)) == CLI_OK)
+		rc = check(o, g, &b, cli_run_lir, (void *)f, &secs);
+	if (secs > 0)
+		printf("loop IR interpreter: %.3f s\n", secs);
+	cli_bufs_free(&b);
 	return rc;
 }
 

@@ -159,19 +159,6 @@ static void print_result(const cli_opts *o, const te_graph *g, const srch_result
 	       b->schedule[0] && b->schedule[strlen(b->schedule) - 1] != '\n' ? "\n" : "");
 }
 
-static int save(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fputs(text, f) < 0 || fclose(f)) {
-		fprintf(stderr, "%s: error: cannot write the schedule\n", path);
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	return 0;
-}
-
 /* The tuning db side of a tune: opened unless --no-db. */
 typedef struct tune_db {
 	tdb *db;
@@ -291,7 +278,7 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 	free(ui.curve);
 	if (r.best < 0)
 		rc = CLI_USER_ERROR;
-	else if (o->save_schedule && save(o->save_schedule, r.records[r.best].schedule))
+	else if (o->save_schedule && cli_save_schedule("tune", o, r.records[r.best].schedule))
 		rc = CLI_USER_ERROR;
 	srch_result_release(&r);
 	return rc;

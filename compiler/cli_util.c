@@ -18,6 +18,8 @@
 #include "tdb.h"
 #include "te_verify.h"
 
+static int check_save(const char *cmd, const cli_opts *o);
+
 /* Match argv[*i] against spec; on a match store the value and advance *i. */
 static int match_opt(const cli_optspec *sp, int argc, char **argv, int *i,
 		     const char **value)
@@ -246,6 +248,9 @@ int cli_parse_common(const char *cmd, int argc, char **argv, cli_opts *o,
 		fprintf(stderr, "ftc %s: no .te file given (see 'ftc %s --help')\n", cmd, cmd);
 		return 1;
 	}
+	/* refused before any work: a tune must not run only to fail at its end */
+	if (!o->help && o->save_schedule && check_save(cmd, o))
+		return 1;
 	return 0;
 }
 
@@ -359,12 +364,49 @@ bool cli_same_file(const char *a, const char *b)
 	       sa.st_ino == sb.st_ino;
 }
 
+/* The canonical spelling of a path that does not exist yet: its
+ * directory's realpath and its last component (malloc'd), or NULL. */
+static char *future_path(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	char *real = dir ? realpath(dir, NULL) : NULL, *out = NULL;
+	size_t n;
+
+	if (real && (out = malloc(n = strlen(real) + strlen(base) + 2)))
+		snprintf(out, n, "%s/%s", real, base);
+	free(dir);
+	free(real);
+	return out;
+}
+
+/* Whether out and in will be the same file: the same existing file, or
+ * two spellings of one path neither of which exists yet (the db a tune
+ * is about to create). */
+static bool same_output(const char *out, const char *in)
+{
+	struct stat st;
+	char *a, *b;
+	bool same;
+
+	if (cli_same_file(out, in))
+		return true;
+	if (stat(out, &st) == 0 || stat(in, &st) == 0)
+		return false;
+	a = future_path(out);
+	b = future_path(in);
+	same = a && b && strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
 int cli_check_output(const char *cmd, const char *what, const char *out, const cli_input *in, int n)
 {
 	struct stat st;
 
 	for (int i = 0; i < n; i++)
-		if (in[i].path && cli_same_file(out, in[i].path)) {
+		if (in[i].path && same_output(out, in[i].path)) {
 			fprintf(stderr, "ftc %s: error: %s '%s' is the same file as %s '%s': ftc does not write over its inputs\n",
 				cmd, what, out, in[i].what, in[i].path);
 			return 1;
@@ -374,6 +416,25 @@ int cli_check_output(const char *cmd, const char *what, const char *out, const c
 		return 1;
 	}
 	return 0;
+}
+
+/* Check o->save_schedule against o's inputs: the .te file, the schedule
+ * and the tuning db (unless --no-db).  0, or 1 after printing. */
+static int check_save(const char *cmd, const cli_opts *o)
+{
+	char db[4096];
+	cli_input in[3] = {{"the .te file", o->file}, {"the schedule", o->schedule}, {"the tuning db", NULL}};
+
+	if (!o->no_db && cli_db_path(o, db, sizeof(db)) == 0)
+		in[2].path = db;
+	return cli_check_output(cmd, "--save-schedule", o->save_schedule, in, 3);
+}
+
+int cli_save_schedule(const char *cmd, const cli_opts *o, const char *text)
+{
+	if (check_save(cmd, o))
+		return 1;
+	return cli_write_atomic(cmd, o->save_schedule, text, strlen(text));
 }
 
 /* "DIR/.BASE.tmp-PID-K" beside path (malloc'd), or NULL. */

@@ -89,5 +89,141 @@ c=$("$FTC" eval -D M=7 -D N=9 -D K=5 --seed 4 "$ROOT/examples/gemm.te" | grep '^
 if [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$c" ]; then pass=$((pass + 1)); else
 	fail=$((fail + 1)); echo "FAIL: eval determinism: '$a' '$b' '$c'"; fi
 
+# ---- Outputs never overwrite inputs (issue 12, item 4) ----
+# unchanged NAME FILE COPY: FILE still has the bytes of COPY.
+unchanged() {
+	if cmp -s "$2" "$3"; then pass=$((pass + 1)); else
+		fail=$((fail + 1)); echo "FAIL: $1: '$2' was changed"; fi
+}
+# absent NAME PATH...: none of the paths exists.
+absent() {
+	local name=$1 p
+	shift
+	for p in "$@"; do
+		if [ -e "$p" ] || [ -L "$p" ]; then fail=$((fail + 1)); echo "FAIL: $name: '$p' was written"; return; fi
+	done
+	pass=$((pass + 1))
+}
+O=$TMP/over
+mkdir -p "$O"
+cp "$ROOT/examples/gemm.te" "$O/gemm.te"
+cp "$O/gemm.te" "$O/gemm.te.orig"
+SMALL=(-D M=8 -D N=8 -D K=8)
+"$FTC" tune --trials 2 --quiet "${SMALL[@]}" --db "$O/x.db" "$O/gemm.te" >/dev/null 2>&1
+cp "$O/x.db" "$O/x.db.orig"
+expect "save-schedule over the db" 1 "save-schedule '.*x.db' is the same file as the tuning db" -- \
+	"$FTC" tune --trials 2 "${SMALL[@]}" --db "$O/x.db" --save-schedule "$O/x.db" "$O/gemm.te"
+unchanged "save-schedule over the db" "$O/x.db" "$O/x.db.orig"
+expect "save-schedule over the .te" 1 "is the same file as the .te file" -- \
+	"$FTC" tune --trials 2 "${SMALL[@]}" --db "$O/x.db" --save-schedule "$O/gemm.te" "$O/gemm.te"
+unchanged "save-schedule over the .te" "$O/gemm.te" "$O/gemm.te.orig"
+ln -s gemm.te "$O/link.sched"
+ln "$O/gemm.te" "$O/hard.sched"
+expect "save-schedule through a symlink" 1 "link.sched' is the same file as the .te file" -- \
+	"$FTC" tune --trials 2 "${SMALL[@]}" --no-db --save-schedule "$O/link.sched" "$O/gemm.te"
+expect "save-schedule through a hard link" 1 "hard.sched' is the same file as the .te file" -- \
+	"$FTC" tune --trials 2 "${SMALL[@]}" --no-db --save-schedule "$O/hard.sched" "$O/gemm.te"
+unchanged "save-schedule through links" "$O/gemm.te" "$O/gemm.te.orig"
+expect "save-schedule over the db FTC_DB names" 1 "same file as the tuning db" -- \
+	env FTC_DB="$O/x.db" "$FTC" tune --trials 2 "${SMALL[@]}" --save-schedule "$O/./x.db" "$O/gemm.te"
+expect "save-schedule over a db not yet created" 1 "same file as the tuning db" -- \
+	"$FTC" tune --trials 2 "${SMALL[@]}" --db "$O/new.db" --save-schedule "$O/../over/new.db" "$O/gemm.te"
+absent "save-schedule over a db not yet created" "$O/new.db"
+expect "save-schedule over a device" 1 "'/dev/null' exists and is not a regular file" -- \
+	"$FTC" tune --trials 2 "${SMALL[@]}" --no-db --save-schedule /dev/null "$O/gemm.te"
+expect "save-schedule writes" 0 "best:" -- \
+	"$FTC" tune --trials 2 "${SMALL[@]}" --db "$O/x.db" --save-schedule "$O/best.sched" "$O/gemm.te"
+if [ -f "$O/best.sched" ] && ! ls -A "$O" | grep -q '\.tmp-'; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: save-schedule: no file, or a temporary left: $(ls -A "$O")"; fi
+# compile: no output file may be the .te file, the schedule or the db.
+cp "$O/gemm.te" "$O/k.h"
+expect "compile over its .te" 1 "the output '.*/k.h' is the same file as the .te file" -- \
+	"$FTC" compile "${SMALL[@]}" "$O/k.h" -o "$O"
+unchanged "compile over its .te" "$O/k.h" "$O/gemm.te.orig"
+absent "compile over its .te: nothing written" "$O/k.o" "$O/libk.a"
+printf 'split C i 2\n' >"$O/gemm.o"
+cp "$O/gemm.o" "$O/gemm.o.orig"
+expect "compile over its schedule" 1 "gemm.o' is the same file as the schedule" -- \
+	"$FTC" compile "${SMALL[@]}" --schedule "$O/gemm.o" "$O/gemm.te" -o "$O"
+unchanged "compile over its schedule" "$O/gemm.o" "$O/gemm.o.orig"
+cp "$O/x.db" "$O/libgemm.a"
+expect "compile over the db" 1 "libgemm.a' is the same file as the tuning db" -- \
+	"$FTC" compile "${SMALL[@]}" --db "$O/libgemm.a" "$O/gemm.te" -o "$O"
+unchanged "compile over the db" "$O/libgemm.a" "$O/x.db.orig"
+cp "$O/gemm.te" "$O/g.c"
+expect "compile hls over its .te" 1 "g.c' is the same file as the .te file" -- \
+	"$FTC" compile --target hls "${SMALL[@]}" "$O/g.c" -o "$O"
+expect "compile cuda over its .te" 1 "g.c' is the same file as the .te file" -- \
+	"$FTC" compile --target cuda "${SMALL[@]}" "$O/g.c" -o "$O"
+unchanged "compile hls/cuda over its .te" "$O/g.c" "$O/gemm.te.orig"
+absent "compile hls/cuda over its .te: nothing written" "$O/g.h" "$O/g.ptx" "$O/g_tb.c"
+
+# ---- Reading: only regular files, with a size limit (item 6) ----
+expect "read a device" 1 "/dev/zero: error: not a regular file" -- timeout 60 "$FTC" check /dev/zero
+mkfifo "$TMP/fifo.te"
+expect "read a FIFO" 1 "fifo.te: error: not a regular file" -- timeout 60 "$FTC" check "$TMP/fifo.te"
+expect "read a directory" 1 "error: not a regular file|error: cannot" -- "$FTC" check "$TMP"
+LIMIT=$((1 << 20)) # TE_MAX_SOURCE, which cli_read_file applies
+{ cat "$ROOT/examples/gemm.te"; head -c $((LIMIT - $(wc -c <"$ROOT/examples/gemm.te") - 1)) /dev/zero | tr '\0' '#'; echo; } >"$TMP/atlimit.te"
+expect "a .te file at the size limit" 0 "^C\[i < 1024" -- "$FTC" check "$TMP/atlimit.te"
+printf '#' >>"$TMP/atlimit.te"
+expect "a .te file over the size limit" 1 "atlimit.te: error: the file has 1048577 bytes, more than the limit of 1048576" -- \
+	"$FTC" check "$TMP/atlimit.te"
+expect "a schedule from a device" 1 "/dev/zero: error: not a regular file" -- \
+	timeout 60 "$FTC" lower "${SMALL[@]}" --schedule /dev/zero "$ROOT/examples/gemm.te"
+
+# ---- Exit codes of the user's environment (item 7) ----
+# Out of memory on a huge shape: exit 1, naming the bytes (ASan must let
+# malloc fail rather than abort).
+printf 'input A[65536, 1048576] f32\nB[i < 65536, j < 1048576] = A[i, j] * 2.0\n' >"$TMP/huge.te"
+for cmd in eval run; do
+	expect "$cmd out of memory" 1 "error: out of memory: cannot allocate 274877906944 bytes for tensor 'A'" -- \
+		env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1" "$FTC" $cmd "$TMP/huge.te"
+done
+expect "compile: over the check limit" 1 "6.87e\+10 FLOP is more than ftc compile checks \(at most 1.6e\+10" -- \
+	"$FTC" compile "$TMP/huge.te" -o "$TMP/hugelib"
+absent "compile: over the check limit writes nothing" "$TMP/hugelib"
+# A failed write (a full disk, here a file size limit: EFBIG) is exit 1
+# naming the file, and leaves the old file and no temporary behind.
+mkdir -p "$TMP/full"
+printf 'old\n' >"$TMP/full/gemm.h"
+: >"$TMP/naive.sched" # no db: SQLite cannot open one under this limit
+expect "compile on a full disk" 1 "cannot write '.*/full/gemm.o'.*File too large" -- \
+	bash -c 'trap "" XFSZ; ulimit -f 0; exec "$@"' sh "$FTC" compile -D M=64 -D N=64 -D K=64 \
+	--schedule "$TMP/naive.sched" "$ROOT/examples/gemm.te" -o "$TMP/full"
+if [ "$(cat "$TMP/full/gemm.h")" = old ] && [ "$(ls -A "$TMP/full")" = gemm.h ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: full disk: the old file changed or files were left: $(ls -A "$TMP/full")"; fi
+expect "save-schedule cannot be written" 1 "cannot write '.*/nodir/best.sched': No such file or directory" -- \
+	"$FTC" tune --trials 2 "${SMALL[@]}" --no-db --save-schedule "$TMP/nodir/best.sched" "$ROOT/examples/gemm.te"
+expect "an output directory that cannot be made" 1 "cannot create directory '/proc/ftc-no'" -- \
+	"$FTC" compile "${SMALL[@]}" "$ROOT/examples/gemm.te" -o /proc/ftc-no/lib
+# Names that clash with libc, libm, the runtime or C are refused.
+for n in free main malloc expf sqrtl read mmap pthread_create posix_memalign rt_alloc ftc_rt_free int class _Exit; do
+	expect "--name $n" 1 "the function name '$n' (is|begins)" -- \
+		"$FTC" compile "${SMALL[@]}" --name "$n" "$ROOT/examples/gemm.te" -o "$TMP/names"
+done
+absent "refused names write nothing" "$TMP/names"
+expect "--name total (a future-library name no library defines)" 0 "wrote" -- \
+	"$FTC" compile "${SMALL[@]}" --name total "$ROOT/examples/gemm.te" -o "$TMP/names"
+
+# ---- compile checks what it writes (item 1) ----
+expect "compile checks" 0 "checked the compiled kernel against the reference interpreter at the compiled shape \(seed 1\): verified" -- \
+	"$FTC" compile "${SMALL[@]}" "$ROOT/examples/gemm.te" -o "$TMP/checked"
+# FTC_TEST_CORRUPT_OUTPUT (a test hook) perturbs one output element after
+# the kernel ran, as a miscompilation would: nothing may be written.
+for target in cpu hls cuda; do
+	expect "compile refuses a wrong kernel ($target)" 1 "does not match the reference interpreter: C: 1 of 64 elements outside tolerance.*nothing written" -- \
+		env FTC_TEST_CORRUPT_OUTPUT=1 "$FTC" compile --target "$target" "${SMALL[@]}" "$ROOT/examples/gemm.te" -o "$TMP/wrong-$target"
+	absent "compile refuses a wrong kernel ($target): nothing written" "$TMP/wrong-$target"
+done
+expect "run reports a wrong kernel" 1 "^MISMATCH$" -- \
+	env FTC_TEST_CORRUPT_OUTPUT=1 "$FTC" run "${SMALL[@]}" "$ROOT/examples/gemm.te"
+expect "compile --no-check" 0 "warning: --no-check" -- \
+	env FTC_TEST_CORRUPT_OUTPUT=1 "$FTC" compile --no-check "${SMALL[@]}" "$ROOT/examples/gemm.te" -o "$TMP/unchecked"
+if grep -q '^ \* checked: *no (ftc compile --no-check)$' "$TMP/unchecked/gemm.h"; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: --no-check: the header does not say so"; fi
+expect "compile hls checks the loop IR" 0 "checked the loop IR \(interpreted" -- \
+	"$FTC" compile --target hls "${SMALL[@]}" "$ROOT/examples/gemm.te" -o "$TMP/hls"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

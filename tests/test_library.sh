@@ -155,6 +155,12 @@ expect "no -o" 1 "no output directory.*-o DIR" -- "$FTC" compile "$GEMM"
 expect "no file" 1 "no .te file" -- "$FTC" compile -o "$TMP/nofile"
 expect "bad name" 1 "'1abc' is not a C identifier" -- "$FTC" compile "$GEMM" --name 1abc -o "$TMP/bad"
 expect "keyword name" 1 "'int' is a C keyword" -- "$FTC" compile "$GEMM" --name int -o "$TMP/bad"
+expect "libc name" 1 "'free' is a function or object of the C standard library" -- \
+	"$FTC" compile "$GEMM" --name free -o "$TMP/bad"
+expect "main" 1 "'main' is the entry point of every C program" -- "$FTC" compile "$GEMM" --name main -o "$TMP/bad"
+expect "libm name" 1 "'expf' is a function of the C math library" -- "$FTC" compile "$GEMM" --name expf -o "$TMP/bad"
+expect "host libc name" 1 "'fork' is a symbol of the host's libc.so.6" -- \
+	"$FTC" compile "$GEMM" --name fork -o "$TMP/bad"
 expect "runtime prefix name" 1 "runtime" -- "$FTC" compile "$GEMM" --name ftc_rt_alloc -o "$TMP/bad"
 if [ -e "$TMP/bad" ]; then bad "a rejected --name created the directory"; else ok; fi
 touch "$TMP/afile"
@@ -167,6 +173,19 @@ expect "bad schedule" 1 "nosuch.sched: error: cannot open" -- \
 expect "no runtime" 0 "warning: libftcrt.a not found" -- \
 	env FTC_RUNTIME_LIB="$TMP/nosuch.a" "$FTC" compile "$GEMM" -D M=8 -D N=8 -D K=8 -o "$TMP/nort"
 if [ -e "$TMP/nort/libftcrt.a" ] || [ ! -s "$TMP/nort/libgemm.a" ]; then bad "no runtime: files"; else ok; fi
+# A runtime that is not a regular file is refused at once (/dev/zero used
+# to be read forever), and nothing is written.
+expect "runtime /dev/zero" 1 "/dev/zero: error: not a regular file" -- \
+	timeout 60 env FTC_RUNTIME_LIB=/dev/zero "$FTC" compile "$GEMM" -D M=8 -D N=8 -D K=8 -o "$TMP/zero"
+mkfifo "$TMP/rt.fifo"
+expect "runtime FIFO" 1 "FTC_RUNTIME_LIB='$TMP/rt.fifo' is not a runtime library ftc can copy" -- \
+	timeout 60 env FTC_RUNTIME_LIB="$TMP/rt.fifo" "$FTC" compile "$GEMM" -D M=8 -D N=8 -D K=8 -o "$TMP/zero"
+if [ -e "$TMP/zero" ]; then bad "a refused runtime created the output directory"; else ok; fi
+# The runtime copied is an input too: compiling into its own directory is refused.
+mkdir -p "$TMP/rtdir"
+cp "$G/libftcrt.a" "$TMP/rtdir/libftcrt.a" 2>/dev/null || printf '!<arch>\n' >"$TMP/rtdir/libftcrt.a"
+expect "runtime over itself" 1 "libftcrt.a' is the same file as the runtime library" -- \
+	env FTC_RUNTIME_LIB="$TMP/rtdir/libftcrt.a" "$FTC" compile "$GEMM" -D M=8 -D N=8 -D K=8 -o "$TMP/rtdir"
 
 echo "library: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
