@@ -857,8 +857,7 @@ static int bind_buffers(const te_graph *g, void *const *bufs, void **b, rt_error
 {
 	for (int i = 0; i < te_graph_nstages(g); i++) {
 		const te_stage *s = te_graph_stage(g, i);
-		size_t size = te_dtype_size(s->type);
-		int64_t n = te_stage_numel(s);
+		int64_t bytes = te_stage_bytes(s);
 
 		if ((b[i] = bufs[i]))
 			continue;
@@ -866,10 +865,10 @@ static int bind_buffers(const te_graph *g, void *const *bufs, void **b, rt_error
 			return rt_error_set(err, s->line, s->col, "%s '%s' has no buffer",
 					    s->kind == TE_STAGE_INPUT ? "input" : "output",
 					    s->name);
-		if ((uint64_t)n > SIZE_MAX / size || !(b[i] = rt_alloc((size_t)n * size)))
+		if (bytes < 0 || (uint64_t)bytes > SIZE_MAX || !(b[i] = rt_alloc((size_t)bytes)))
 			return rt_error_set(err, s->line, s->col,
-					    "out of memory for the %lld elements of '%s'",
-					    (long long)n, s->name);
+					    "out of memory: the intermediate '%s' needs %lld bytes",
+					    s->name, (long long)bytes);
 	}
 	return 0;
 }
