@@ -27,9 +27,13 @@ static const char db_help[] =
 	"  list    workloads x targets: records, failures, best GFLOP/s\n"
 	"  show    one workload (by hash prefix, or a .te file): its text, and per\n"
 	"          target the best schedule and the N fastest records (default 10)\n"
-	"  export  every record as JSON lines (stdout, or -o FILE)\n"
+	"  export  every record as JSON lines (stdout, or -o FILE, written whole\n"
+	"          through a temporary file; never the db itself)\n"
 	"  import  merge JSON lines written by export; records already present\n"
-	"          (same uid) are skipped; a malformed line changes nothing\n"
+	"          (same uid) are skipped; each line's workload hash must match\n"
+	"          its text and its numbers be a measurement's, else nothing is\n"
+	"          imported; imported records are unverified: tune and compile\n"
+	"          replay them here before one can be the best\n"
 	"  prune   delete failures and all but the N fastest records of each\n"
 	"          workload and target (default 20; the best is always kept)\n"
 	"  check   SQLite's integrity check and ftc's own (schema, references)\n"
@@ -256,7 +260,7 @@ static int show_target(tdb *db, const tdb_summary *s, int top)
 		printf("  %8" PRId64 "  %9.2f  %10.4g  %-7s  %-8s  %s\n", r[i].id, r[i].gflops,
 		       r[i].status == TDB_OK ? r[i].seconds * 1e3 : NAN,
 		       r[i].status == TDB_OK ? "ok" : r[i].status == TDB_WRONG ? "wrong" : "failed", r[i].method,
-		       r[i].verified ? "yes" : "no");
+		       r[i].verified ? "yes" : r[i].imported ? "no (imported)" : "no");
 	tdb_records_free(r, n);
 	return CLI_OK;
 }

@@ -83,6 +83,13 @@ expect "imported records are not the best" 0 "record.*verified" -- "$FTC" db sho
 printf '{"uid": "x"\n' >"$TMP/broken.jsonl"
 expect "db import malformed" 1 "broken.jsonl:1:" -- "$FTC" db import --db "$TMP/copy.db" "$TMP/broken.jsonl"
 [ "$(nrecords "$TMP/copy.db")" = 9 ] && ok || bad "a malformed import changed the db"
+# A tune replays the imported records (re-verified here) before one of
+# them can be the best.
+"$FTC" db import --db "$TMP/imp.db" "$TMP/all.jsonl" >/dev/null 2>&1
+"$FTC" tune --trials 9 --db "$TMP/imp.db" "${GEMM[@]}" >/dev/null 2>&1
+replays=$("$FTC" db export --db "$TMP/imp.db" 2>/dev/null | grep -c '"method":"replay"')
+[ "$replays" -ge 1 ] && ok || bad "a tune did not replay the imported records"
+expect "a replayed record is the best" 0 "best: [0-9.]+ GFLOP/s.*(replay|sa-q)" -- "$FTC" db show --db "$TMP/imp.db" "${GEMM[@]}"
 
 # Import checks each line: the workload hash against its text, the flops,
 # the numbers; a bad line is refused with its number and nothing imported.
