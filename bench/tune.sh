@@ -65,6 +65,19 @@ for wl in workloads:
             cells.append(f"{statistics.median(vals):.1f}")
         t = statistics.median(r["seconds"] for r in runs)
         print(f"| {wl} | {m} | " + " | ".join(cells) + f" | {t:.0f} |")
+print("\n| workload | method | naive + constructed points alone | s per trial (median) | lower | LLVM | first calls | timing | process | explore | final |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for wl in workloads:
+    for m in ("sa-q", "random"):
+        runs = [json.load(open(f"{out}/{wl}-{m}-{s}.json")) for s in seeds]
+        if not all("time" in r for r in runs):
+            continue
+        seeded = statistics.median(r["best_by_trial"][min(r.get("constructed", 0), len(r["best_by_trial"]) - 1)]
+                                   for r in runs)
+        tm = {k: statistics.median(r["time"][k] for r in runs) for k in runs[0]["time"]}
+        spt = statistics.median(r["seconds_per_trial"] for r in runs)
+        print(f"| {wl} | {m} | {seeded:.1f} | {spt:.2f} | " + " | ".join(
+            f"{tm[k]:.0f}" for k in ("lower", "llvm", "first_call", "timing", "process", "explore", "final")) + " |")
 print("\nbest GFLOP/s after N trials as the search measured it, median of seeds "
       + ", ".join(seeds) + "; final (re-measured, verified) best per run:")
 for wl in workloads:

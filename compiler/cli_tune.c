@@ -2,6 +2,7 @@
  * ftc tune FILE.te: search the schedule space by measuring candidates.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,14 @@ static const char tune_help[] =
 	"the search goes on); the naive schedule, the first candidate and every\n"
 	"new best are checked against the reference.  On a terminal a progress\n"
 	"line shows the trial, the best and last GFLOP/s, failures, elapsed time\n"
-	"and ETA.  At the end ftc prints the best schedule, its GFLOP/s and its\n"
-	"speedup over the naive schedule.\n"
+	"and ETA.  Before the search, ftc measures a handful of schedules built\n"
+	"from the machine's facts (vector width and registers, cache sizes,\n"
+	"threads) and each stage's access pattern; the search starts from them.\n"
+	"At the end the fastest few and the naive schedule are re-measured side\n"
+	"by side, and ftc prints the best schedule, its GFLOP/s and its speedup\n"
+	"over the naive schedule (with --json also where the time went).  Ctrl-C\n"
+	"stops after the candidate in flight (exit status 130); the same command\n"
+	"resumes from the db.\n"
 	"\n"
 	"Every measurement is stored in the tuning db as it is made.  A tune starts\n"
 	"from the db's records of the same workload and target: they count toward\n"
@@ -52,6 +59,23 @@ static const char tune_help[] =
 	CLI_DB_HELP
 	"  --no-db               neither read nor write the tuning db\n"
 	"  -D NAME=VALUE         replace the value of param NAME\n";
+
+/* Exit status of a tune stopped by Ctrl-C (128 + SIGINT, as a shell says). */
+#define TUNE_EXIT_INTERRUPTED 130
+
+/*
+ * Set by SIGINT during a tune; the search checks it between trials.  The
+ * one global mutable variable of the tuner (docs/decisions.md): a signal
+ * handler has no context argument, and a volatile sig_atomic_t is all it
+ * may write.
+ */
+static volatile sig_atomic_t tune_interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	tune_interrupted = 1;
+}
 
 typedef struct tune_ui {
 	bool live;   /* progress line on a terminal */
@@ -111,6 +135,16 @@ static void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The breakdown of the tune's time (srch_times) as JSON members. */
+static void print_times(const srch_times *t)
+{
+	printf(", \"seconds_per_trial\": %.4f, \"time\": {\"setup\": %.4f, \"lower\": %.4f, \"llvm\": %.4f, "
+	       "\"first_call\": %.4f, \"timing\": %.4f, \"verify\": %.4f, \"process\": %.4f, \"explore\": %.4f, "
+	       "\"final\": %.4f}",
+	       t->trial_median, t->setup, t->lower, t->llvm, t->first, t->timing, t->verify, t->process, t->explore,
+	       t->final);
+}
+
 static void print_result(const cli_opts *o, const te_graph *g, const srch_result *r, const char *target,
 			 const tune_ui *ui)
 {
@@ -135,7 +169,10 @@ static void print_result(const cli_opts *o, const te_graph *g, const srch_result
 			       b->verified ? "true" : "false");
 			json_string(stdout, b->schedule);
 		}
-		printf(", \"measured\": %d, \"from_db\": %d, \"best_by_trial\": [", r->measured, r->nhistory);
+		printf(", \"measured\": %d, \"from_db\": %d, \"constructed\": %d, \"interrupted\": %s", r->measured,
+		       r->nhistory, r->seeded, r->interrupted ? "true" : "false");
+		print_times(&r->times);
+		printf(", \"best_by_trial\": [");
 		for (int i = 0; i < ui->ncurve; i++)
 			printf("%s%.3f", i ? ", " : "", ui->curve[i]);
 		printf("]}\n");
@@ -153,7 +190,7 @@ static void print_result(const cli_opts *o, const te_graph *g, const srch_result
 		return;
 	}
 	printf("best: %.2f GFLOP/s (%.4g ms, verified%s), naive %.2f GFLOP/s, speedup %.2fx\n", b->gflops,
-	       b->seconds * 1e3, r->remeasured ? ", re-measured" : "", naive_gflops,
+	       b->seconds * 1e3, r->remeasured ? ", re-measured beside the naive schedule" : "", naive_gflops,
 	       isfinite(r->naive_seconds) ? r->naive_seconds / b->seconds : 0);
 	printf("schedule:\n%s%s", b->schedule,
 	       b->schedule[0] && b->schedule[strlen(b->schedule) - 1] != '\n' ? "\n" : "");
@@ -242,6 +279,42 @@ static int tune_options(const cli_opts *o, srch_tune_opts *to, cg_target *t)
 	return CLI_OK;
 }
 
+/* srch_tune with SIGINT caught (opts.interrupt): the first Ctrl-C stops
+ * the search after the current trial, a second one (SA_RESETHAND) kills
+ * as usual.  The previous handler is restored afterwards. */
+static int search(const te_graph *g, isl_ctx *ctx, const cg_target *t, srch_tune_opts *to, srch_result *r,
+		  rt_error *err)
+{
+	struct sigaction sa, old;
+	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	tune_interrupted = 0;
+	to->interrupt = &tune_interrupted;
+	sigaction(SIGINT, &sa, &old);
+	rc = srch_tune(g, ctx, t, to, r, err);
+	sigaction(SIGINT, &old, NULL);
+	return rc;
+}
+
+/* After Ctrl-C: what was kept, and how to go on. */
+static void say_interrupted(const cli_opts *o, const srch_result *r, const tune_db *d)
+{
+	char path[4096];
+
+	fprintf(stderr, "ftc tune: interrupted after %d trials (%d measured now)", r->nrecords, r->measured);
+	if (!d->db)
+		fprintf(stderr, "; nothing was stored (--no-db)\n");
+	else if (cli_db_path(o, path, sizeof(path)) == 0)
+		fprintf(stderr, "; %d stored in the tuning db %s: run the same command again to resume\n",
+			d->sd.stored, path);
+	else
+		fprintf(stderr, "; %d stored in the tuning db: run the same command again to resume\n", d->sd.stored);
+}
+
 static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 {
 	srch_tune_opts to;
@@ -265,7 +338,7 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 		return rc;
 	}
 	rt_error_clear(&err);
-	if (srch_tune(g, ctx, &t, &to, &r, &err)) {
+	if (search(g, ctx, &t, &to, &r, &err)) {
 		fprintf(stderr, "%s: error: %s\n", o->file, err.msg);
 		free(ui.curve);
 		db_finish(&d, NULL);
@@ -273,6 +346,8 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 	}
 	if (ui.live)
 		fputc('\n', stderr);
+	if (r.interrupted)
+		say_interrupted(o, &r, &d);
 	rc = db_finish(&d, &r);
 	print_result(o, g, &r, ts, &ui);
 	free(ui.curve);
@@ -280,6 +355,8 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 		rc = CLI_USER_ERROR;
 	else if (o->save_schedule && cli_save_schedule("tune", o, r.records[r.best].schedule))
 		rc = CLI_USER_ERROR;
+	if (r.interrupted)
+		rc = TUNE_EXIT_INTERRUPTED;
 	srch_result_release(&r);
 	return rc;
 }

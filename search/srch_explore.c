@@ -552,23 +552,26 @@ srch_explorer *srch_explorer_free(srch_explorer *e)
 	return NULL;
 }
 
-/* The cost of point i becomes known. */
-static void record(srch_explorer *e, int i, double cost)
+/* The cost of point i becomes known; `bound`: it is only a lower bound
+ * (a candidate stopped at the cut-off), which never makes the best nor a
+ * start, though its move still teaches the network (its reward is at most
+ * what the bound gives). */
+static void record(srch_explorer *e, int i, double cost, bool bound)
 {
 	e->ent[i].cost = cost;
-	if (cost < e->best_cost) {
+	if (cost < e->best_cost && !bound) {
 		e->best_cost = cost;
 		e->best = i;
 		e->stale = 0;
 	}
 	if (e->method != SRCH_SA_Q || !e->q)
 		return;
-	if (isfinite(cost))
+	if (isfinite(cost) && !bound)
 		open_add(e, i);
 	learn(e, i);
 }
 
-void srch_explorer_report(srch_explorer *e, const srch_point *p, double cost)
+static void report(srch_explorer *e, const srch_point *p, double cost, bool bound)
 {
 	if (isnan(cost))
 		cost = INFINITY;
@@ -577,7 +580,22 @@ void srch_explorer_report(srch_explorer *e, const srch_point *p, double cost)
 	if (i < 0)
 		i = insert(e, p, h, NAN, -1, -1);
 	if (i >= 0 && isnan(e->ent[i].cost))
-		record(e, i, cost);
+		record(e, i, cost, bound);
+}
+
+void srch_explorer_report(srch_explorer *e, const srch_point *p, double cost)
+{
+	report(e, p, cost, false);
+}
+
+void srch_explorer_report_bound(srch_explorer *e, const srch_point *p, double lower)
+{
+	report(e, p, lower, true);
+}
+
+bool srch_explorer_seen(const srch_explorer *e, const srch_point *p)
+{
+	return seen(e, p);
 }
 
 void srch_explorer_seed(srch_explorer *e, const srch_point *p, double cost)

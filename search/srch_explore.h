@@ -37,6 +37,11 @@ int srch_explorer_next(srch_explorer *e, srch_point *out, int max);
 
 /* The cost of a proposed point. */
 void srch_explorer_report(srch_explorer *e, const srch_point *p, double cost);
+/* A lower bound on the cost of a point (stopped at the cut-off): never the
+ * best nor a start of sa-q's walks. */
+void srch_explorer_report_bound(srch_explorer *e, const srch_point *p, double lower);
+/* Whether p was proposed, reported or seeded. */
+bool srch_explorer_seen(const srch_explorer *e, const srch_point *p);
 
 /* The best point reported so far and its cost (INFINITY when none). */
 double srch_explorer_best(const srch_explorer *e, srch_point *p);

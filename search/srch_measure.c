@@ -81,6 +81,7 @@ void srch_how_default(srch_how *h, const srch_tune_opts *o)
 	h->timeout = o->timeout;
 	h->compile_limit = o->compile_limit;
 	h->min_time = o->min_time;
+	h->rank_limit = INFINITY;
 }
 
 /* What a trial's child reports through shared memory. */
@@ -88,6 +89,7 @@ typedef struct trial_out {
 	int ok, verified;
 	double median, spread;
 	int runs;
+	double t_lower, t_llvm, t_first, t_timing, t_verify; /* seconds */
 	char msg[200];
 } trial_out;
 
@@ -160,18 +162,25 @@ static void alarm_in(double seconds, void (*handler)(int))
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-cg_jit *srch_build(const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *text, char *reason)
+cg_jit *srch_build(const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *text, char *reason,
+		   double *t_lower, double *t_llvm)
 {
 	rt_error err;
 	sch_schedule *s;
 	lir_func *f = NULL;
 	cg_jit *j = NULL;
+	double t0 = rt_now(), t1;
 
 	rt_error_clear(&err);
 	if (!(s = sch_parse(text, &err)) || !(f = lir_lower_flags(g, s, ctx, "kernel", LIR_LOWER_TRUSTED, &err)))
 		snprintf(reason, 256, "lowering: %.200s", err.msg);
-	else if (!(j = cg_jit_new(cg_cpu_compile(f, t, &err), &err)))
+	t1 = rt_now();
+	if (f && !(j = cg_jit_new(cg_cpu_compile(f, t, &err), &err)))
 		snprintf(reason, 256, "compiling: %.200s", err.msg);
+	if (t_lower)
+		*t_lower = t1 - t0;
+	if (t_llvm)
+		*t_llvm = rt_now() - t1;
 	lir_func_free(f);
 	sch_free(s);
 	return j;
@@ -185,7 +194,7 @@ static int child_build(trial_ctx *c, trial_out *out)
 
 	if (isfinite(c->how->compile_limit) && c->how->compile_limit > 0)
 		alarm_in(c->how->compile_limit, build_too_slow);
-	j = srch_build(c->b->g, c->ctx, c->t, c->text, reason);
+	j = srch_build(c->b->g, c->ctx, c->t, c->text, reason, &out->t_lower, &out->t_llvm);
 	alarm_in(0, NULL);
 	if (!j) {
 		snprintf(out->msg, sizeof(out->msg), "%.199s", reason);
@@ -195,70 +204,125 @@ static int child_build(trial_ctx *c, trial_out *out)
 	return 0;
 }
 
+/* One call of the kernel; TRIAL_NOALLOC with the message set on failure. */
+static int call_once(trial_ctx *c, trial_out *out, double *seconds)
+{
+	double t0 = rt_now();
+
+	if (call(c)) {
+		snprintf(out->msg, sizeof(out->msg), "the kernel could not allocate its buffers");
+		return TRIAL_NOALLOC;
+	}
+	*seconds = rt_now() - t0;
+	return 0;
+}
+
 /*
- * In the child: build when asked to, then run once (the warm-up, timed).
- * A first run that passes the cutoff is stopped there (TRIAL_SLOW: the
- * candidate is at least that slow and cannot be the best); a first run
- * longer than half a second is the measurement (one long run times well
- * enough); otherwise repeat until min_time and keep the median.  Then
- * compare the outputs when asked to, or when the median beats
- * verify_below.
+ * In the child: time runs after the warm-up until min_time and
+ * SRCH_MIN_RUNS, at most SRCH_MAX_RUNS; stop at SRCH_RANK_RUNS when even
+ * the fastest run is past how->rank_limit (the median is known well
+ * enough to rank it: it is not the best).  The first timed run is under
+ * the cutoff alarm.
+ */
+static int time_runs(trial_ctx *c, trial_out *out, rt_timing *t)
+{
+	const srch_how *h = c->how;
+	double sample[SRCH_MAX_RUNS], fastest = INFINITY, t0 = rt_now();
+	int n = 0, rc;
+
+	while (n < SRCH_MAX_RUNS && (n < SRCH_MIN_RUNS || rt_now() - t0 < h->min_time)) {
+		if (n == 0 && isfinite(h->cutoff))
+			alarm_in(h->cutoff, run_too_slow);
+		if ((rc = call_once(c, out, &sample[n])))
+			return rc;
+		if (n == 0)
+			alarm_in(0, NULL);
+		fastest = sample[n] < fastest ? sample[n] : fastest;
+		if (++n >= SRCH_RANK_RUNS && fastest > h->rank_limit)
+			break;
+	}
+	out->t_timing = rt_now() - t0;
+	rt_timing_from_samples(sample, n, t);
+	return 0;
+}
+
+/*
+ * In the child: build when asked to, then warm up: one untimed call (it
+ * pays the page faults of the copy-on-write outputs and the cold caches;
+ * a 0.29 ms kernel's first call took 3.4 ms), stopped when it runs past
+ * SRCH_COLD_FACTOR x the cutoff + SRCH_COLD_SLACK s (TRIAL_SLOW).  A
+ * warm-up longer than SRCH_LONG_RUN s is the measurement (one long run
+ * times well enough); otherwise time_runs, whose first timed run past
+ * the cutoff is stopped there (TRIAL_SLOW: the candidate is at least that
+ * slow and cannot be the best).  Then compare the outputs when asked to,
+ * or when the median beats verify_below.
  */
 static int trial_child(void *ctx, void *shm, size_t size)
 {
 	trial_ctx *c = ctx;
 	const srch_how *h = c->how;
 	trial_out *out = shm;
-	rt_bench_opts o;
 	rt_timing t;
-	rt_error err;
-	double t0, first;
+	double first, t0;
 	int rc;
 
 	(void)size;
 	if (!c->fn && (rc = child_build(c, out)))
 		return rc;
 	if (isfinite(h->cutoff))
-		alarm_in(h->cutoff, run_too_slow);
-	t0 = rt_now();
-	if (call(c)) {
-		snprintf(out->msg, sizeof(out->msg), "the kernel could not allocate its buffers");
-		return TRIAL_NOALLOC;
-	}
-	first = rt_now() - t0;
+		alarm_in(h->cutoff * SRCH_COLD_FACTOR + SRCH_COLD_SLACK, run_too_slow);
+	rc = call_once(c, out, &first);
 	alarm_in(0, NULL);
-	if (first > h->cutoff || first > 0.5) {
+	out->t_first = first;
+	if (rc)
+		return rc;
+	if (first > SRCH_LONG_RUN) {
 		t.median = first, t.spread = 0, t.runs = 1;
-	} else {
-		rt_bench_opts_default(&o);
-		o.warmup = 0;
-		o.min_time = h->min_time;
-		o.min_runs = 3;
-		rt_error_clear(&err);
-		if (rt_bench(call, c, &o, &t, &err)) {
-			snprintf(out->msg, sizeof(out->msg), "%.190s", err.msg);
-			return TRIAL_BENCH;
-		}
+	} else if ((rc = time_runs(c, out, &t))) {
+		return rc;
 	}
 	out->median = t.median;
 	out->spread = t.spread;
 	out->runs = t.runs;
+	t0 = rt_now();
 	if ((h->verify || t.median < h->verify_below) && (rc = compare_outputs(c, out)))
 		return rc;
+	out->t_verify = rt_now() - t0;
 	out->ok = 1;
 	return 0;
 }
 
-/* Run one child; 0 with *out filled, or -1 with r's status and reason set. */
+/* Killed by SIGKILL that was not our timeout: the OOM killer or a user,
+ * not a property of the schedule. */
+static bool killed_from_outside(const rt_isolate_result *res)
+{
+	return res->status == RT_ISO_SIGNAL && res->code == SIGKILL;
+}
+
+/* Run one child, once more when it was killed from outside; 0 with *out
+ * filled, or -1 with r's status and reason set (r->transient when it was
+ * killed from outside twice). */
 static int run_child(trial_ctx *c, trial_out *out, srch_record *r)
 {
 	rt_isolate_result res;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	rc = rt_isolate_run(trial_child, c, sizeof(trial_out), c->how->timeout, &res);
+	for (int attempt = 0;; attempt++) {
+		memset(out, 0, sizeof(*out));
+		rc = rt_isolate_run(trial_child, c, sizeof(trial_out), c->how->timeout, &res);
+		if (attempt >= SRCH_RETRIES || !killed_from_outside(&res))
+			break;
+		rt_isolate_result_release(&res);
+	}
+	r->transient = killed_from_outside(&res);
+	r->t_wall = res.seconds;
 	if (res.shm)
 		memcpy(out, res.shm, sizeof(*out));
+	r->t_lower = out->t_lower;
+	r->t_llvm = out->t_llvm;
+	r->t_first = out->t_first;
+	r->t_timing = out->t_timing;
+	r->t_verify = out->t_verify;
 	if (rc && res.status == RT_ISO_EXIT && res.code == TRIAL_SLOW) {
 		out->median = c->how->cutoff; /* at least */
 		out->spread = 0;
@@ -271,6 +335,9 @@ static int run_child(trial_ctx *c, trial_out *out, srch_record *r)
 				 c->how->compile_limit);
 		else if (res.status == RT_ISO_EXIT && out->msg[0])
 			snprintf(r->reason, sizeof(r->reason), "%.200s", out->msg);
+		else if (r->transient)
+			snprintf(r->reason, sizeof(r->reason), "the measuring process was killed from outside (%.150s), "
+				 "twice", res.reason);
 		else
 			snprintf(r->reason, sizeof(r->reason), "the kernel %.200s", res.reason);
 		if (res.status == RT_ISO_EXIT && res.code == TRIAL_WRONG)
@@ -289,6 +356,7 @@ static void record_reset(srch_record *r)
 	r->runs = 0;
 	r->gflops = 0;
 	r->verified = false;
+	r->transient = false;
 }
 
 int srch_measure_text(const srch_bufs *b, isl_ctx *ctx, const cg_target *t, const char *text,

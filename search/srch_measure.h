@@ -4,10 +4,13 @@
  * A candidate is lowered, compiled and run in a forked child (rt_isolate),
  * so that a crash, a hang, a wrong result, or a compile that never ends
  * (LLVM can take minutes on some deep unrolls) costs at most the limits and
- * is recorded as a failure with its reason.  The child times the kernel
- * (its first run is the warm-up, timed; a first run past the cutoff stops
- * there) and compares the outputs with the reference when asked to, or
- * when the kernel beats the best so far.
+ * is recorded as a failure with its reason.  The child warms the kernel
+ * up (one untimed call), times it (a first timed run past the cutoff
+ * stops there: a lower bound; timing stops early when the candidate
+ * clearly cannot be the best) and compares the outputs with the reference
+ * when asked to, or when the kernel beats the best so far.  A child
+ * killed from outside (SIGKILL not sent by the timeout: the OOM killer)
+ * is run again once; killed twice, the record is a transient failure.
  */
 #ifndef FTC_SRCH_MEASURE_H
 #define FTC_SRCH_MEASURE_H
@@ -35,7 +38,23 @@ typedef struct srch_how {
 	double timeout;       /* the child's whole life, seconds */
 	double compile_limit; /* lowering + compiling, seconds */
 	double min_time;      /* timing: repeat runs for this long */
+	double rank_limit;    /* stop timing after SRCH_RANK_RUNS runs when the fastest is
+			       * slower than this (INFINITY: never) */
 } srch_how;
+
+/* Timing runs: at least SRCH_MIN_RUNS (and min_time), at most
+ * SRCH_MAX_RUNS; SRCH_RANK_RUNS before an early stop (rank_limit). */
+#define SRCH_MIN_RUNS 3
+#define SRCH_MAX_RUNS 1000
+#define SRCH_RANK_RUNS 3
+/* The warm-up is stopped past SRCH_COLD_FACTOR x the cutoff +
+ * SRCH_COLD_SLACK seconds (a cold first call pays page faults and cold
+ * caches); a warm-up longer than SRCH_LONG_RUN s is the measurement. */
+#define SRCH_COLD_FACTOR 2.0
+#define SRCH_COLD_SLACK 0.05
+#define SRCH_LONG_RUN 0.5
+/* A child killed by SIGKILL from outside is run again this many times. */
+#define SRCH_RETRIES 1
 
 void srch_how_default(srch_how *h, const srch_tune_opts *o);
 
@@ -48,8 +67,10 @@ int srch_measure_text(const srch_bufs *b, isl_ctx *ctx, const cg_target *t, cons
 		      const srch_how *how, srch_record *r);
 
 /* Lower and compile in this process (for candidates known to compile);
- * NULL with reason[256] set. */
-cg_jit *srch_build(const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *text, char *reason);
+ * NULL with reason[256] set.  The seconds spent lowering and in LLVM go
+ * to *t_lower and *t_llvm (either may be NULL). */
+cg_jit *srch_build(const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *text, char *reason,
+		   double *t_lower, double *t_llvm);
 
 /* Time an already compiled kernel in a child (the final re-measure):
  * 0 with *median (and r->verified when checked), or -1 with r's status

@@ -29,11 +29,14 @@
  * CPU choices.  PAR: 1 parallel the first S0 loop, 2 fuse the first two S0
  * loops and parallel that; VEC: vectorize the last spatial axis's last
  * part; UNROLL: 1 unroll the last reduce axis's part 2, 2 also the last
- * spatial axis's part 2 (no 2 without spatial axes); CW: cache_write S at the loop just outside the
+ * spatial axis's part 2 (no 2 without spatial axes), 3 (with two spatial
+ * axes or more) the register tile's rows: the last part of every spatial
+ * axis but the last; CW: cache_write S at the loop just outside the
  * first reduce loop (the last S1 loop, the last S0 loop in order 2), scope
  * local; CR (per input tensor read by the stage, on the first reducing
- * stage that reads it): cache_read T S <part 0 of the first reduce axis>
- * stack; PLACE of a non-output stage with one consumer C: injective: 0
+ * stage that reads it): 1 cache_read T S <part 0 of the first reduce axis>
+ * stack, 2 the same at the last S0 loop (a GotoBLAS panel: packed once
+ * per outer tile, reused by every inner one); PLACE of a non-output stage with one consumer C: injective: 0
  * root, 1 compute_inline, 2 compute_at C <C's first S1 loop>; a reduction:
  * 0 root, 1 compute_at (CPU only).  An inlined stage's other knobs are
  * ignored; a compute_at into an inlined consumer falls back to root.
@@ -416,7 +419,7 @@ static int add_cache_reads(srch_space *s, const te_stage *st, rt_error *err)
 			continue;
 		snprintf(what, sizeof(what), "cache_read %s", in->name);
 		snprintf(key, sizeof(key), "cr.%s", in->name);
-		if (add_choice(s, st, SRCH_ROLE_CR, 2, t, what, key, err))
+		if (add_choice(s, st, SRCH_ROLE_CR, s->target == SRCH_CPU ? 3 : 2, t, what, key, err))
 			return -1;
 		snprintf(what, sizeof(what), "partition %s.local", in->name);
 		snprintf(key, sizeof(key), "part.%s", in->name);
@@ -463,7 +466,8 @@ static int add_stage(srch_space *s, const te_stage *st, rt_error *err)
 	if (!rc && cpu && pl.nsp > 0)
 		rc = add_choice(s, st, SRCH_ROLE_VEC, 2, -1, "vectorize", "vec", err);
 	if (!rc && cpu && pl.reducing)
-		rc = add_choice(s, st, SRCH_ROLE_UNROLL, pl.nsp > 0 ? 3 : 2, -1, "unroll", "unroll", err);
+		rc = add_choice(s, st, SRCH_ROLE_UNROLL, pl.nsp > 1 ? 4 : pl.nsp > 0 ? 3 : 2, -1, "unroll",
+				"unroll", err);
 	if (!rc && s->target == SRCH_GPU && pl.nsp >= 2 && pl.nsp <= 3)
 		rc = add_choice(s, st, SRCH_ROLE_BFUSE, 2, -1, "block fuse", "bfuse", err);
 	if (!rc && s->target == SRCH_HLS)
@@ -1052,6 +1056,17 @@ static void emit_tiling(const srch_space *s, const srch_point *p, const plan *pl
 	put(b, "\n");
 }
 
+/* The last loop of group S0 in the nest (after any fuse), or -1. */
+static int last_s0(const nest *ns)
+{
+	int at = -1;
+
+	for (int i = 0; i < ns->n; i++)
+		if (ns->group[i] == G_S0)
+			at = i;
+	return at;
+}
+
 static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, buf *b)
 {
 	const char *nm = pl->st->name;
@@ -1073,12 +1088,16 @@ static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, n
 		axis_part(pl, pl->sp[pl->nsp - 1], pl->sparts - 1, loop);
 		put(b, "vectorize %s %s\n", nm, loop);
 	}
-	if (unroll >= 1) {
+	if (unroll == 1 || unroll == 2) {
 		axis_part(pl, pl->rd[pl->nrd - 1], 2, loop);
 		put(b, "unroll %s %s\n", nm, loop);
 	}
-	if (unroll >= 2) {
+	if (unroll == 2) {
 		axis_part(pl, pl->sp[pl->nsp - 1], 2, loop);
+		put(b, "unroll %s %s\n", nm, loop);
+	}
+	for (int i = 0; unroll == 3 && i + 1 < pl->nsp; i++) {
+		axis_part(pl, pl->sp[i], pl->sparts - 1, loop);
 		put(b, "unroll %s %s\n", nm, loop);
 	}
 	if (choice(s, p, id, SRCH_ROLE_CW, -1) && (at = before_reduce(ns)))
@@ -1086,6 +1105,8 @@ static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, n
 	for (int k = 0; k < s->nknobs; k++)
 		if (s->knobs[k].stage == id && s->knobs[k].role == SRCH_ROLE_CR && p->v[s->knobs[k].slot]) {
 			axis_part(pl, pl->rd[0], 0, loop);
+			if (p->v[s->knobs[k].slot] == 2 && last_s0(ns) >= 0)
+				snprintf(loop, sizeof(loop), "%s", ns->name[last_s0(ns)]);
 			put(b, "cache_read %s %s %s stack\n", te_graph_stage(s->g, s->knobs[k].arg)->name, nm,
 			    loop);
 		}

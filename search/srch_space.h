@@ -53,9 +53,11 @@ typedef enum srch_role {
 	SRCH_ROLE_ORDER,   /* reorder: which permutation of the loop groups */
 	SRCH_ROLE_PAR,     /* CPU: 0 none, 1 parallel, 2 fuse two and parallel */
 	SRCH_ROLE_VEC,     /* CPU: vectorize the innermost spatial loop */
-	SRCH_ROLE_UNROLL,  /* CPU: 0 none, 1 reduce part 2, 2 also spatial part 2 */
+	SRCH_ROLE_UNROLL,  /* CPU: 0 none, 1 reduce part 2, 2 also spatial part 2,
+			    * 3 the last part of every spatial axis but the last */
 	SRCH_ROLE_CW,      /* cache_write of the stage */
-	SRCH_ROLE_CR,      /* cache_read of input `arg` */
+	SRCH_ROLE_CR,      /* cache_read of input `arg` (CPU: 1 at the first reduce
+			    * loop, 2 at the last S0 loop) */
 	SRCH_ROLE_PLACE,   /* root / compute_inline / compute_at consumer `arg` */
 	SRCH_ROLE_BFUSE,   /* GPU: fuse the block loops into blockIdx.x */
 	SRCH_ROLE_PIPE,    /* HLS: pipeline the innermost loop outside the unrolled ones (0)

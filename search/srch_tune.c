@@ -11,6 +11,7 @@
 
 #include "rt_time.h"
 #include "srch_measure.h"
+#include "srch_seed.h"
 
 void srch_tune_opts_default(srch_tune_opts *o)
 {
@@ -22,6 +23,8 @@ void srch_tune_opts_default(srch_tune_opts *o)
 	o->compile_limit = 30;
 	o->min_time = 0.1;
 	o->cutoff_ratio = 3;
+	o->rank_ratio = 1.5;
+	o->seed_points = SRCH_SEED_MAX;
 	o->final_top = 3;
 	o->history_best = -1;
 }
@@ -55,6 +58,7 @@ typedef struct loop_state {
 	srch_result *res;
 	int cap, failures, since_gain;
 	double t0, best;
+	bool seeding; /* the trial is a constructed starting point */
 } loop_state;
 
 static void report(loop_state *S, const srch_record *r)
@@ -76,11 +80,29 @@ static void report(loop_state *S, const srch_record *r)
 	S->o->progress(S->o->user, &p);
 }
 
-/* Record trial r: the best, patience, callbacks.  Non-zero stops. */
+/* Add the child's phases of trial r to the tune's times. */
+static void add_times(srch_times *t, const srch_record *r)
+{
+	double child = r->t_lower + r->t_llvm + r->t_first + r->t_timing + r->t_verify;
+
+	t->lower += r->t_lower;
+	t->llvm += r->t_llvm;
+	t->first += r->t_first;
+	t->timing += r->t_timing;
+	t->verify += r->t_verify;
+	t->process += r->t_wall > child ? r->t_wall - child : 0;
+}
+
+/* Record trial r: the best, patience, callbacks.  Non-zero stops.  A
+ * transient failure (its process killed from outside) is kept in the
+ * result but not given to the record callback: it says nothing of the
+ * schedule, and a later tune measures it again. */
 static int account(loop_state *S, srch_record *r)
 {
+	bool measured = r->status == SRCH_OK && !srch_record_cut_off(r);
 	int idx;
 
+	add_times(&S->res->times, r);
 	if (push(S->res, r, &S->cap)) {
 		free(r->schedule);
 		return -1;
@@ -88,22 +110,37 @@ static int account(loop_state *S, srch_record *r)
 	idx = S->res->nrecords - 1;
 	if (r->status != SRCH_OK)
 		S->failures++;
-	if (r->status == SRCH_OK && r->seconds < S->best * 0.99)
+	if (measured && r->seconds < S->best * 0.99)
 		S->since_gain = 0;
 	else
 		S->since_gain++;
-	if (r->status == SRCH_OK && r->seconds < S->best) {
+	if (measured && r->seconds < S->best) {
 		S->best = r->seconds;
 		S->res->best = idx;
 	}
 	report(S, r);
-	return S->o->record ? S->o->record(S->o->record_user, &S->res->records[idx]) : 0;
+	if (r->transient || !S->o->record)
+		return 0;
+	return S->o->record(S->o->record_user, &S->res->records[idx]);
+}
+
+/* Tell the explorer what trial r says of point p. */
+static void tell(srch_explorer *e, const srch_point *p, const srch_record *r)
+{
+	if (srch_record_cut_off(r))
+		srch_explorer_report_bound(e, p, r->seconds);
+	else
+		srch_explorer_report(e, p, r->status == SRCH_OK ? r->seconds : INFINITY);
 }
 
 static bool out_of_budget(loop_state *S)
 {
 	const srch_tune_opts *o = S->o;
 
+	if (o->interrupt && *o->interrupt) {
+		S->res->interrupted = true;
+		return snprintf(S->res->stop_reason, 64, "interrupt"), true;
+	}
 	if (o->trials > 0 && S->res->nrecords >= o->trials)
 		return snprintf(S->res->stop_reason, 64, "trial budget"), true;
 	if (o->seconds > 0 && rt_now() - S->t0 >= o->seconds)
@@ -126,10 +163,13 @@ static int trial(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ct
 	how.verify_below = S->best;
 	if (S->o->cutoff_ratio > 0)
 		how.cutoff = S->best * S->o->cutoff_ratio;
+	if (S->o->rank_ratio > 0)
+		how.rank_limit = S->best * S->o->rank_ratio;
 
 	memset(&r, 0, sizeof(r));
 	r.point = *p;
 	r.has_point = true;
+	r.seeded = S->seeding;
 	/* The first candidate is always compared with the reference, and a
 	 * candidate faster than the best is before it counts. */
 	how.verify = S->res->best < 0;
@@ -140,7 +180,7 @@ static int trial(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ct
 	if (rc)
 		return -1;
 	S->res->measured++;
-	srch_explorer_report(e, p, r.status == SRCH_OK ? r.seconds : INFINITY);
+	tell(e, p, &r);
 	return account(S, &r);
 }
 
@@ -153,7 +193,7 @@ static int top_records(const srch_result *res, int *idx, int k)
 		const srch_record *r = &res->records[i];
 		int j;
 
-		if (r->status != SRCH_OK)
+		if (r->status != SRCH_OK || srch_record_cut_off(r))
 			continue;
 		for (j = n; j > 0 && res->records[idx[j - 1]].seconds > r->seconds; j--)
 			if (j < k)
@@ -176,52 +216,87 @@ static int cmp_double(const void *a, const void *b)
 #define FINAL_MAX 8
 #define FINAL_ROUNDS 3
 
+/* The median of n (<= FINAL_ROUNDS) seconds, sorting them. */
+static double median_of(double *sec, int n)
+{
+	qsort(sec, (size_t)n, sizeof(double), cmp_double);
+	return sec[n / 2];
+}
+
+/* Index of the naive schedule's record (text ""), -1 when none. */
+static int naive_record(const srch_result *res)
+{
+	for (int i = 0; i < res->nrecords; i++)
+		if (res->records[i].schedule && !res->records[i].schedule[0])
+			return i;
+	return -1;
+}
+
 /*
- * Re-measure the top few records side by side (round-robin, FINAL_ROUNDS
- * rounds, each checked against the reference) and name the fastest by the
- * median of its rounds: one lucky measurement does not make the best.  The
- * records' times become the re-measured ones.
+ * Re-measure the top few records and the naive schedule side by side
+ * (round-robin, FINAL_ROUNDS rounds, each checked against the reference)
+ * and name the fastest by the median of its rounds: one lucky measurement
+ * does not make the best, and the speedup compares two times taken in the
+ * same rounds.  The records' times become the re-measured ones.  Slot n
+ * is the naive schedule when it is not among the top (idx -1).
  */
 static void final_remeasure(loop_state *S, const srch_bufs *b, isl_ctx *ctx, const cg_target *t)
 {
 	srch_result *res = S->res;
-	int idx[FINAL_MAX], n, k = S->o->final_top < FINAL_MAX ? S->o->final_top : FINAL_MAX;
-	cg_jit *jit[FINAL_MAX] = {0};
-	double sec[FINAL_MAX][FINAL_ROUNDS];
-	bool bad[FINAL_MAX] = {0};
-	double best = INFINITY;
+	int idx[FINAL_MAX + 1], n, k = S->o->final_top < FINAL_MAX ? S->o->final_top : FINAL_MAX;
+	cg_jit *jit[FINAL_MAX + 1] = {0};
+	double sec[FINAL_MAX + 1][FINAL_ROUNDS], best = INFINITY, t0 = rt_now();
+	bool bad[FINAL_MAX + 1] = {0};
+	srch_record naive, *rec[FINAL_MAX + 1];
 	srch_how how;
 	char reason[256];
+	int nn, naive_at = -1;
 
-	if ((n = top_records(res, idx, k)) < 2)
+	if ((n = top_records(res, idx, k < 1 ? 1 : k)) < 1)
+		return;
+	memset(&naive, 0, sizeof(naive));
+	nn = n;
+	for (int i = 0; i < n; i++)
+		if (!res->records[idx[i]].schedule[0])
+			naive_at = i;
+	if (naive_at < 0) {
+		idx[nn] = naive_record(res);
+		naive_at = nn++;
+	}
+	if (nn < 2)
 		return;
 	srch_how_default(&how, S->o);
-	for (int i = 0; i < n; i++)
-		if (!(jit[i] = srch_build(b->g, ctx, t, res->records[idx[i]].schedule, reason)))
+	for (int i = 0; i < nn; i++) {
+		rec[i] = idx[i] >= 0 ? &res->records[idx[i]] : &naive;
+		if (!(jit[i] = srch_build(b->g, ctx, t, idx[i] >= 0 ? rec[i]->schedule : "", reason, NULL, NULL)))
 			bad[i] = true;
+	}
 	for (int round = 0; round < FINAL_ROUNDS; round++)
-		for (int i = 0; i < n; i++) {
-			srch_record *r = &res->records[idx[i]];
-
+		for (int i = 0; i < nn; i++) {
 			if (bad[i])
 				continue;
 			how.verify = round == 0;
-			if (srch_time_jit(b, cg_jit_entry(jit[i]), &how, r, &sec[i][round])) {
+			if (srch_time_jit(b, cg_jit_entry(jit[i]), &how, rec[i], &sec[i][round])) {
 				bad[i] = true;
-				r->seconds = INFINITY, r->gflops = 0, r->verified = false;
+				rec[i]->seconds = INFINITY, rec[i]->gflops = 0, rec[i]->verified = false;
 			}
 		}
 	res->best = -1;
-	for (int i = 0; i < n; i++) {
-		srch_record *r = &res->records[idx[i]];
+	for (int i = 0; i < nn; i++) {
+		srch_record *r = rec[i];
+		double m;
 
 		cg_jit_free(jit[i]);
 		if (bad[i])
 			continue;
-		qsort(sec[i], FINAL_ROUNDS, sizeof(double), cmp_double);
-		r->seconds = sec[i][FINAL_ROUNDS / 2];
+		m = median_of(sec[i], FINAL_ROUNDS);
+		if (i == naive_at)
+			res->naive_seconds = m;
+		if (i >= n && r == &naive)
+			continue;
+		r->seconds = m;
 		r->gflops = te_graph_flops(b->g) * 1e-9 / r->seconds;
-		if (r->seconds < best) {
+		if ((i < n || idx[i] >= 0) && r->seconds < best) {
 			best = r->seconds;
 			res->best = idx[i];
 		}
@@ -229,9 +304,11 @@ static void final_remeasure(loop_state *S, const srch_bufs *b, isl_ctx *ctx, con
 	if (res->best < 0) /* every one failed now: fall back on the rest */
 		for (int i = 0; i < res->nrecords; i++)
 			if (res->records[i].status == SRCH_OK && res->records[i].verified &&
+			    !srch_record_cut_off(&res->records[i]) &&
 			    (res->best < 0 || res->records[i].seconds < res->records[res->best].seconds))
 				res->best = i;
 	res->remeasured = true;
+	res->times.final = rt_now() - t0;
 }
 
 /* Copy the history into res (first records) and seed the explorer. */
@@ -244,7 +321,9 @@ static int load_history(loop_state *S, srch_explorer *e)
 
 		if (!(r.schedule = strdup(r.schedule ? r.schedule : "")))
 			return -1;
-		if (r.has_point) /* the naive schedule (text "") as in measure_naive */
+		if (r.has_point && srch_record_cut_off(&r))
+			srch_explorer_report_bound(e, &r.point, r.seconds);
+		else if (r.has_point) /* the naive schedule (text "") as in measure_naive */
 			srch_explorer_seed(e, &r.point, r.status == SRCH_OK && r.schedule[0] ? r.seconds : INFINITY);
 		if (push(S->res, &r, &S->cap)) {
 			free(r.schedule);
@@ -252,7 +331,7 @@ static int load_history(loop_state *S, srch_explorer *e)
 		}
 		if (r.status != SRCH_OK)
 			S->failures++;
-		else if (r.seconds < S->best && r.verified && o->history_best < 0)
+		else if (r.seconds < S->best && r.verified && !srch_record_cut_off(&r) && o->history_best < 0)
 			S->best = r.seconds, S->res->best = S->res->nrecords - 1;
 	}
 	if (o->history_best >= 0 && o->history_best < o->nhistory && o->history[o->history_best].status == SRCH_OK) {
@@ -294,13 +373,59 @@ static int measure_naive(loop_state *S, const srch_space *sp, const srch_bufs *b
 	return account(S, &r) ? 1 : 0;
 }
 
+/* Measure the constructed starting points the explorer has not seen
+ * (srch_seed), within the budget; each is a trial.  Non-zero stops. */
+static int measure_seeds(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ctx *ctx,
+			 const cg_target *t, srch_explorer *e)
+{
+	srch_point pts[SRCH_SEED_MAX];
+	srch_machine m;
+	double t0 = rt_now();
+	int n;
+
+	if (S->o->seed_points <= 0)
+		return 0;
+	srch_machine_of(t, S->o->cache_dir, &m);
+	n = srch_seed_points(sp, &m, pts, S->o->seed_points < SRCH_SEED_MAX ? S->o->seed_points : SRCH_SEED_MAX);
+	S->res->times.explore += rt_now() - t0;
+	for (int i = 0; i < n && !out_of_budget(S); i++) {
+		int rc;
+
+		if (srch_explorer_seen(e, &pts[i]))
+			continue;
+		S->res->seeded++;
+		S->seeding = true;
+		rc = trial(S, sp, b, ctx, t, e, &pts[i]);
+		S->seeding = false;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The median wall time of the trials measured now. */
+static double trial_median(const srch_result *res)
+{
+	int n = res->nrecords - res->nhistory, k = 0;
+	double *w = n > 0 ? malloc(sizeof(double) * (size_t)n) : NULL, m;
+
+	if (!w)
+		return 0;
+	for (int i = res->nhistory; i < res->nrecords; i++)
+		w[k++] = res->records[i].t_wall;
+	m = k > 0 ? median_of(w, k) : 0;
+	free(w);
+	return m;
+}
+
 int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tune_opts *o,
 	      srch_result *res, rt_error *err)
 {
 	srch_bufs b = {0};
 	srch_space *sp = calloc(1, sizeof(*sp));
 	srch_explorer *e = NULL;
-	loop_state S = {o, res, 0, 0, 0, 0, INFINITY};
+	loop_state S = {o, res, 0, 0, 0, 0, INFINITY, false};
+	double t1;
 	srch_point *batch = NULL;
 	int rc = -1, n;
 
@@ -320,19 +445,23 @@ int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tu
 		res->naive_seconds = o->naive_seconds > 0 ? o->naive_seconds : INFINITY;
 		goto done;
 	}
+	t1 = rt_now();
 	if (srch_bufs_init(&b, g, err))
 		goto out;
+	res->times.setup = rt_now() - t1;
 	if ((n = measure_naive(&S, sp, &b, ctx, t, e)) < 0) {
 		rt_error_set(err, 0, 0, "out of memory");
 		goto out;
 	}
 	rc = 0;
-	if (n > 0) /* the record callback stopped the search */
+	if (n > 0 || measure_seeds(&S, sp, &b, ctx, t, e)) /* the record callback stopped the search */
 		goto done;
 	while (!out_of_budget(&S)) {
 		int want = o->trials > 0 ? o->trials - res->nrecords : 16;
 
+		t1 = rt_now();
 		n = srch_explorer_next(e, batch, want < 4 ? want : 4);
+		res->times.explore += rt_now() - t1;
 		if (n == 0) {
 			snprintf(res->stop_reason, 64, "space exhausted");
 			break;
@@ -341,10 +470,11 @@ int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tu
 			if (trial(&S, sp, &b, ctx, t, e, &batch[i]))
 				goto done;
 	}
-	if (res->measured > 0)
+	if (res->measured > 0 && !res->interrupted)
 		final_remeasure(&S, &b, ctx, t);
 done:
 	res->elapsed = rt_now() - S.t0;
+	res->times.trial_median = trial_median(res);
 out:
 	free(batch);
 	srch_explorer_free(e);

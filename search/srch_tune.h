@@ -4,12 +4,14 @@
  * Each candidate point becomes a schedule, which a forked child
  * (rt_isolate) lowers, compiles for the CPU, JIT-loads and runs, with a
  * limit on the compile and a timeout on the whole: the child times it
- * (the first run timed as the warm-up; a first run slower than
- * cutoff_ratio x the best is stopped and recorded as a lower bound;
- * otherwise repeats until a minimum time, median) and, for the first
+ * (an untimed warm-up, then a first timed run slower than cutoff_ratio x
+ * the best is stopped and recorded as a lower bound; otherwise repeats
+ * until a minimum time, median) and, for the first
  * candidate and every new best, compares its outputs with the reference
- * computed once beforehand.  At the end the fastest few are re-measured
- * side by side.  A candidate
+ * computed once beforehand.  Before the search, the constructed starting
+ * points (srch_seed) are measured; the explorer starts from them.  At the
+ * end the fastest few and the naive schedule are re-measured side by
+ * side.  A candidate
  * that fails to lower or compile, crashes, hangs or computes a wrong result
  * is recorded as a failure with its reason, and the search goes on.  The
  * loop stops at the trial budget, the time budget, when the space is
@@ -19,6 +21,7 @@
 #define FTC_SRCH_TUNE_H
 
 #include <isl/ctx.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "cg.h"
@@ -40,8 +43,31 @@ typedef struct srch_record {
 	double gflops;
 	bool verified;       /* compared with the reference and equal */
 	bool has_point;      /* `point` is set (a record replayed from text may lack one) */
+	bool transient;      /* failed because its process was killed from outside (the OOM
+			      * killer): not a property of the schedule, not stored */
+	bool seeded;         /* a constructed starting point (srch_seed) */
 	int64_t id;          /* the tuning db's id of the record, 0 when not stored */
+	/* where the trial's time went, seconds: lowering, LLVM, the warm-up
+	 * call, the timing runs, the comparison with the reference (in the
+	 * child), and the child's whole life as the parent saw it */
+	double t_lower, t_llvm, t_first, t_timing, t_verify, t_wall;
 } srch_record;
+
+/* A record stopped at the cut-off: OK, but its time is a lower bound. */
+static inline bool srch_record_cut_off(const srch_record *r)
+{
+	return r->status == SRCH_OK && r->runs == 0;
+}
+
+/* Where a tune's time went, seconds (summed over its trials). */
+typedef struct srch_times {
+	double setup;    /* inputs and the reference outputs, once per tune */
+	double lower, llvm, first, timing, verify; /* in the children */
+	double process;  /* the children's lives beyond that: fork, exit, waiting */
+	double explore;  /* proposing points, constructing the starting points */
+	double final;    /* the final side-by-side re-measure */
+	double trial_median; /* the median wall time of one trial */
+} srch_times;
 
 /* What the loop reports after each trial. */
 typedef struct srch_progress {
@@ -61,8 +87,17 @@ typedef struct srch_tune_opts {
 	double timeout;            /* per candidate (compile + runs), seconds */
 	double compile_limit;      /* lowering + compiling one candidate, seconds */
 	double min_time;           /* timing: repeat each run until this many seconds */
-	double cutoff_ratio;       /* a first run this many times slower than the best is
-				    * the candidate's time: it is not run again (0 = never) */
+	double cutoff_ratio;       /* a first timed run (after the warm-up) this many times
+				    * slower than the best stops the candidate there: its
+				    * record is a lower bound (runs 0) (0 = never) */
+	double rank_ratio;         /* stop timing a candidate after SRCH_RANK_RUNS runs when
+				    * its fastest is this many times the best (0 = never) */
+	int seed_points;           /* constructed starting points measured first (srch_seed;
+				    * 0 = none) */
+	const char *cache_dir;     /* where the host's caches are described (NULL: /sys) */
+	/* Set (by a signal handler) to stop the search after the current trial,
+	 * without the final re-measure; NULL: never. */
+	const volatile sig_atomic_t *interrupt;
 	int final_top;             /* re-measure this many of the fastest side by side
 				    * at the end before naming the best (0 or 1 = no) */
 	void (*progress)(void *user, const srch_progress *p);
@@ -90,8 +125,12 @@ typedef struct srch_result {
 	int measured;              /* candidates compiled and run by this call (naive included) */
 	bool remeasured;           /* the top few were re-measured at the end */
 	int best;                  /* index of the best verified OK record, -1 if none */
-	double naive_seconds;      /* the naive schedule's time, INFINITY if it failed */
+	double naive_seconds;      /* the naive schedule's time, INFINITY if it failed (re-measured
+				    * beside the best when `remeasured`) */
 	double elapsed;
+	int seeded;                /* constructed starting points measured */
+	bool interrupted;          /* stopped by opts.interrupt */
+	srch_times times;
 	char stop_reason[64];
 } srch_result;
 

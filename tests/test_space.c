@@ -69,7 +69,7 @@ START_TEST(gemm_1024_space)
 	ck_assert_ptr_nonnull(s);
 	init_space(s, g, SRCH_CPU, "gemm");
 	/* splits i, j (4 parts: C(13,3) = 286 tuples of 2^10), k (3 parts:
-	 * C(12,2) = 66); order 4, par 3, vec 2, unroll 3, cw 2, cr A 2, cr B 2. */
+	 * C(12,2) = 66); order 4, par 3, vec 2, unroll 4, cw 2, cr A 3, cr B 3. */
 	ck_assert_int_eq(s->nknobs, 10);
 	ck_assert_int_eq(s->nslots, 4 + 4 + 3 + 7);
 	i = knob_index(s, "C.i");
@@ -79,11 +79,11 @@ START_TEST(gemm_1024_space)
 	ck_assert(s->knobs[knob_index(s, "C.k")].nvalues == 66);
 	ck_assert_int_eq(s->knobs[knob_index(s, "C.order")].nchoices, 4);
 	ck_assert_int_eq(s->knobs[knob_index(s, "C.par")].nchoices, 3);
-	ck_assert_int_eq(s->knobs[knob_index(s, "C.unroll")].nchoices, 3);
-	ck_assert_int_ge(knob_index(s, "C.cr.A"), 0);
+	ck_assert_int_eq(s->knobs[knob_index(s, "C.unroll")].nchoices, 4);
+	ck_assert_int_eq(s->knobs[knob_index(s, "C.cr.A")].nchoices, 3);
 	ck_assert_int_ge(knob_index(s, "C.cr.B"), 0);
 	ck_assert_int_ge(knob_index(s, "C.cw"), 0);
-	ck_assert(fabs(s->log10_size - log10(286.0 * 286 * 66 * 4 * 3 * 2 * 3 * 2 * 2 * 2)) < 1e-9);
+	ck_assert(fabs(s->log10_size - log10(286.0 * 286 * 66 * 4 * 3 * 2 * 4 * 2 * 3 * 3)) < 1e-9);
 	printf("gemm 1024^3: cpu log10(size) = %.2f, %d knobs, %d directions, %d features\n",
 	       s->log10_size, s->nknobs, srch_space_ndirs(s), srch_space_nfeatures(s));
 	init_space(s, g, SRCH_GPU, "gemm");
@@ -349,6 +349,23 @@ START_TEST(point_to_steps)
 			       "fuse C i.o j.o\nparallel C i.o+j.o\nvectorize C j.i.i.i\n"
 			       "unroll C k.i.i\nunroll C j.i.i.o\ncache_write C j.i.o local\n"
 			       "cache_read B C k.o stack\n");
+	free(text);
+	/* The register tile's rows unrolled and B packed once per panel (at
+	 * the last S0 loop, after the fuse): examples/gemm.sched's form. */
+	ck_assert_msg(srch_point_parse(s,
+				       "C.i=1,256,1,4 C.j=16,1,4,16 C.k=1,1,1024 C.order=3 C.par=2 C.vec=1 "
+				       "C.unroll=3 C.cw=1 C.cr.A=0 C.cr.B=2",
+				       &p, &err) == 0,
+		      "%s", err.msg);
+	text = srch_point_schedule(s, &p);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_str_eq(text, "split C i 1024\nsplit C i.i 4\nsplit C i.i.i 4\n"
+			       "split C j 64\nsplit C j.i 64\nsplit C j.i.i 16\n"
+			       "split C k 1024\nsplit C k.i 1024\n"
+			       "reorder C i.o j.o i.i.o j.i.o k.o k.i.o k.i.i i.i.i.o j.i.i.o i.i.i.i j.i.i.i\n"
+			       "fuse C i.o j.o\nparallel C i.o+j.o\nvectorize C j.i.i.i\n"
+			       "unroll C i.i.i.i\ncache_write C j.i.o local\n"
+			       "cache_read B C i.o+j.o stack\n");
 	free(text);
 	free(s);
 	te_graph_free(g);

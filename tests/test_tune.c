@@ -1,13 +1,25 @@
 /*
  * Tests of search/srch_tune: a real tune of a small GEMM improves on the
- * naive schedule and its best is verified; a faulty target is survived.
+ * naive schedule and its best is verified; a faulty target is survived;
+ * constructed starting points (srch_seed) lower, verify and beat the naive
+ * schedule; cut-off records are lower bounds; the naive schedule is
+ * re-measured beside the best; an interrupt stops the search; a child
+ * killed from outside is a transient failure.
  */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sched_gen.h"
+#include "srch_seed.h"
 #include "srch_tune.h"
 
 static te_graph *gemm(isl_ctx *ctx, int n)
@@ -87,6 +99,336 @@ START_TEST(crashing_candidates_are_failures)
 }
 END_TEST
 
+/* The machine of the host target. */
+static void host_machine(cg_target *t, srch_machine *m)
+{
+	rt_error err;
+
+	rt_error_clear(&err);
+	ck_assert_int_eq(cg_target_host(t, &err), 0);
+	t->threads = 1;
+	srch_machine_of(t, NULL, m);
+}
+
+/* Cache sizes come from the cache directory; missing ones keep the
+ * defaults; the vector registers from the features. */
+START_TEST(machine_facts)
+{
+	char dir[] = "/tmp/ftc-test-cacheXXXXXX", path[256];
+	static const char *const files[][2] = {
+		{"index0/level", "1"}, {"index0/type", "Data"},	   {"index0/size", "48K"},
+		{"index1/level", "1"}, {"index1/type", "Instruction"}, {"index1/size", "32K"},
+		{"index2/level", "2"}, {"index2/type", "Unified"},	   {"index2/size", "2048K"},
+	};
+	srch_machine m;
+	cg_target t;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/index%d", dir, i);
+		ck_assert_int_eq(mkdir(path, 0700), 0);
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i][0]);
+		ck_assert_ptr_nonnull(f = fopen(path, "w"));
+		fprintf(f, "%s\n", files[i][1]);
+		fclose(f);
+	}
+	memset(&t, 0, sizeof(t));
+	snprintf(t.features, sizeof(t.features), "+avx2,+avx512f,+fma");
+	t.vector_bits = 512;
+	t.threads = 3;
+	srch_machine_of(&t, dir, &m);
+	ck_assert_int_eq(m.l1, 48 << 10);
+	ck_assert_int_eq(m.l2, 2048 << 10);
+	ck_assert_int_eq(m.l3, 32 << 20); /* no index3: the default */
+	ck_assert_int_eq(m.vregs, 32);
+	ck_assert_int_eq(m.vector_bits, 512);
+	ck_assert_int_eq(m.threads, 3);
+	snprintf(t.features, sizeof(t.features), "+avx2,+avx512fp16x");
+	srch_machine_of(&t, "/nonexistent", &m);
+	ck_assert_int_eq(m.vregs, 16);
+	ck_assert_int_eq(m.l2, 1 << 20);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i][0]);
+		unlink(path);
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/index%d", dir, i);
+		rmdir(path);
+	}
+	rmdir(dir);
+}
+END_TEST
+
+/* Every constructed point of every example (small shapes) is a distinct
+ * valid point whose schedule lowers, compiles and matches the reference. */
+START_TEST(seeds_of_every_example_verify)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = small_example(examples[_i], ctx);
+	srch_space *sp = malloc(sizeof(*sp));
+	srch_point pts[SRCH_SEED_MAX];
+	srch_measurer *m;
+	srch_machine mach;
+	cg_target t;
+	rt_error err;
+	int n;
+
+	ck_assert_ptr_nonnull(sp);
+	host_machine(&t, &mach);
+	rt_error_clear(&err);
+	ck_assert_msg(srch_space_init(sp, g, SRCH_CPU, &err) == 0, "%s", err.msg);
+	n = srch_seed_points(sp, &mach, pts, SRCH_SEED_MAX);
+	ck_assert_int_ge(n, 1);
+	ck_assert_ptr_nonnull(m = srch_measurer_new(g, &err));
+	for (int i = 0; i < n; i++) {
+		char *text = srch_point_schedule(sp, &pts[i]);
+		srch_record r;
+
+		ck_assert(srch_point_valid(sp, &pts[i]));
+		for (int j = 0; j < i; j++)
+			ck_assert(!srch_point_equal(sp, &pts[i], &pts[j]));
+		ck_assert_ptr_nonnull(text);
+		memset(&r, 0, sizeof(r));
+		ck_assert_int_eq(srch_measurer_run(m, ctx, &t, text, true, 120, 0.001, &r), 0);
+		ck_assert_msg(r.status == SRCH_OK && r.verified, "%s seed %d: %s\n%s", examples[_i], i, r.reason, text);
+		free(r.schedule);
+		free(text);
+	}
+	srch_measurer_free(m);
+	free(sp);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* GEMM 256^3: the best constructed point beats the naive schedule by a
+ * large factor (measured side by side in this process's children). */
+START_TEST(seeds_beat_naive_on_gemm)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = gemm(ctx, 256);
+	srch_space *sp = malloc(sizeof(*sp));
+	srch_point pts[SRCH_SEED_MAX];
+	srch_measurer *m;
+	srch_machine mach;
+	srch_record r;
+	cg_target t;
+	rt_error err;
+	double naive, best = INFINITY;
+	int n;
+
+	ck_assert_ptr_nonnull(sp);
+	host_machine(&t, &mach);
+	rt_error_clear(&err);
+	ck_assert_int_eq(srch_space_init(sp, g, SRCH_CPU, &err), 0);
+	n = srch_seed_points(sp, &mach, pts, SRCH_SEED_MAX);
+	ck_assert_int_ge(n, 4);
+	ck_assert_ptr_nonnull(m = srch_measurer_new(g, &err));
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(srch_measurer_run(m, ctx, &t, "", true, 120, 0.05, &r), 0);
+	ck_assert_int_eq(r.status, SRCH_OK);
+	naive = r.seconds;
+	free(r.schedule);
+	for (int i = 0; i < n; i++) {
+		char *text = srch_point_schedule(sp, &pts[i]);
+
+		ck_assert_int_eq(srch_measurer_run(m, ctx, &t, text, true, 120, 0.05, &r), 0);
+		ck_assert_msg(r.status == SRCH_OK && r.verified, "seed %d: %s", i, r.reason);
+		best = r.seconds < best ? r.seconds : best;
+		free(r.schedule);
+		free(text);
+	}
+	printf("gemm 256^3: naive %.3f ms, best of %d constructed points %.3f ms (%.1fx)\n", naive * 1e3, n,
+	       best * 1e3, naive / best);
+	ck_assert_msg(naive / best >= 4, "naive %g s, best constructed %g s", naive, best);
+	srch_measurer_free(m);
+	free(sp);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* The row sum of issue 15: a cut-off record is a lower bound (never the
+ * best, runs 0); the final round re-measures the naive schedule beside the
+ * best, so the tuned kernel is never slower than the naive one; the tune
+ * reports where its time went. */
+START_TEST(cutoffs_are_bounds_and_naive_is_remeasured)
+{
+	static const char src[] = "input A[256, 256] f32\ny[i < 256] = sum(j < 256) A[i, j]\n";
+	isl_ctx *ctx = new_ctx();
+	srch_tune_opts o;
+	srch_result r;
+	cg_target t;
+	rt_error err;
+	te_graph *g;
+	int cut = 0;
+
+	rt_error_clear(&err);
+	ck_assert_ptr_nonnull(g = te_parse(src, NULL, 0, &err));
+	ck_assert_int_eq(cg_target_host(&t, &err), 0);
+	t.threads = 1;
+	srch_tune_opts_default(&o);
+	o.trials = 16;
+	o.min_time = 0.01;
+	o.cutoff_ratio = 1.05; /* many cut-offs */
+	o.method = SRCH_RANDOM;
+	ck_assert_msg(srch_tune(g, ctx, &t, &o, &r, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(r.nrecords, 16);
+	ck_assert_int_ge(r.seeded, 1);
+	ck_assert_int_ge(r.best, 0);
+	ck_assert(r.remeasured);
+	ck_assert_int_gt(r.records[r.best].runs, 0);
+	ck_assert_msg(r.records[r.best].seconds <= r.naive_seconds, "best %g s, naive %g s (side by side)",
+		      r.records[r.best].seconds, r.naive_seconds);
+	for (int i = 0; i < r.nrecords; i++)
+		if (srch_record_cut_off(&r.records[i])) {
+			cut++;
+			ck_assert_int_ne(i, r.best);
+		}
+	printf("row sum: %d of %d records cut off; trial median %.3f s; lower %.2f s, llvm %.2f s, "
+	       "first calls %.3f s, timing %.2f s, process %.2f s\n",
+	       cut, r.nrecords, r.times.trial_median, r.times.lower, r.times.llvm, r.times.first, r.times.timing,
+	       r.times.process);
+	ck_assert(r.times.trial_median > 0 && r.times.llvm > 0 && r.times.lower > 0 && r.times.setup > 0);
+	srch_result_release(&r);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* A record callback that raises the interrupt flag after 3 trials. */
+typedef struct interrupter {
+	volatile sig_atomic_t flag;
+	int calls;
+} interrupter;
+
+static int interrupt_after_3(void *user, srch_record *r)
+{
+	interrupter *in = user;
+
+	(void)r;
+	if (++in->calls == 3)
+		in->flag = 1;
+	return 0;
+}
+
+/* An interrupt stops the search after the current trial, without the
+ * final re-measure, and says so. */
+START_TEST(interrupt_stops_the_search)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = gemm(ctx, 32);
+	interrupter in = {0, 0};
+	srch_tune_opts o;
+	srch_result r;
+	cg_target t;
+	rt_error err;
+
+	rt_error_clear(&err);
+	ck_assert_int_eq(cg_target_host(&t, &err), 0);
+	srch_tune_opts_default(&o);
+	o.trials = 20;
+	o.min_time = 0.001;
+	o.record = interrupt_after_3;
+	o.record_user = &in;
+	o.interrupt = &in.flag;
+	ck_assert_int_eq(srch_tune(g, ctx, &t, &o, &r, &err), 0);
+	ck_assert(r.interrupted);
+	ck_assert_int_eq(r.nrecords, 3);
+	ck_assert(!r.remeasured);
+	ck_assert_str_eq(r.stop_reason, "interrupt");
+	srch_result_release(&r);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* A process that SIGKILLs every other child of `parent` until it is
+ * killed itself: the OOM killer, as the tuner sees it. */
+static void kill_siblings(pid_t parent)
+{
+	pid_t me = getpid();
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			char path[300], buf[512], *p;
+			FILE *f;
+			int ppid;
+
+			if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == me)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+			if (!(f = fopen(path, "r")))
+				continue;
+			p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			fclose(f);
+			if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == parent)
+				kill(atoi(e->d_name), SIGKILL);
+		}
+		if (d)
+			closedir(d);
+		usleep(20000);
+	}
+}
+
+static int count_records(void *user, srch_record *r)
+{
+	(void)r;
+	++*(int *)user;
+	return 0;
+}
+
+/* Children killed from outside (twice each: the retry) are transient
+ * failures, never given to the record callback (the db). */
+START_TEST(killed_children_are_transient)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = gemm(ctx, 16);
+	pid_t parent = getpid(), killer;
+	srch_tune_opts o;
+	srch_result r;
+	cg_target t;
+	rt_error err;
+	int stored = 0;
+
+	rt_error_clear(&err);
+	ck_assert_int_eq(cg_target_host(&t, &err), 0);
+	t.fault = 2; /* kernels never return: the killer gets them first */
+	srch_tune_opts_default(&o);
+	o.trials = 2;
+	o.timeout = 60;
+	o.seed_points = 0;
+	o.record = count_records;
+	o.record_user = &stored;
+	ck_assert_int_ge(killer = fork(), 0);
+	if (killer == 0) {
+		kill_siblings(parent);
+		_exit(0);
+	}
+	ck_assert_int_eq(srch_tune(g, ctx, &t, &o, &r, &err), 0);
+	kill(killer, SIGKILL);
+	waitpid(killer, NULL, 0);
+	ck_assert_int_eq(r.nrecords, 2);
+	for (int i = 0; i < r.nrecords; i++) {
+		ck_assert_int_eq(r.records[i].status, SRCH_FAILED);
+		ck_assert(r.records[i].transient);
+		ck_assert_msg(strstr(r.records[i].reason, "killed from outside"), "%s", r.records[i].reason);
+	}
+	ck_assert_int_eq(stored, 0);
+	srch_result_release(&r);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tune");
@@ -97,6 +439,12 @@ int main(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, crashing_candidates_are_failures);
 	tcase_add_test(tc, tune_small_gemm_beats_naive);
+	tcase_add_test(tc, machine_facts);
+	tcase_add_loop_test(tc, seeds_of_every_example_verify, 0, NEXAMPLES);
+	tcase_add_test(tc, seeds_beat_naive_on_gemm);
+	tcase_add_test(tc, cutoffs_are_bounds_and_naive_is_remeasured);
+	tcase_add_test(tc, interrupt_stops_the_search);
+	tcase_add_test(tc, killed_children_are_transient);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
