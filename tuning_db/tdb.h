@@ -8,11 +8,14 @@
  * mode, a busy timeout), so a tuner killed at any moment loses at most the
  * candidate it was measuring, and two tuners may share one file.
  *
- * Safety: a file that is not an ftc tuning db (not SQLite, or SQLite with
- * another application's tables) or that is corrupt is refused with a
- * message and never written; a db of a newer schema is refused; an older
- * one is migrated in one transaction.  Schema versions are a list of
- * migrations (see tdb_schema.c): a new file runs them all.
+ * Safety: a file that is not an ftc tuning db (not a regular file, not
+ * SQLite, or SQLite with another application's tables), that is corrupt
+ * (PRAGMA quick_check) or that lacks a table or column of its schema is
+ * refused with a message and never written: an existing file is looked at
+ * on a read-only connection before the first write.  A db of a newer
+ * schema is refused; an older one is migrated in one transaction.  Schema
+ * versions are a list of migrations (see tdb_schema.c): a new file runs
+ * them all.  Row ids are never reused (AUTOINCREMENT, schema 3).
  *
  * Ownership: strings inside the structs returned by tdb_* are malloc'd and
  * released by the matching *_release / tdb_records_free.  Every function that
@@ -86,8 +89,10 @@ int tdb_default_path(char *out, size_t size, rt_error *err);
 /*
  * Open the db at `path`, creating it (and its parent directory) when it does
  * not exist, migrating an older schema.  Refuses (returns -1, never
- * writing): a file that is not SQLite, a SQLite file that is not an ftc db,
- * a corrupt file, a newer schema.  Messages start with the path.
+ * writing): a directory, device, FIFO or socket (symlinks followed), a file
+ * that is not SQLite, a SQLite file that is not an ftc db, a corrupt or
+ * incomplete file, a newer schema, an older one whose rows name missing
+ * rows.  Messages start with the path.
  */
 int tdb_open(const char *path, tdb **out, rt_error *err);
 /* Open an existing db read-only (no creation, no migration). */
