@@ -168,6 +168,20 @@ rc=$?
 	bad "import at a full disk: exit $rc: $out"
 [ "$(nrecords "$TMP/full.db")" = 9 ] && ok || bad "import at a full disk changed the db"
 expect "db check after a full disk" 0 ": ok" -- "$FTC" db check --db "$TMP/full.db"
+# A db on a read-only file system (a read-only bind mount in a private
+# mount namespace, where the kernel allows one): exit 1, naming the file
+# and why.
+mkdir -p "$TMP/ro" "$TMP/rosrc"
+cp "$TMP/copy.db" "$TMP/rosrc/t.db"
+if unshare -rm true 2>/dev/null; then
+	out=$(unshare -rm sh -c 'mount --bind "$1" "$2" && mount -o remount,bind,ro "$2" && shift 2 && exec "$@"' \
+		sh "$TMP/rosrc" "$TMP/ro" "$FTC" tune --trials 12 --db "$TMP/ro/t.db" "${GEMM[@]}" 2>&1)
+	rc=$?
+	[ "$rc" = 1 ] && grep -q "ro/t.db: .*Read-only file system" <<<"$out" && ok ||
+		bad "tune on a read-only file system: exit $rc: $out"
+else
+	echo "note: unshare -rm is not permitted here; the read-only file system case was not run"
+fi
 expect "db prune" 0 "removed [0-9]+ records" -- "$FTC" db prune --keep 2 --db "$TMP/copy.db"
 expect "db check after prune" 0 ": ok" -- "$FTC" db check --db "$TMP/copy.db"
 expect "db no subcommand" 1 "give a subcommand" -- "$FTC" db

@@ -15,9 +15,11 @@
  */
 #include "tdb_priv.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct migration {
 	int version;
@@ -147,9 +149,39 @@ typedef struct identity {
 	int ntables;
 } identity;
 
+/* When SQLite cannot open or write `path`: why not, from the file system
+ * ("cannot write DIR: Read-only file system"), into out; "" when no reason
+ * shows. */
+static void why_unwritable(const char *path, char *out, size_t size)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	out[0] = '\0';
+	if (access(path, W_OK) != 0 && errno != ENOENT) {
+		snprintf(out, size, "; cannot write it: %s", strerror(errno));
+		return;
+	}
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (access(dir, W_OK) != 0) /* SQLite keeps its -wal and -shm files there */
+		snprintf(out, size, "; cannot write its directory %s: %s", dir, strerror(errno));
+}
+
 int tdb_sqlite_fail(sqlite3 *h, const char *path, rt_error *err, const char *what)
 {
 	int code = sqlite3_errcode(h) & 0xff;
+	char why[4200];
+
+	if (code == SQLITE_CANTOPEN || code == SQLITE_READONLY || code == SQLITE_IOERR ||
+	    code == SQLITE_FULL) {
+		why_unwritable(path, why, sizeof(why));
+		if (why[0])
+			return rt_error_set(err, 0, 0, "%s: %s: %s%s", path, what,
+					    sqlite3_errmsg(h), why);
+	}
 
 	if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
 		return rt_error_set(err, 0, 0,
