@@ -326,7 +326,7 @@ static int db_export(tdb *db, const db_args *a)
 	n = tdb_export(db, a->out ? w.f : stdout, &err);
 	if (n < 0) {
 		cli_wfile_abort(&w);
-		fprintf(stderr, "ftc db export: %s\n", err.msg);
+		fprintf(stderr, "ftc db export: %s%s\n", err.msg, a->out ? "" : " (to standard output)");
 		return CLI_USER_ERROR;
 	}
 	if (a->out && cli_wfile_commit(&w))

@@ -120,6 +120,8 @@ done
 expect "export -o /dev/null refused" 1 "not a regular file" -- "$FTC" db export --db "$TMP/copy.db" -o /dev/null
 [ "$sum" = "$(cksum <"$TMP/copy.db")" ] && ok || bad "export -o the db changed it"
 expect "db check after export refusals" 0 ": ok" -- "$FTC" db check --db "$TMP/copy.db"
+expect "export to a full stdout" 1 "cannot write the export of .*copy.db: No space left on device \(to standard output\)" -- \
+	sh -c '"$1" db export --db "$2" >/dev/full' sh "$FTC" "$TMP/copy.db"
 # An export to a file replaces it whole, and leaves no temporary file.
 echo old >"$TMP/out.jsonl"
 expect "export -o a file" 0 "exported 9 records" -- "$FTC" db export --db "$TMP/copy.db" -o "$TMP/out.jsonl"

@@ -981,6 +981,69 @@ START_TEST(import_decodes)
 }
 END_TEST
 
+/* Import `n` bytes of `data` (NUL bytes allowed). */
+static int import_bytes(tdb *db, const char *data, size_t n, int *added, rt_error *err)
+{
+	FILE *f = tmpfile();
+	int skipped, rc;
+
+	ck_assert(f != NULL);
+	ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+	rewind(f);
+	rt_error_clear(err);
+	rc = tdb_import(db, f, added, &skipped, err);
+	fclose(f);
+	return rc;
+}
+
+/* A line of exactly TDB_IMPORT_LINE_MAX bytes imports, one byte more is
+ * refused (and nothing imported); a NUL byte is refused where it is; an
+ * endless source of them (/dev/zero) ends at once. */
+START_TEST(import_limits)
+{
+	tmp t;
+	tdb *db;
+	char *l = NULL, *big;
+	size_t n;
+	rt_error err;
+	int added = -1, skipped;
+	FILE *zero;
+
+	tmp_make(&t);
+	l = one_line(t.dir, 0);
+	n = strlen(l) - 1; /* without its newline */
+	db = open_ok(t.path);
+	big = malloc((size_t)TDB_IMPORT_LINE_MAX + 2);
+	ck_assert_ptr_nonnull(big);
+	memset(big, ' ', (size_t)TDB_IMPORT_LINE_MAX + 1);
+	memcpy(big, l, n);
+	big[TDB_IMPORT_LINE_MAX + 1] = '\n';
+	ck_assert_int_eq(import_bytes(db, big, (size_t)TDB_IMPORT_LINE_MAX + 2, &added, &err), -1);
+	ck_assert_msg(strstr(err.msg, "1: line longer than 4194304 bytes") == err.msg, "%s",
+		      err.msg);
+	ck_assert_int_eq(added, 0);
+	big[TDB_IMPORT_LINE_MAX] = '\n';
+	ck_assert_msg(import_bytes(db, big, (size_t)TDB_IMPORT_LINE_MAX + 1, &added, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_int_eq(added, 1);
+	free(big);
+
+	l[5] = '\0';
+	ck_assert_int_eq(import_bytes(db, l, n, &added, &err), -1);
+	ck_assert_str_eq(err.msg, "1: NUL byte in the line at column 6");
+	zero = fopen("/dev/zero", "r");
+	ck_assert_ptr_nonnull(zero);
+	rt_error_clear(&err);
+	ck_assert_int_eq(tdb_import(db, zero, &added, &skipped, &err), -1);
+	fclose(zero);
+	ck_assert_str_eq(err.msg, "1: NUL byte in the line at column 1");
+	ck_assert_int_eq(sql_int(t.path, "SELECT count(*) FROM records"), 1);
+	tdb_close(db);
+	free(l);
+	tmp_free(&t);
+}
+END_TEST
+
 /* ---- concurrency and crashes ---- */
 
 /* In a child: open `path`, add `n` records (n < 0: forever), writing the
@@ -1853,6 +1916,7 @@ int main(void)
 	tcase_add_test(tc, export_import);
 	tcase_add_test(tc, import_malformed);
 	tcase_add_test(tc, import_decodes);
+	tcase_add_test(tc, import_limits);
 	tcase_add_test(tc, two_writers);
 	tcase_add_test(tc, killed_writer);
 	tcase_add_test(tc, refuse_not_sqlite);

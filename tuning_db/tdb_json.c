@@ -180,7 +180,7 @@ int tdb_export(tdb *db, FILE *f, rt_error *err)
 	if (rc != SQLITE_DONE)
 		return -1;
 	if (fflush(f) != 0 || ferror(f))
-		return rt_error_set(err, 0, 0, "%s: export: cannot write: %s", db->path,
+		return rt_error_set(err, 0, 0, "cannot write the export of %s: %s", db->path,
 				    strerror(errno));
 	return n;
 }
@@ -827,14 +827,55 @@ static int import_line(tdb *db, jparser *p, known_workload *k, int *added, int *
 	return import_row_add(db, p, &row, added, skipped);
 }
 
+/*
+ * The next line of `f` (without its newline, NUL-terminated) into *buf of
+ * *cap bytes: 1 a line, 0 the end of the file, -1 with err set (a line
+ * longer than TDB_IMPORT_LINE_MAX, a NUL byte, out of memory, a read
+ * error).  Reads no further than the limit: /dev/zero ends at once.
+ */
+static int read_line(jparser *p, FILE *f, char **buf, size_t *cap)
+{
+	size_t len = 0;
+	int c;
+
+	p->line++;
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (c == '\0')
+			return jfail_at(p, len, "NUL byte in the line");
+		if (len == TDB_IMPORT_LINE_MAX)
+			return jfail(p, "line longer than %d bytes (TDB_IMPORT_LINE_MAX)",
+				     TDB_IMPORT_LINE_MAX);
+		if (len + 1 >= *cap) {
+			size_t ncap = *cap ? 2 * *cap : 4096;
+			char *nb;
+
+			if (ncap > (size_t)TDB_IMPORT_LINE_MAX + 1)
+				ncap = (size_t)TDB_IMPORT_LINE_MAX + 1;
+			if (!(nb = realloc(*buf, ncap)))
+				return jfail(p, "out of memory");
+			*buf = nb;
+			*cap = ncap;
+		}
+		(*buf)[len++] = (char)c;
+	}
+	if (ferror(f))
+		return rt_error_set(p->err, 0, 0, "cannot read the records to import: %s",
+				    strerror(errno));
+	if (c == EOF && len == 0)
+		return 0;
+	if (!*buf && !(*buf = malloc(*cap = 1)))
+		return jfail(p, "out of memory");
+	(*buf)[len] = '\0';
+	return 1;
+}
+
 int tdb_import(tdb *db, FILE *f, int *added, int *skipped, rt_error *err)
 {
 	jparser p = {.err = err};
 	known_workload k = {0};
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t len;
-	int a = 0, s = 0, rc = 0;
+	int a = 0, s = 0, rc = 0, more;
 
 	if (added)
 		*added = 0;
@@ -842,12 +883,9 @@ int tdb_import(tdb *db, FILE *f, int *added, int *skipped, rt_error *err)
 		*skipped = 0;
 	if (tdb_begin(db, err))
 		return -1;
-	while (!rc && (len = getline(&line, &cap, f)) >= 0) {
-		p.line++;
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (strlen(line) != (size_t)len) {
-			rc = jfail(&p, "NUL byte in the line");
+	while (!rc && (more = read_line(&p, f, &line, &cap)) != 0) {
+		if (more < 0) {
+			rc = -1;
 			break;
 		}
 		p.s = line;
@@ -855,9 +893,6 @@ int tdb_import(tdb *db, FILE *f, int *added, int *skipped, rt_error *err)
 		rc = import_line(db, &p, &k, &a, &s);
 	}
 	known_release(&k);
-	if (!rc && ferror(f))
-		rc = rt_error_set(err, 0, 0, "%s: import: cannot read: %s", db->path,
-				  strerror(errno));
 	free(line);
 	if (rc || tdb_commit(db, err)) {
 		tdb_rollback(db);

@@ -18,6 +18,9 @@
 /* PRAGMA application_id of an ftc tuning db: "ftc1". */
 #define TDB_APPLICATION_ID 0x66746331
 
+/* The longest line tdb_import reads (a record with its workload's text). */
+#define TDB_IMPORT_LINE_MAX (4 << 20)
+
 /* The busy timeout: how long a writer waits for another one. */
 #define TDB_BUSY_MS 30000
 
