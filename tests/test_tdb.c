@@ -875,6 +875,12 @@ START_TEST(import_malformed)
 	    {NULL, "{} x\n", "unexpected text after the object"},
 	    {NULL, "{\"a\":1,}\n", "expected a string key"},
 	    {"{", "{\"extra\":1,", "unknown key \"extra\" at column 2"},
+	    /* 23 members and 9 more: the limit (J_MAX_MEMBERS), parsed; 10: over it */
+	    {"{", "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1,",
+	     "unknown key \"a\" at column 2"},
+	    {"{",
+	     "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1,\"j\":1,",
+	     "too many members (at most 32)"},
 	    {"\"seed\":\"42\"", "\"seed\":-1", "\"seed\" must be an integer"},
 	    {"\"seed\":\"42\"", "\"seed\":\"18446744073709551616\"", "\"seed\" must be an integer"},
 	    {"\"status\":\"ok\"", "\"status\":\"great\"", "\"status\" must be"},
