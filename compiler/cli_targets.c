@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "rt_cuda.h"
 #include "rt_pool.h"
+#include "srch_seed.h"
 #include "tdb.h"
 
 static const char targets_help[] =
@@ -409,6 +410,7 @@ int cli_targets(int argc, char **argv)
 					    {NULL, "--peak", false}, {NULL, "--json", false}};
 	targets_opts o;
 	cg_target t;
+	srch_machine mach;
 	rt_error err;
 	char ts[256], model[256], vec[256], fp[17];
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -439,6 +441,10 @@ int cli_targets(int argc, char **argv)
 	printf("  cpu:          %s (LLVM: %s)\n", model, t.cpu);
 	printf("  vector:       %d-bit; %s\n", t.vector_bits, vec[0] ? vec : "no SIMD features found");
 	printf("  cores:        %ld online\n", cores);
+	srch_machine_of(&t, NULL, &mach);
+	printf("  caches:       L1d %lld KiB, L2 %lld KiB, L3 %lld KiB; %d vector registers (what ftc tune's\n"
+	       "                constructed starting schedules are sized for)\n",
+	       (long long)(mach.l1 >> 10), (long long)(mach.l2 >> 10), (long long)(mach.l3 >> 10), mach.vregs);
 	printf("  fingerprint:  %s\n", fp);
 	printf("target\n");
 	printf("  cpu           %s\n", ts);
