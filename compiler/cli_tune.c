@@ -219,7 +219,7 @@ static int db_start(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg
 	if (srch_db_init(&d->sd, d->db, g, t, FTC_VERSION, srch_method_name(to->method), to->seed, &err) ||
 	    srch_db_history(&d->sd, ctx, t, &d->hist, &d->nhist, &to->history_best, &to->naive_seconds, &err)) {
 		fprintf(stderr, "ftc tune: the tuning db: %s\n", err.msg);
-		return CLI_INTERNAL_ERROR;
+		return CLI_USER_ERROR; /* the db's file, disk or memory: the user's environment */
 	}
 	to->history = d->hist;
 	to->nhistory = d->nhist;
@@ -237,7 +237,7 @@ static int db_finish(tune_db *d, const srch_result *r)
 	rt_error_clear(&err);
 	if (d->db && r && srch_db_finish(&d->sd, r, &err)) {
 		fprintf(stderr, "ftc tune: the tuning db: %s\n", err.msg);
-		rc = CLI_INTERNAL_ERROR;
+		rc = CLI_USER_ERROR; /* a write failed: a full disk, a read-only file */
 	}
 	srch_records_free(d->hist, d->nhist);
 	tdb_close(d->db);

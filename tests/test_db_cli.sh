@@ -170,6 +170,14 @@ rc=$?
 	bad "import at a full disk: exit $rc: $out"
 [ "$(nrecords "$TMP/full.db")" = 9 ] && ok || bad "import at a full disk changed the db"
 expect "db check after a full disk" 0 ": ok" -- "$FTC" db check --db "$TMP/full.db"
+# A tune whose db fills the disk midway stops, says so naming the file,
+# exits 1, and leaves a sound db.
+cp "$FTC_DB" "$TMP/tfull.db"
+out=$( (trap '' XFSZ; ulimit -f 40; "$FTC" tune --trials 60 --db "$TMP/tfull.db" "${GEMM[@]}") 2>&1)
+rc=$?
+[ "$rc" = 1 ] && grep -q "ftc tune: the tuning db: .*tfull.db: .*disk I/O error" <<<"$out" && ok ||
+	bad "tune at a full disk: exit $rc: $(head -c 600 <<<"$out")"
+expect "db check after a tune at a full disk" 0 ": ok" -- "$FTC" db check --db "$TMP/tfull.db"
 # A db on a read-only file system (a read-only bind mount in a private
 # mount namespace, where the kernel allows one): exit 1, naming the file
 # and why.
