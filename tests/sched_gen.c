@@ -241,6 +241,7 @@ typedef struct gen {
 	sch_loops final[64];
 	bool have[64];
 	unsigned cached[64]; /* scopes already cached, per tensor */
+	sched_gen_opts o;
 } gen;
 
 static void gen_loops(gen *G, const te_stage *x)
@@ -315,7 +316,16 @@ static void gen_annotations(gen *G, const te_stage *x, bool attached)
 		add(&G->t, "parallel %s %s\n", x->name, l->ax[l->loop[q]].name);
 		used[q] = true;
 	}
-	if (last >= 0 && !used[last] && !ax_is_reduce(l, l->loop[last], x->rank) && rnd(&G->r, 2)) {
+	if (G->o.vectorize_any && ns && rnd(&G->r, 3)) {
+		/* any spatial loop, outer ones included (lanes with varying
+		 * inner bounds, partial tiles) */
+		int q = spatial[rnd(&G->r, ns)];
+
+		if (!used[q]) {
+			add(&G->t, "vectorize %s %s\n", x->name, l->ax[l->loop[q]].name);
+			used[q] = true;
+		}
+	} else if (last >= 0 && !used[last] && !ax_is_reduce(l, l->loop[last], x->rank) && rnd(&G->r, 2)) {
 		add(&G->t, "vectorize %s %s\n", x->name, l->ax[l->loop[last]].name);
 		used[last] = true;
 	}
@@ -344,7 +354,7 @@ static void gen_caches(gen *G, const te_stage *x, bool attached)
 	for (int q = l->nloops - 1; q >= 0; q--)
 		if (ax_is_reduce(l, l->loop[q], x->rank))
 			first_reduce = q;
-	if (x->reduce != TE_RED_NONE && first_reduce > 0 && rnd(&G->r, 4) == 0) {
+	if (x->reduce != TE_RED_NONE && first_reduce > 0 && rnd(&G->r, G->o.caches_often ? 2 : 4) == 0) {
 		add(&G->t, "cache_write %s %s local\n", x->name, l->ax[l->loop[rnd(&G->r, first_reduce)]].name);
 		if (rnd(&G->r, 2))
 			add(&G->t, "vectorize %s.local d%d\n", x->name, x->rank - 1);
@@ -426,10 +436,18 @@ static void gen_schedule(gen *G)
 
 void random_schedule(const te_graph *g, uint64_t seed, char *out, size_t size)
 {
+	static const sched_gen_opts plain = {0};
+
+	random_schedule_opts(g, seed, &plain, out, size);
+}
+
+void random_schedule_opts(const te_graph *g, uint64_t seed, const sched_gen_opts *o, char *out, size_t size)
+{
 	gen *G = calloc(1, sizeof(*G));
 
 	ck_assert_ptr_nonnull(G);
 	G->r.s = seed;
+	G->o = *o;
 	G->g = g;
 	gen_schedule(G);
 	snprintf(out, size, "%s", G->t.s);

@@ -5,6 +5,7 @@
 #define FTC_TEST_SCHED_GEN_H
 
 #include <isl/ctx.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,12 @@ extern const char *const examples[];
 
 /* A random legal schedule of g as text, reproducible from `seed`. */
 void random_schedule(const te_graph *g, uint64_t seed, char *out, size_t size);
+
+/* Wider choices than random_schedule's (which keeps its sequence): */
+typedef struct sched_gen_opts {
+	bool vectorize_any; /* vectorize any spatial loop, not only the last */
+	bool caches_often;  /* cache_write in half the reductions, not a quarter */
+} sched_gen_opts;
+void random_schedule_opts(const te_graph *g, uint64_t seed, const sched_gen_opts *o, char *out, size_t size);
 
 #endif

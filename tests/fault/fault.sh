@@ -185,6 +185,7 @@ is_known() {
 }
 
 failures=0 total=0 known=0
+rm -f "$work/exit2"
 summary=
 for scenario in $scenarios; do
 	ref=$work/ref
@@ -224,6 +225,9 @@ for scenario in $scenarios; do
 			fired=$(awk '{ print $10 }' "$dir/report" 2>/dev/null)
 			tried=$((tried + 1))
 			case $rc in 0) exit0=$((exit0 + 1)) ;; 1) exit1=$((exit1 + 1)) ;; 2) exit2=$((exit2 + 1)) ;; esac
+			# exit 2 says "ftc's own bug": keep its message for the summary
+			[ "$rc" -ne 2 ] || { grep -v '^ *$' "$dir/stderr" | tail -n 1 |
+				sed "s/^/$scenario $kind: /; s/[0-9][0-9]*/#/g" >>"$work/exit2"; }
 			if what=$(check "$dir" "$rc"); then
 				continue
 			elif is_known "$dir" "$what"; then
@@ -243,5 +247,9 @@ for scenario in $scenarios; do
 done
 echo "fault injection ($mode${persist:+, persistent faults}):$summary"
 echo "known failures (tests/fault/known.txt, bugs being fixed): $known"
+if [ -s "$work/exit2" ]; then
+	echo "exit 2 (internal error) after an injected fault, by message:"
+	sort "$work/exit2" | uniq -c | sort -rn | sed 's/^/  /'
+fi
 echo "fault: $((total - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
