@@ -13,7 +13,8 @@
 #   bench/plot.sh OUT [DEST [PREFIX]] [-- DB...]
 #
 # OUT holds suite.json (bench/suite.sh); DEST defaults to OUT/img, PREFIX
-# to suite-DATE.  The tuning chart plots the DBs after --, by default
+# to suite-DATE; SUITE names another results file (OUT/suite-hand.json
+# for SCHEDULE=hand runs).  The tuning chart plots the DBs after --, by default
 # OUT/gemm-t1.db and OUT/gemm-t1-random.db where they exist.  FTC names the
 # ftc binary (default OUT/ftc).  Installs gnuplot-nox when missing (as root).
 set -euo pipefail
@@ -29,7 +30,8 @@ if [ ${#dbs[@]} -eq 0 ]; then
 	for d in "$OUT/gemm-t1.db" "$OUT/gemm-t1-random.db"; do [ -f "$d" ] && dbs+=("$d"); done
 fi
 FTC=${FTC:-$OUT/ftc}
-[ -s "$OUT/suite.json" ] || { echo "bench/plot.sh: no $OUT/suite.json (run bench/suite.sh)" >&2; exit 1; }
+SUITE=${SUITE:-$OUT/suite.json}
+[ -s "$SUITE" ] || { echo "bench/plot.sh: no $SUITE (run bench/suite.sh)" >&2; exit 1; }
 if ! command -v gnuplot >/dev/null; then
 	if [ "$(id -u)" -eq 0 ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get install -y gnuplot-nox >&2
@@ -44,7 +46,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 # The data files: bars (op, ratio per thread count), roofline points,
 # limits, and one best-so-far curve per db.
-python3 - "$OUT/suite.json" "$TMP" <<'EOF'
+python3 - "$SUITE" "$TMP" <<'EOF'
 import json, sys
 doc = json.load(open(sys.argv[1])); tmp = sys.argv[2]
 rows = doc["results"]
@@ -77,6 +79,9 @@ for db in "${dbs[@]}"; do
 import json, sys
 recs = [json.loads(l) for l in sys.stdin if l.strip()]
 recs = [r for r in recs if r.get("method") != "naive"]
+keys = [(r.get("workload"), r.get("target")) for r in recs]  # the busiest workload only
+top = max(set(keys), key=keys.count) if keys else None
+recs = [r for r, k in zip(recs, keys) if k == top]
 recs.sort(key=lambda r: r.get("created", 0))
 best = 0
 methods = sorted({r.get("method", "?") for r in recs})

@@ -12,7 +12,9 @@
 # Environment: OUT (default bench/results/suite-DATE), TRIALS (60),
 # THREADS ("1 N", N = nproc), ROUNDS (7), MIN_TIME (0.2 s per candidate
 # per round), TUNE=0 (reuse OUT's schedules), BENCH=0 (tune only),
-# SCHEDULE=hand (time the examples' .sched files instead of tuning).
+# SCHEDULE=hand (time the examples' .sched files instead of tuning),
+# CURVE_OP (gemm: also tuned by random search, for bench/plot.sh's
+# tuning chart).  Charts: bench/plot.sh OUT.
 # A rerun skips tunes whose result is in OUT, so `bench/suite.sh conv2d`
 # with the same OUT reruns one operator's timing fast.
 #
@@ -56,9 +58,12 @@ fi
 		meson setup "$BUILD" --native-file native/llvm19.ini -Dbuildtype=release -Dbench=true
 	fi
 	ninja -C "$BUILD" compiler/ftc bench/bench_suite
-	# A copy, so that rebuilding the tree meanwhile leaves this run alone.
-	cp "$BUILD/compiler/ftc" "$OUT/ftc"
-	cp "$BUILD/bench/bench_suite" "$OUT/bench_suite"
+	# Copies, so that rebuilding the tree meanwhile leaves this run alone
+	# (renamed into place: a running tune may be using the old ftc).
+	for b in compiler/ftc bench/bench_suite; do
+		cp "$BUILD/$b" "$OUT/$(basename $b).new"
+		mv -f "$OUT/$(basename $b).new" "$OUT/$(basename $b)"
+	done
 } >&2
 
 ops=("$@")
@@ -83,9 +88,24 @@ tune() {
 	mv "$run.json.part" "$run.json"
 }
 
+# The tuning chart's second curve: CURVE_OP (default gemm, when it is in
+# the run) tuned by random search at 1 thread, same budget.
+tune_random() {
+	local op=$1 run=$OUT/$1-t1-random
+	[ -s "$run.json" ] && return 0
+	echo "tuning $op with random search (load $(load)) ..." >&2
+	rm -f "$run.db" "$run.db-wal" "$run.db-shm"
+	"$OUT/ftc" tune "examples/$op.te" --trials "$TRIALS" --method random --target "cpu -threads=1" \
+		--db "$run.db" --json -q >"$run.json.part" 2>"$run.tune.log" || return 1
+	mv "$run.json.part" "$run.json"
+}
+
 if [ "$TUNE" = 1 ] && [ "$SCHEDULE" = tuned ]; then
 	for t in $THREADS; do
 		for op in "${ops[@]}"; do tune "$op" "$t" || true; done
+	done
+	for op in "${ops[@]}"; do
+		[ "$op" = "${CURVE_OP:-gemm}" ] && { tune_random "$op" || true; }
 	done
 fi
 [ "$BENCH" = 1 ] || exit 0
