@@ -136,6 +136,7 @@ sum=$(cksum <"$TMP/damaged.db")
 expect "damaged last page refused" 1 "damaged.db: the tuning db is corrupt.*ftc will not write it" -- \
 	"$FTC" tune --trials 12 --db "$TMP/damaged.db" "${GEMM[@]}"
 [ "$sum" = "$(cksum <"$TMP/damaged.db")" ] && ok || bad "tune wrote to a db with a damaged last page"
+ls "$TMP"/damaged.db-* >/dev/null 2>&1 && bad "files left beside the refused db: $(ls "$TMP"/damaged.db-*)" || ok
 cp "$FTC_DB" "$TMP/nobest.db"
 sqlite3 "$TMP/nobest.db" "DROP TABLE best"
 sum=$(cksum <"$TMP/nobest.db")

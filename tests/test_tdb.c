@@ -1334,6 +1334,10 @@ static void refused_untouched(const char *path, const char *what)
 	free(before);
 	snprintf(side, sizeof(side), "%s-journal", path);
 	ck_assert_int_ne(access(side, F_OK), 0);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	ck_assert_int_ne(access(side, F_OK), 0);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	ck_assert_int_ne(access(side, F_OK), 0);
 }
 
 /* Issue 12 item 5: the last page damaged (as with dd over it), or the best

@@ -388,7 +388,15 @@ static int check_file(const char *path, bool readonly, bool *existing, rt_error 
 static int inspect_readonly(const char *path, rt_error *err)
 {
 	sqlite3 *h = NULL;
+	char wal[4200], shm[4200];
+	struct stat st;
+	bool had_wal, had_shm;
 	int rc;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	had_wal = lstat(wal, &st) == 0;
+	had_shm = lstat(shm, &st) == 0;
 
 	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		rc = h ? tdb_sqlite_fail(h, path, err, "open read-only")
@@ -398,6 +406,12 @@ static int inspect_readonly(const char *path, rt_error *err)
 	else
 		rc = tdb_schema_inspect(h, path, err);
 	sqlite3_close_v2(h);
+	/* A refused file is left as it was: without the empty -wal and the
+	 * -shm that the read-only connection made beside it. */
+	if (rc && !had_wal && !had_shm && stat(wal, &st) == 0 && st.st_size == 0) {
+		unlink(wal);
+		unlink(shm);
+	}
 	return rc;
 }
 
