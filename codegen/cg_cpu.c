@@ -19,6 +19,7 @@
 
 #define CG_MAX_VL 64        /* widest explicit vector */
 #define CG_MAX_UNROLL 64    /* longest loop expanded */
+#define CG_MAX_SPLITS 2     /* nested full/partial tile versions of a buffer */
 
 /* A value: scalar, or a vector of cg.vl lanes. */
 typedef struct val {
@@ -43,9 +44,17 @@ typedef struct cg {
 	int vec_var;           /* the vectorized loop's variable, -1 in scalar mode */
 	int vl;
 	LLVMValueRef mask;     /* vector mode: lanes that execute (NULL = all) */
+	int64_t *lane_acc;     /* vector mode, per buffer: the lane step of its
+				* accesses (CG_ACC_NONE, CG_ACC_MIXED) */
+	bool *lane_wrote;      /* vector mode, per buffer: stored to */
+	cg_range *rng;         /* per variable: the values it takes here */
+	int nsplit;            /* tile versions around the current point */
 	bool in_parallel;
 	int noutlined;
 } cg;
+
+#define CG_ACC_NONE INT64_MIN  /* not accessed in the vector body */
+#define CG_ACC_MIXED (-2)      /* accessed with different lane steps */
 
 static int cg_fail(cg *g, const char *what)
 {
@@ -100,6 +109,22 @@ static LLVMValueRef call_intrinsic(cg *g, const char *name, LLVMTypeRef *tys, in
 	LLVMTypeRef fty = LLVMIntrinsicGetType(g->C, id, tys, ntys);
 
 	return LLVMBuildCall2(g->B, fty, fn, args, nargs, "");
+}
+
+/* Enum attribute `name` (with value v) on fn's return (0), function or
+ * parameter index. */
+static void int_attr(cg *g, LLVMValueRef fn, unsigned idx, const char *name, uint64_t v)
+{
+	unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+
+	LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->C, kind, v));
+}
+
+static void set_attr(cg *g, LLVMValueRef fn, unsigned idx, const char *name)
+{
+	unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+
+	LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->C, kind, 0));
 }
 
 /* ---- expressions ---- */
@@ -173,6 +198,40 @@ static LLVMValueRef lane0(cg *g, const lir_expr *e)
 	}
 }
 
+/*
+ * Vector mode: note that buffer `buf` is accessed (`write`: stored to) at
+ * an index whose lanes move by `step` (0: uniform, -1: not linearly).
+ * Parameters are not tracked: lowering proved that a vectorized loop
+ * carries no dependence through them.  Local buffers are named by their
+ * tile in that proof, so lanes of one vector may share their storage; see
+ * lanes_conflict.
+ */
+static void note_access(cg *g, int buf, int64_t step, bool write)
+{
+	int64_t *a = &g->lane_acc[buf];
+
+	if (g->vec_var < 0 || lir_func_buffer(g->f, buf)->scope == LIR_GLOBAL)
+		return;
+	*a = *a == CG_ACC_NONE ? step : *a == step ? step : CG_ACC_MIXED;
+	g->lane_wrote[buf] |= write;
+}
+
+/*
+ * Whether the vector body just generated may let lanes see each other's
+ * values in a local buffer: one written to at an index that is the same
+ * in several lanes (uniform, not linear in the lane, or with mixed steps).
+ * Such a buffer is private to each iteration of the loop (a tile at or
+ * inside it, e.g. a cache_write accumulator) in the serial semantics of
+ * lir, and lanes run in lockstep would overwrite one another.
+ */
+static bool lanes_conflict(const cg *g)
+{
+	for (int b = 0; b < lir_func_nbuffers(g->f); b++)
+		if (g->lane_wrote[b] && g->lane_acc[b] < 1)
+			return true;
+	return false;
+}
+
 static LLVMValueRef elem_ptr(cg *g, int buf, LLVMValueRef idx, lir_type t)
 {
 	return LLVMBuildGEP2(g->B, type_of(g, t), g->buf[buf], &idx, 1, "");
@@ -190,6 +249,7 @@ static val load(cg *g, const lir_expr *e)
 		cg_fail(g, "load of a buffer out of scope");
 		return (val){NULL, false};
 	}
+	note_access(g, e->id, idx.vec ? lane_step(g, e->args[0]) : 0, false);
 	if (!idx.vec) {
 		if (g->mask) {
 			/* a uniform load under a lane mask: load if any lane is on */
@@ -473,6 +533,7 @@ static void store(cg *g, const lir_stmt *s)
 		cg_fail(g, "store to a buffer out of scope");
 		return;
 	}
+	note_access(g, s->u.store.buf, idx.vec ? lane_step(g, s->u.store.index) : 0, true);
 	if (!idx.vec && !v.vec) {
 		st = LLVMBuildStore(g->B, v.v, elem_ptr(g, s->u.store.buf, idx.v, b->type));
 		LLVMSetAlignment(st, align);
@@ -557,14 +618,23 @@ static bool vectorizable(const lir_stmt *s)
 	}
 }
 
-static int const_trip(const lir_stmt *s, int64_t *lo, int64_t *n)
+/* A loop bound: a constant where its range is one value here. */
+static val bound(cg *g, const lir_expr *e)
 {
-	const lir_expr *l = s->u.loop.lo, *h = s->u.loop.hi;
+	cg_range r = cg_expr_range(e, g->rng);
 
-	if (l->op != LIR_CONST || h->op != LIR_CONST || s->u.loop.step < 1)
+	return r.known && r.lo == r.hi ? (val){c64(g, r.lo), false} : expr(g, e);
+}
+
+/* The loop's first value and trip count, when both are constant here. */
+static int const_trip(cg *g, const lir_stmt *s, int64_t *lo, int64_t *n)
+{
+	cg_range l = cg_expr_range(s->u.loop.lo, g->rng), h = cg_expr_range(s->u.loop.hi, g->rng);
+
+	if (!l.known || !h.known || l.lo != l.hi || h.lo != h.hi || s->u.loop.step < 1)
 		return 0;
-	*lo = l->c.i;
-	*n = h->c.i > l->c.i ? (h->c.i - l->c.i + s->u.loop.step - 1) / s->u.loop.step : 0;
+	*lo = l.lo;
+	*n = h.lo > l.lo ? (h.lo - l.lo + s->u.loop.step - 1) / s->u.loop.step : 0;
 	return 1;
 }
 
@@ -588,41 +658,156 @@ static int vector_loop(cg *g, const lir_stmt *s, int64_t lo, int64_t n)
 	return rc;
 }
 
+/* Where code generation stood: the insertion block, its last instruction
+ * and the function's last block, so that what follows can be taken back. */
+typedef struct cg_mark {
+	LLVMBasicBlockRef bb, last_bb;
+	LLVMValueRef last;
+} cg_mark;
+
+static cg_mark mark_here(cg *g)
+{
+	cg_mark m;
+
+	m.bb = LLVMGetInsertBlock(g->B);
+	m.last = LLVMGetLastInstruction(m.bb);
+	m.last_bb = LLVMGetLastBasicBlock(g->fn);
+	return m;
+}
+
+/* Apply `fn` to every instruction made since m: those after m.last in
+ * m.bb, then all of every block appended after m.last_bb. */
+static void each_new_inst(const cg_mark *m, void (*fn)(LLVMValueRef))
+{
+	LLVMValueRef i = m->last ? LLVMGetNextInstruction(m->last) : LLVMGetFirstInstruction(m->bb), next;
+
+	for (; i; i = next) {
+		next = LLVMGetNextInstruction(i);
+		fn(i);
+	}
+	for (LLVMBasicBlockRef b = LLVMGetNextBasicBlock(m->last_bb); b; b = LLVMGetNextBasicBlock(b))
+		for (i = LLVMGetFirstInstruction(b); i; i = next) {
+			next = LLVMGetNextInstruction(i);
+			fn(i);
+		}
+}
+
+static void unuse(LLVMValueRef i)
+{
+	LLVMTypeRef t = LLVMTypeOf(i);
+
+	if (LLVMGetTypeKind(t) != LLVMVoidTypeKind)
+		LLVMReplaceAllUsesWith(i, LLVMGetPoison(t));
+}
+
+/* Take back everything generated since m (the new values lose their uses
+ * first, so the order of erasure does not matter) and go on from m. */
+static void rollback(cg *g, const cg_mark *m)
+{
+	LLVMBasicBlockRef b, next;
+
+	each_new_inst(m, unuse);
+	each_new_inst(m, LLVMInstructionEraseFromParent);
+	for (b = LLVMGetNextBasicBlock(m->last_bb); b; b = next) {
+		next = LLVMGetNextBasicBlock(b);
+		LLVMDeleteBasicBlock(b);
+	}
+	LLVMPositionBuilderAtEnd(g->B, m->bb);
+}
+
+/*
+ * Try the vectorized loop s (n lanes from lo) as explicit vector code.
+ * Returns 0 when it was generated; 1 when it was taken back because the
+ * body cannot run as lockstep lanes (a loop bound or condition that varies
+ * across lanes, lanes sharing a private buffer): the caller then emits a
+ * scalar loop, which is always correct and which LLVM may still vectorize.
+ */
+static int try_vector(cg *g, const lir_stmt *s, int64_t lo, int64_t n)
+{
+	cg_mark m = mark_here(g);
+	rt_error scratch, *outer = g->err;
+	LLVMValueRef mask = g->mask;
+	int rc;
+
+	rt_error_clear(&scratch);
+	g->err = &scratch;
+	for (int b = 0; b < lir_func_nbuffers(g->f); b++) {
+		g->lane_acc[b] = CG_ACC_NONE;
+		g->lane_wrote[b] = false;
+	}
+	rc = vector_loop(g, s, lo, n);
+	g->err = outer;
+	g->mask = mask;
+	if (rc == 0 && !scratch.set && !lanes_conflict(g))
+		return 0;
+	rollback(g, &m);
+	return 1;
+}
+
 static int outline(cg *g, const lir_stmt *s);
 
-static int loop(cg *g, const lir_stmt *s)
+/* An unrolled loop with a constant trip count: the body n times. */
+static int unrolled(cg *g, const lir_stmt *s, int64_t lo, int64_t n)
+{
+	int var = s->u.loop.var;
+	val saved = g->var[var];
+	int rc = 0;
+
+	for (int64_t i = 0; i < n && !rc; i++) {
+		int64_t v = lo + i * s->u.loop.step;
+
+		g->var[var] = (val){c64(g, v), false};
+		g->rng[var] = (cg_range){v, v, true};
+		rc = stmt(g, s->u.loop.body);
+	}
+	g->var[var] = saved;
+	return rc;
+}
+
+static int loop_kind(cg *g, const lir_stmt *s)
 {
 	int64_t lo, n;
 	val l, h;
 
-	if (s->u.loop.kind == LIR_VECTORIZED && g->vec_var < 0 && const_trip(s, &lo, &n) && s->u.loop.step == 1 &&
-	    n >= 2 && n <= CG_MAX_VL && vectorizable(s->u.loop.body))
-		return vector_loop(g, s, lo, n);
-	if (s->u.loop.kind == LIR_UNROLLED && const_trip(s, &lo, &n) && n <= CG_MAX_UNROLL) {
-		val saved = g->var[s->u.loop.var];
-
-		for (int64_t i = 0; i < n; i++) {
-			g->var[s->u.loop.var] = (val){c64(g, lo + i * s->u.loop.step), false};
-			if (stmt(g, s->u.loop.body))
-				return -1;
-		}
-		g->var[s->u.loop.var] = saved;
+	if (s->u.loop.kind == LIR_VECTORIZED && g->vec_var < 0 && const_trip(g, s, &lo, &n) && s->u.loop.step == 1 &&
+	    n >= 2 && n <= CG_MAX_VL && vectorizable(s->u.loop.body) && try_vector(g, s, lo, n) == 0)
 		return 0;
-	}
+	if (s->u.loop.kind == LIR_UNROLLED && const_trip(g, s, &lo, &n) && n <= CG_MAX_UNROLL)
+		return unrolled(g, s, lo, n);
 	if (s->u.loop.kind == LIR_PARALLEL && !g->in_parallel && g->vec_var < 0)
 		return outline(g, s);
-	l = expr(g, s->u.loop.lo);
-	h = expr(g, s->u.loop.hi);
+	l = bound(g, s->u.loop.lo);
+	h = bound(g, s->u.loop.hi);
 	if (!l.v || !h.v || l.vec || h.vec)
 		return cg_fail(g, "a loop bound varies across vector lanes");
 	return counted_loop(g, s->u.loop.var, l.v, h.v, s->u.loop.step, body_stmt, (void *)s->u.loop.body);
 }
 
+/* A loop: its variable's range is [lo, hi - 1] inside (unknown when the
+ * bounds' ranges are unknown). */
+static int loop(cg *g, const lir_stmt *s)
+{
+	int var = s->u.loop.var;
+	cg_range saved = g->rng[var], lo = cg_expr_range(s->u.loop.lo, g->rng);
+	cg_range hi = cg_expr_range(s->u.loop.hi, g->rng);
+	int rc;
+
+	g->rng[var] = lo.known && hi.known && lo.lo <= hi.hi - 1 ? (cg_range){lo.lo, hi.hi - 1, true}
+								 : (cg_range){0, 0, false};
+	rc = loop_kind(g, s);
+	g->rng[var] = saved;
+	return rc;
+}
+
 static int branch(cg *g, const lir_stmt *s)
 {
-	val c = expr(g, s->u.cond.cond);
+	int known = cg_cond_value(s->u.cond.cond, g->rng);
+	val c;
 	LLVMBasicBlockRef t, e, join;
 
+	if (known >= 0)
+		return stmt(g, known ? s->u.cond.then_s : s->u.cond.else_s);
+	c = expr(g, s->u.cond.cond);
 	if (!c.v)
 		return -1;
 	if (c.vec)
@@ -660,13 +845,53 @@ static LLVMValueRef entry_alloca(cg *g, LLVMTypeRef t)
 	return a;
 }
 
+static int alloc(cg *g, const lir_stmt *s);
+
+/*
+ * Full and partial tiles, as two versions of a buffer's scope: `v < at`
+ * and `v >= at`, each with v's range narrowed and a buffer of its own.
+ * Where a tile's loops have bounds like min(15, 55 - 16 * q_o) + 1, the
+ * full tiles' version has constant trip counts and conditions that fold,
+ * so LLVM keeps a cache_write's accumulators in registers there; only the
+ * partial tile keeps variable bounds.
+ */
+static int split_alloc(cg *g, const lir_stmt *s, int v, int64_t at)
+{
+	cg_range saved = g->rng[v];
+	LLVMBasicBlockRef lo = LLVMAppendBasicBlockInContext(g->C, g->fn, "tile.lo");
+	LLVMBasicBlockRef hi = LLVMAppendBasicBlockInContext(g->C, g->fn, "tile.hi");
+	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->C, g->fn, "tile.end");
+	int rc;
+
+	LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, g->var[v].v, c64(g, at), ""), lo, hi);
+	g->nsplit++;
+	LLVMPositionBuilderAtEnd(g->B, lo);
+	g->rng[v] = (cg_range){saved.lo, at - 1, true};
+	rc = alloc(g, s);
+	LLVMBuildBr(g->B, join);
+	LLVMPositionBuilderAtEnd(g->B, hi);
+	g->rng[v] = (cg_range){at, saved.hi, true};
+	if (!rc)
+		rc = alloc(g, s);
+	LLVMBuildBr(g->B, join);
+	LLVMPositionBuilderAtEnd(g->B, join);
+	g->rng[v] = saved;
+	g->nsplit--;
+	return rc;
+}
+
 static int alloc(cg *g, const lir_stmt *s)
 {
 	const lir_buffer *b = lir_func_buffer(g->f, s->u.alloc.buf);
 	int64_t bytes = b->size * (int64_t)lir_type_size(b->type);
 	LLVMValueRef saved = g->buf[s->u.alloc.buf], p;
-	int rc;
+	int rc, v;
+	int64_t at;
+	bool low_full;
 
+	if (b->scope != LIR_HEAP && g->vec_var < 0 && g->nsplit < CG_MAX_SPLITS &&
+	    cg_find_split(s->u.alloc.body, g->rng, &v, &at, &low_full) && g->var[v].v && !g->var[v].vec)
+		return split_alloc(g, s, v, at);
 	if (b->scope != LIR_HEAP) {
 		g->buf[s->u.alloc.buf] = entry_alloca(g, LLVMArrayType2(type_of(g, b->type), (uint64_t)b->size));
 		rc = stmt(g, s->u.alloc.body);
@@ -681,8 +906,12 @@ static int alloc(cg *g, const lir_stmt *s)
 		LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(g->C, g->fn, "alloc.fail");
 		LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->C, g->fn, "alloc.end");
 
-		if (!af)
+		if (!af) {
+			/* zeroed, 64-byte aligned, a new object (runtime/rt_alloc.h) */
 			af = LLVMAddFunction(g->M, "ftc_rt_alloc", aty);
+			set_attr(g, af, LLVMAttributeReturnIndex, "noalias");
+			int_attr(g, af, LLVMAttributeReturnIndex, "align", 64);
+		}
 		if (!ff)
 			ff = LLVMAddFunction(g->M, "ftc_rt_free", fty);
 		p = LLVMBuildCall2(g->B, aty, af, (LLVMValueRef[]){c64(g, bytes)}, 1, b->name);
@@ -704,6 +933,7 @@ static int alloc(cg *g, const lir_stmt *s)
 static int stmt(cg *g, const lir_stmt *s)
 {
 	val v, saved;
+	cg_range saved_rng;
 	int rc;
 
 	if (!s || (g->err && g->err->set))
@@ -718,6 +948,8 @@ static int stmt(cg *g, const lir_stmt *s)
 		if (!v.v)
 			return -1;
 		saved = g->var[s->u.let.var];
+		saved_rng = g->rng[s->u.let.var];
+		g->rng[s->u.let.var] = cg_expr_range(s->u.let.value, g->rng);
 		g->var[s->u.let.var] = v;
 		if (v.vec) {
 			g->stride[s->u.let.var] = (int)lane_step(g, s->u.let.value);
@@ -727,6 +959,7 @@ static int stmt(cg *g, const lir_stmt *s)
 		}
 		rc = stmt(g, s->u.let.body);
 		g->var[s->u.let.var] = saved;
+		g->rng[s->u.let.var] = saved_rng;
 		return rc;
 	case LIR_ALLOC:
 		return alloc(g, s);
@@ -745,27 +978,43 @@ static int stmt(cg *g, const lir_stmt *s)
 
 /* ---- parallel loops ---- */
 
+static void target_attrs(cg *g, LLVMValueRef fn);
+
+#define CG_MAX_CAPTURE 1024 /* values and buffers one parallel body captures */
+
 typedef struct capture {
 	int n;
-	struct { int kind; int id; } slot[1024]; /* kind 0: variable, 1: buffer, 2: fail flag */
+	struct { int kind; int id; } slot[CG_MAX_CAPTURE]; /* kind 0: variable, 1: buffer, 2: fail flag */
 } capture;
 
-/* Capture everything in scope: variables, buffers, the fail flag. */
-static void capture_scope(cg *g, capture *c)
+/* Capture everything in scope: the fail flag, variables, buffers.
+ * Returns 0, or -1 with the error set when that is more than
+ * CG_MAX_CAPTURE values. */
+static int capture_scope(cg *g, capture *c)
 {
+	int need = 1;
+
+	for (int i = 0; i < lir_func_nvars(g->f); i++)
+		need += g->var[i].v != NULL;
+	for (int i = 0; i < lir_func_nbuffers(g->f); i++)
+		need += g->buf[i] != NULL;
+	if (need > CG_MAX_CAPTURE)
+		return rt_error_set(g->err, 0, 0, "code generation: a parallel loop would capture %d variables and "
+				    "buffers; at most %d can be passed to its body", need - 1, CG_MAX_CAPTURE - 1);
 	c->n = 0;
 	c->slot[c->n].kind = 2;
 	c->slot[c->n++].id = 0;
-	for (int i = 0; i < lir_func_nvars(g->f) && c->n < 1024; i++)
+	for (int i = 0; i < lir_func_nvars(g->f); i++)
 		if (g->var[i].v) {
 			c->slot[c->n].kind = 0;
 			c->slot[c->n++].id = i;
 		}
-	for (int i = 0; i < lir_func_nbuffers(g->f) && c->n < 1024; i++)
+	for (int i = 0; i < lir_func_nbuffers(g->f); i++)
 		if (g->buf[i]) {
 			c->slot[c->n].kind = 1;
 			c->slot[c->n++].id = i;
 		}
+	return 0;
 }
 
 /* Value -> i64 slot and back. */
@@ -813,11 +1062,42 @@ static int par_iter(cg *g, void *u)
 	return stmt(g, p->s->u.loop.body);
 }
 
+/*
+ * The body of an outlined parallel loop, NAME_body(captures..., lo0, lo,
+ * hi): captured buffers arrive as parameters marked noalias (distinct
+ * buffers; iterations of a parallel loop touch disjoint elements), so LLVM
+ * keeps the alias facts the kernel's own parameters have; buffers ftc
+ * allocates are also known 64-byte aligned.
+ */
+static LLVMValueRef par_inner(cg *g, const capture *cap, LLVMTypeRef *types, const char *outer)
+{
+	char name[300];
+	LLVMValueRef fn;
+
+	snprintf(name, sizeof(name), "%s_body", outer);
+	fn = LLVMAddFunction(g->M, name, LLVMFunctionType(g->vd, types, (unsigned)cap->n + 3, 0));
+	LLVMSetLinkage(fn, LLVMInternalLinkage);
+	target_attrs(g, fn);
+	set_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
+	for (int i = 0; i < cap->n; i++) {
+		const lir_buffer *b;
+
+		if (cap->slot[i].kind != 1)
+			continue;
+		set_attr(g, fn, (unsigned)i + 1, "noalias");
+		b = lir_func_buffer(g->f, cap->slot[i].id);
+		if (b->scope != LIR_GLOBAL)
+			int_attr(g, fn, (unsigned)i + 1, "align", 64);
+	}
+	return fn;
+}
+
 static int outline(cg *g, const lir_stmt *s)
 {
 	val lo = expr(g, s->u.loop.lo), hi = expr(g, s->u.loop.hi);
 	capture *cap = calloc(1, sizeof(*cap));
-	LLVMTypeRef types[1024], bty;
+	LLVMTypeRef types[CG_MAX_CAPTURE + 3], bty;
+	LLVMValueRef vals[CG_MAX_CAPTURE + 3], inner;
 	LLVMValueRef ctx, n, old_fn = g->fn, old_fail = g->fail, bodyfn, args[4];
 	LLVMBasicBlockRef resume = LLVMGetInsertBlock(g->B);
 	val *saved_var;
@@ -836,7 +1116,8 @@ static int outline(cg *g, const lir_stmt *s)
 		goto out;
 	memcpy(saved_var, g->var, nv * sizeof(val));
 	memcpy(saved_buf, g->buf, nb * sizeof(LLVMValueRef));
-	capture_scope(g, cap);
+	if (capture_scope(g, cap))
+		goto out;
 	/* pack: the caller side */
 	ctx = entry_alloca(g, LLVMArrayType2(g->i64, (uint64_t)cap->n + 1));
 	for (int i = 0; i < cap->n; i++) {
@@ -847,20 +1128,33 @@ static int outline(cg *g, const lir_stmt *s)
 		types[i] = LLVMTypeOf(v);
 		LLVMBuildStore(g->B, to_slot(g, v), p);
 	}
-	/* the outlined function */
+	/* the outlined function: unpacks the captures, calls the body */
 	snprintf(name, sizeof(name), "%s_par%d", lir_func_name(g->f), g->noutlined++);
 	bty = LLVMFunctionType(g->vd, (LLVMTypeRef[]){g->ptr, g->i64, g->i64}, 3, 0);
 	bodyfn = LLVMAddFunction(g->M, name, bty);
 	LLVMSetLinkage(bodyfn, LLVMInternalLinkage);
+	types[cap->n] = types[cap->n + 1] = types[cap->n + 2] = g->i64;
+	inner = par_inner(g, cap, types, name);
 	g->fn = bodyfn;
 	LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, bodyfn, "entry"));
+	for (int i = 0; i <= cap->n; i++) {
+		LLVMValueRef p = LLVMBuildGEP2(g->B, g->i64, LLVMGetParam(bodyfn, 0), (LLVMValueRef[]){c64(g, i)}, 1, "");
+
+		vals[i] = from_slot(g, LLVMBuildLoad2(g->B, g->i64, p, ""), types[i]);
+	}
+	vals[cap->n + 1] = LLVMGetParam(bodyfn, 1);
+	vals[cap->n + 2] = LLVMGetParam(bodyfn, 2);
+	LLVMBuildCall2(g->B, LLVMGlobalGetValueType(inner), inner, vals, (unsigned)cap->n + 3, "");
+	LLVMBuildRetVoid(g->B);
+	/* the body: captures are parameters (buffers noalias), then the loop */
+	g->fn = inner;
+	LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, inner, "entry"));
 	for (int i = 0; i < nv; i++)
 		g->var[i] = (val){NULL, false};
 	for (int i = 0; i < nb; i++)
 		g->buf[i] = NULL;
 	for (int i = 0; i < cap->n; i++) {
-		LLVMValueRef p = LLVMBuildGEP2(g->B, g->i64, LLVMGetParam(bodyfn, 0), (LLVMValueRef[]){c64(g, i)}, 1, "");
-		LLVMValueRef v = from_slot(g, LLVMBuildLoad2(g->B, g->i64, p, ""), types[i]);
+		LLVMValueRef v = LLVMGetParam(inner, (unsigned)i);
 
 		if (cap->slot[i].kind == 0)
 			g->var[cap->slot[i].id] = (val){v, false};
@@ -871,10 +1165,9 @@ static int outline(cg *g, const lir_stmt *s)
 	}
 	g->in_parallel = true;
 	pb.s = s;
-	pb.lo = from_slot(g, LLVMBuildLoad2(g->B, g->i64,
-			  LLVMBuildGEP2(g->B, g->i64, LLVMGetParam(bodyfn, 0), (LLVMValueRef[]){c64(g, cap->n)}, 1, ""),
-			  ""), g->i64);
-	rc = counted_loop(g, s->u.loop.var, LLVMGetParam(bodyfn, 1), LLVMGetParam(bodyfn, 2), 1, par_iter, &pb);
+	pb.lo = LLVMGetParam(inner, (unsigned)cap->n);
+	rc = counted_loop(g, s->u.loop.var, LLVMGetParam(inner, (unsigned)cap->n + 1),
+			  LLVMGetParam(inner, (unsigned)cap->n + 2), 1, par_iter, &pb);
 	LLVMBuildRetVoid(g->B);
 	g->in_parallel = false;
 	g->fn = old_fn;
@@ -906,13 +1199,6 @@ out:
 }
 
 /* ---- functions ---- */
-
-static void set_attr(cg *g, LLVMValueRef fn, unsigned idx, const char *name)
-{
-	unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
-
-	LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->C, kind, 0));
-}
 
 static void target_attrs(cg *g, LLVMValueRef fn)
 {
@@ -1061,8 +1347,11 @@ cg_module *cg_cpu_compile(const lir_func *f, const cg_target *t, rt_error *err)
 	g.stride = calloc(nv + 1, sizeof(int));
 	g.var0 = calloc(nv + 1, sizeof(LLVMValueRef));
 	g.buf = calloc(nb + 1, sizeof(LLVMValueRef));
+	g.lane_acc = calloc(nb + 1, sizeof(int64_t));
+	g.lane_wrote = calloc(nb + 1, sizeof(bool));
+	g.rng = calloc(nv + 1, sizeof(cg_range));
 	g.vec_var = -1;
-	if (!g.var || !g.stride || !g.buf || !g.var0) {
+	if (!g.var || !g.stride || !g.buf || !g.var0 || !g.lane_acc || !g.lane_wrote || !g.rng) {
 		rt_error_set(err, 0, 0, "out of memory");
 		goto fail;
 	}
@@ -1082,6 +1371,9 @@ cg_module *cg_cpu_compile(const lir_func *f, const cg_target *t, rt_error *err)
 	free(g.var0);
 	free(g.stride);
 	free(g.buf);
+	free(g.lane_acc);
+	free(g.lane_wrote);
+	free(g.rng);
 	return m;
 fail:
 	LLVMDisposeMessage(msg);
@@ -1094,6 +1386,9 @@ fail:
 	free(g.var0);
 	free(g.stride);
 	free(g.buf);
+	free(g.lane_acc);
+	free(g.lane_wrote);
+	free(g.rng);
 	cg_module_free(m);
 	return NULL;
 }

@@ -11,9 +11,11 @@
 #include <string.h>
 
 #include "cg.h"
+#include "cg_priv.h"
 #include "lower.h"
 #include "rt_isolate.h"
 #include "sched_gen.h"
+#include "te_verify.h"
 
 #define RANDOM_PER_EXAMPLE 10
 
@@ -107,6 +109,17 @@ static const struct {
 	 "split C j 8\nreorder C j.o i k j.i\nparallel C j.o\nvectorize C j.i\ncache_read B C k stack\n", 3},
 	{"input X[5, 19] f64\nY[i < 5, j < 19] = exp(X[i, j]) * 2.0 - tanh(X[i, j]) + sqrt(abs(X[i, j]))\n",
 	 "split Y j 4\nparallel Y i\nvectorize Y j.i\n", 2},
+	/* full and partial tiles of a cache_write as two versions (q 16 wide,
+	 * Q = 37: two full tiles and a tail of 5), outlined with noalias */
+	{"param C = 3, H = 5, W = 37, K = 8, R = 3, S = 3\ninput I[C, H + 2, W + 2] f32\ninput F[K, C, R, S] f32\n"
+	 "O[k < K, p < H, q < W] = sum(c < C, r < R, s < S) I[c, p + r, q + s] * F[k, c, r, s]\n",
+	 "split O k 4\nsplit O p 2\nsplit O q 16\nreorder O k.o p.o q.o c r s k.i p.i q.i\nparallel O k.o\n"
+	 "cache_write O q.o local\nunroll O k.i\nunroll O p.i\nvectorize O q.i\n", 2},
+	/* the same with tails in p and k too (several split variables) */
+	{"param C = 2, H = 5, W = 21, K = 7, R = 3, S = 3\ninput I[C, H + 2, W + 2] f32\ninput F[K, C, R, S] f32\n"
+	 "O[k < K, p < H, q < W] = sum(c < C, r < R, s < S) I[c, p + r, q + s] * F[k, c, r, s]\n",
+	 "split O k 4\nsplit O p 2\nsplit O q 8\nreorder O k.o p.o q.o c r s k.i p.i q.i\nparallel O k.o\n"
+	 "cache_write O q.o local\nunroll O k.i\nunroll O p.i\nvectorize O q.i\n", 3},
 	{"input X[13, 11] i32\nY[i < 13, j < 11] = X[i, j] / 3 + X[i, j] % 4 + select(X[i, j] > 0, 1, -1) + max(X[i, j], j - 5)\n",
 	 "split Y j 8\nvectorize Y j.i\n", 1},
 };
@@ -126,6 +139,268 @@ START_TEST(awkward_sizes)
 	ck_assert_msg(!bad[0], "case %d: %s", _i, bad);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* examples/NAME.te with `defs` ("M=3 N=1 ...") replacing its params,
+ * verified. */
+static te_graph *example_at(const char *name, const char *defs, isl_ctx *ctx)
+{
+	char path[1024], names[32][64], *src, *copy = strdup(defs), *tok, *save = NULL;
+	te_define d[32];
+	int nd = 0;
+	rt_error err;
+	te_graph *g;
+
+	ck_assert_ptr_nonnull(copy);
+	for (tok = strtok_r(copy, " ", &save); tok && nd < 32; tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '=');
+
+		ck_assert_ptr_nonnull(eq);
+		snprintf(names[nd], sizeof(names[nd]), "%.*s", (int)(eq - tok), tok);
+		d[nd].name = names[nd];
+		d[nd].value = atoll(eq + 1);
+		nd++;
+	}
+	free(copy);
+	snprintf(path, sizeof(path), "%s/examples/%s.te", root(), name);
+	src = read_text(path);
+	ck_assert_ptr_nonnull(src);
+	rt_error_clear(&err);
+	g = te_parse(src, d, nd, &err);
+	free(src);
+	ck_assert_msg(g != NULL, "%s %s: %s", name, defs, err.msg);
+	ck_assert_msg(te_verify(g, ctx, &err) == 0, "%s %s: %s", name, defs, err.msg);
+	return g;
+}
+
+/* Schedules that once compiled to wrong code or failed to compile (issue
+ * 12): per-tile cache buffers shared by the lanes of a vectorized loop (the
+ * lanes overwrote each other's accumulators), loop bounds and conditions
+ * that vary across vector lanes (an internal error instead of scalar
+ * code). */
+static const struct {
+	const char *example, *defs, *sched;
+} regress[] = {
+	{"gemm", "M=3 N=1 K=1", "split C i 2\nvectorize C i.i\ncache_write C j local\n"},
+	{"gemm", "M=3 N=2 K=3", "split C i 2\nvectorize C i.i\ncache_write C j local\n"},
+	{"gemm", "M=3 N=2 K=3", "split C i 2\nreorder C i.o j k i.i\nvectorize C i.i\ncache_read A C j stack\n"},
+	{"gemm", "M=3 N=2 K=3", "split C i 2\nvectorize C i.i\ncache_read A C j stack\n"},
+	{"gemm", "M=5 N=3 K=2", "split C j 2\nreorder C i j.o k j.i\nvectorize C j.i\ncache_write C j.o local\n"},
+	{"gemv", "M=9 K=7", "split y i 4\nvectorize y i.o\n"},
+	{"gemv", "M=9 K=7", "split y i 4\nreorder y i.i i.o k\nvectorize y i.o\n"},
+};
+
+START_TEST(regressions)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = example_at(regress[_i].example, regress[_i].defs, ctx);
+	const char *bad = compile_and_check(g, ctx, regress[_i].sched, 1);
+
+	ck_assert_msg(!bad[0], "%s %s\n%s: %s", regress[_i].example, regress[_i].defs, regress[_i].sched, bad);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* Odd shapes other than tests/small_shapes.txt's, for the sweep. */
+static const char *const odd_shapes[NEXAMPLES] = {
+	"batch=1 M=3 N=11 K=3",
+	"N=3 M=3 K=5 L=3",
+	"N=1 C=2 W=13 K=3 S=3 stride=1 pad=1",
+	"N=1 C=2 W=5 K=3 S=3 stride=1 pad=1",
+	"N=1 C=2 H=5 W=9 K=3 R=3 S=3 stride=1 pad=1",
+	"N=1 C=2 H=3 W=3 K=3 R=3 S=3 stride=1 pad=1",
+	"N=1 C=1 D=3 H=3 W=5 K=3 T=3 R=3 S=3 stride=1 pad=1",
+	"N=1 C=1 D=2 H=2 W=3 K=3 T=3 R=3 S=3 stride=1 pad=1",
+	"N=1 C=3 H=5 W=9 mult=1 R=3 S=3 stride=1 pad=1",
+	"N=1 C=2 H=7 W=9 K=3 R=3 S=3 stride=1 pad=1 dilation=2",
+	"M=3 N=13 K=3",
+	"M=13 K=5",
+	"N=1 C=4 H=5 W=7 K=2 R=3 S=3 stride=1 pad=1 groups=2",
+	"N=1 C=3 H=7 W=9 R=3 S=3 stride=2",
+	"I=3 J=5 K=3 R=7",
+	"M=3 N=11",
+};
+
+/* Random schedules per example and shape in the sweep: SWEEP_PER_SHAPE,
+ * or $FTC_CG_SWEEP for a longer run. */
+#define SWEEP_PER_SHAPE 6
+
+/*
+ * The differential sweep: random schedules of every example at two small,
+ * odd shapes, compiled for the host and compared with the reference.  A
+ * schedule lowering refuses is counted, not failed; a code generation
+ * error or a wrong output is a failure.  Prints the counts.
+ */
+START_TEST(random_schedule_sweep)
+{
+	const char *env = getenv("FTC_CG_SWEEP");
+	int per = env ? atoi(env) : SWEEP_PER_SHAPE, ran = 0, refused = 0, wrong = 0;
+	char text[16384], first[20000] = "";
+
+	for (int shape = 0; shape < 2; shape++) {
+		isl_ctx *ctx = new_ctx();
+		te_graph *g = shape ? example_at(examples[_i], odd_shapes[_i], ctx) : small_example(examples[_i], ctx);
+
+		for (int seed = 0; seed < per; seed++) {
+			const char *bad;
+
+			random_schedule(g, (uint64_t)seed * 7919 + 1000003u * (uint64_t)(shape + 1) + (uint64_t)_i, text,
+					sizeof(text));
+			bad = compile_and_check(g, ctx, text, 1 + seed % 2);
+			ran++;
+			if (!strncmp(bad, "lowering:", 9)) {
+				refused++;
+			} else if (bad[0]) {
+				if (!wrong++)
+					snprintf(first, sizeof(first), "shape %d seed %d: %s\n%s", shape, seed, bad, text);
+				fprintf(stderr, "sweep %s shape %d seed %d: %s\n", examples[_i], shape, seed, bad);
+			}
+		}
+		te_graph_free(g);
+		isl_ctx_free(ctx);
+	}
+	fprintf(stderr, "sweep %s: %d schedules, %d refused by lowering, %d wrong or failed\n", examples[_i], ran,
+		refused, wrong);
+	ck_assert_msg(wrong == 0, "%s: %d of %d random schedules wrong; first: %s", examples[_i], wrong, ran, first);
+}
+END_TEST
+
+/*
+ * A parallel loop under `nlets` nested lets (v0 = 0, vk = vk-1 + 1):
+ * Y[i] = f32(i + v_last) for i < 8, compiled with 2 threads.  Its body
+ * captures the fail flag, the lets and Y.  Returns the compile error, ""
+ * when it compiled and computed the right values.
+ */
+static const char *capture_case(int nlets)
+{
+	static char msg[RT_ERROR_MSG_MAX];
+	lir_func *f = lir_func_new("cap");
+	int y = lir_add_buffer(f, "Y", LIR_F32, 8, LIR_GLOBAL), i = lir_add_var(f, "i", LIR_I64), *v;
+	lir_stmt *body;
+	rt_error err;
+	cg_target t;
+	cg_jit *j;
+	float out[8];
+	void *args[1] = {out};
+
+	v = malloc((size_t)nlets * sizeof(int));
+	ck_assert_ptr_nonnull(v);
+	for (int k = 0; k < nlets; k++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "v%d", k);
+		v[k] = lir_add_var(f, name, LIR_I64);
+	}
+	body = lir_for(f, i, lir_const_int(f, 0, LIR_I64), lir_const_int(f, 8, LIR_I64), 1, LIR_PARALLEL,
+		       lir_store(f, y, lir_var_ref(f, i),
+				 lir_cast(f, LIR_F32, lir_binary(f, LIR_ADD, lir_var_ref(f, i), lir_var_ref(f, v[nlets - 1])))));
+	for (int k = nlets - 1; k >= 0; k--)
+		body = lir_let(f, v[k], k ? lir_binary(f, LIR_ADD, lir_var_ref(f, v[k - 1]), lir_const_int(f, 1, LIR_I64))
+					  : lir_const_int(f, 0, LIR_I64), body);
+	lir_func_set_body(f, body);
+	rt_error_clear(&err);
+	ck_assert_msg(lir_verify(f, &err) == 0, "%s", err.msg);
+	cg_target_host(&t, &err);
+	t.threads = 2;
+	msg[0] = '\0';
+	if (!(j = cg_jit_new(cg_cpu_compile(f, &t, &err), &err))) {
+		snprintf(msg, sizeof(msg), "%s", err.msg);
+	} else {
+		ck_assert_int_eq(cg_jit_entry(j)(args), 0);
+		for (int k = 0; k < 8; k++)
+			ck_assert_msg(out[k] == (float)(k + nlets - 1), "Y[%d] = %g", k, out[k]);
+		cg_jit_free(j);
+	}
+	free(v);
+	lir_func_free(f);
+	return msg;
+}
+
+/* A parallel body takes at most 1023 captured values (CG_MAX_CAPTURE, one
+ * slot being the fail flag): 1022 lets and Y compile, one more is refused
+ * with a message naming the limit. */
+START_TEST(parallel_capture_limit)
+{
+	const char *bad = capture_case(1022);
+
+	ck_assert_msg(!bad[0], "%s", bad);
+	bad = capture_case(1023);
+	ck_assert_msg(strstr(bad, "a parallel loop would capture 1024 variables and buffers; at most 1023"), "%s", bad);
+}
+END_TEST
+
+/* ---- cg_range: the ranges behind bound folding and tile versions ---- */
+
+/* min(c, k * q + r) + 1 over variable q. */
+static lir_expr *tile_bound(lir_func *f, int q, int64_t c, int64_t k, int64_t r)
+{
+	lir_expr *e = lir_binary(f, LIR_ADD, lir_binary(f, LIR_MUL, lir_const_int(f, k, LIR_I64), lir_var_ref(f, q)),
+				 lir_const_int(f, r, LIR_I64));
+
+	return lir_binary(f, LIR_ADD, lir_binary(f, LIR_MIN, lir_const_int(f, c, LIR_I64), e),
+			  lir_const_int(f, 1, LIR_I64));
+}
+
+START_TEST(ranges)
+{
+	lir_func *f = lir_func_new("r");
+	int q = lir_add_var(f, "q", LIR_I64), x = lir_add_var(f, "x", LIR_I64), y = lir_add_buffer(f, "Y", LIR_F32, 64, LIR_GLOBAL);
+	cg_range v[2] = {{0, 3, true}, {0, 0, false}}, r;
+	lir_expr *qv = lir_var_ref(f, q), *b = tile_bound(f, q, 15, -16, 55);
+	lir_expr *seven = lir_const_int(f, 7, LIR_I64), *four = lir_const_int(f, 4, LIR_I64);
+	lir_expr *big = lir_const_int(f, INT64_C(4611686018427387904), LIR_I64);
+	lir_stmt *loop = lir_for(f, x, lir_const_int(f, 0, LIR_I64), b, 1, LIR_SERIAL,
+				 lir_store(f, y, lir_var_ref(f, x), lir_const_float(f, 0, LIR_F32)));
+	int var;
+	int64_t at;
+	bool low_full;
+
+	/* min(15, 55 - 16 q) + 1: 16 for q <= 2, 8 for q = 3 */
+	r = cg_expr_range(b, v);
+	ck_assert(r.known && r.lo == 8 && r.hi == 16);
+	v[0] = (cg_range){0, 2, true};
+	r = cg_expr_range(b, v);
+	ck_assert(r.known && r.lo == 16 && r.hi == 16);
+	v[0] = (cg_range){3, 3, true};
+	r = cg_expr_range(b, v);
+	ck_assert(r.known && r.lo == 8 && r.hi == 8);
+	/* floor division and modulo */
+	v[0] = (cg_range){0, 9, true};
+	r = cg_expr_range(lir_binary(f, LIR_DIV, lir_binary(f, LIR_SUB, qv, seven), four), v);
+	ck_assert(r.known && r.lo == -2 && r.hi == 0);
+	r = cg_expr_range(lir_binary(f, LIR_MOD, qv, four), v);
+	ck_assert(r.known && r.lo == 0 && r.hi == 3);
+	v[0] = (cg_range){4, 6, true};
+	r = cg_expr_range(lir_binary(f, LIR_MOD, qv, four), v);
+	ck_assert(r.known && r.lo == 0 && r.hi == 2);
+	/* overflow and i32 limits give unknown; so does an unknown variable */
+	r = cg_expr_range(lir_binary(f, LIR_MUL, qv, big), v);
+	ck_assert(!r.known);
+	r = cg_expr_range(lir_cast(f, LIR_I32, lir_binary(f, LIR_MUL, qv, lir_const_int(f, INT64_C(1) << 31, LIR_I64))), v);
+	ck_assert(!r.known);
+	ck_assert(!cg_expr_range(lir_var_ref(f, x), v).known);
+	/* conditions */
+	v[0] = (cg_range){0, 2, true};
+	ck_assert_int_eq(cg_cond_value(lir_binary(f, LIR_LE, qv, lir_const_int(f, 2, LIR_I64)), v), 1);
+	v[0] = (cg_range){3, 3, true};
+	ck_assert_int_eq(cg_cond_value(lir_binary(f, LIR_LE, qv, lir_const_int(f, 2, LIR_I64)), v), 0);
+	v[0] = (cg_range){0, 3, true};
+	ck_assert_int_eq(cg_cond_value(lir_binary(f, LIR_LE, qv, lir_const_int(f, 2, LIR_I64)), v), -1);
+	/* the split of q that makes the bound constant: q < 3 full (k < 0) */
+	ck_assert(cg_find_split(loop, v, &var, &at, &low_full));
+	ck_assert(var == q && at == 3 && low_full);
+	/* min(5, 4 q - 3): q >= 2 full (k > 0) */
+	v[0] = (cg_range){0, 5, true};
+	loop = lir_for(f, x, lir_const_int(f, 0, LIR_I64), tile_bound(f, q, 5, 4, -3), 1, LIR_SERIAL,
+		       lir_store(f, y, lir_var_ref(f, x), lir_const_float(f, 0, LIR_F32)));
+	ck_assert(cg_find_split(loop, v, &var, &at, &low_full));
+	ck_assert(var == q && at == 2 && !low_full);
+	/* none when the bound is already constant over q's range */
+	v[0] = (cg_range){2, 5, true};
+	ck_assert(!cg_find_split(loop, v, &var, &at, &low_full));
+	lir_func_free(f);
 }
 END_TEST
 
@@ -200,6 +475,17 @@ int main(void)
 	tcase_add_test(tc, crashing_kernel_is_reported);
 	tcase_add_test(tc, hanging_kernel_times_out);
 	tcase_add_loop_test(tc, examples_compile_and_match, 0, NEXAMPLES);
+	suite_add_tcase(s, tc);
+	/* CK_RUN_CASE=regress or sweep runs one of these alone */
+	tc = tcase_create("regress");
+	tcase_set_timeout(tc, 900);
+	tcase_add_loop_test(tc, regressions, 0, sizeof(regress) / sizeof(regress[0]));
+	tcase_add_test(tc, ranges);
+	tcase_add_test(tc, parallel_capture_limit);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sweep");
+	tcase_set_timeout(tc, 900);
+	tcase_add_loop_test(tc, random_schedule_sweep, 0, NEXAMPLES);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
