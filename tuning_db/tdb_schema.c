@@ -322,7 +322,7 @@ static int check_references(sqlite3 *h, const char *path, rt_error *err)
 	if (rc == SQLITE_ROW)
 		rt_error_set(err, 0, 0,
 			     "%s: %s row %lld refers to a missing %s row; ftc will not migrate "
-			     "or write this tuning db (see 'ftc db check')",
+			     "or write this tuning db; delete those rows or use another --db",
 			     path, (const char *)sqlite3_column_text(s, 0),
 			     (long long)sqlite3_column_int64(s, 1),
 			     (const char *)sqlite3_column_text(s, 2));
