@@ -138,10 +138,10 @@ static void json_string(FILE *f, const char *s)
 /* The breakdown of the tune's time (srch_times) as JSON members. */
 static void print_times(const srch_times *t)
 {
-	printf(", \"seconds_per_trial\": %.4f, \"time\": {\"setup\": %.4f, \"lower\": %.4f, \"llvm\": %.4f, "
+	printf(", \"seconds_per_trial\": %.4f, \"children_cpu\": %.4f, \"time\": {\"setup\": %.4f, \"lower\": %.4f, \"llvm\": %.4f, "
 	       "\"first_call\": %.4f, \"timing\": %.4f, \"verify\": %.4f, \"process\": %.4f, \"explore\": %.4f, "
 	       "\"final\": %.4f}",
-	       t->trial_median, t->setup, t->lower, t->llvm, t->first, t->timing, t->verify, t->process, t->explore,
+	       t->trial_median, t->children_cpu, t->setup, t->lower, t->llvm, t->first, t->timing, t->verify, t->process, t->explore,
 	       t->final);
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "rt_time.h"
 #include "srch_measure.h"
@@ -215,6 +216,10 @@ static int cmp_double(const void *a, const void *b)
 
 #define FINAL_MAX 8
 #define FINAL_ROUNDS 3
+/* A naive schedule this many times slower than the best is re-measured in
+ * one round only: noise cannot reorder them, and a naive GEMM 1024 call
+ * takes seconds. */
+#define FINAL_NAIVE_FAR 10.0
 
 /* The median of n (<= FINAL_ROUNDS) seconds, sorting them. */
 static double median_of(double *sec, int n)
@@ -250,7 +255,7 @@ static void final_remeasure(loop_state *S, const srch_bufs *b, isl_ctx *ctx, con
 	srch_record naive, *rec[FINAL_MAX + 1];
 	srch_how how;
 	char reason[256];
-	int nn, naive_at = -1;
+	int nn, naive_at = -1, naive_rounds;
 
 	if ((n = top_records(res, idx, k < 1 ? 1 : k)) < 1)
 		return;
@@ -265,6 +270,9 @@ static void final_remeasure(loop_state *S, const srch_bufs *b, isl_ctx *ctx, con
 	}
 	if (nn < 2)
 		return;
+	naive_rounds = (idx[naive_at] >= 0 ? res->records[idx[naive_at]].seconds : res->naive_seconds) >
+				       FINAL_NAIVE_FAR * res->records[idx[0]].seconds
+			       ? 1 : FINAL_ROUNDS;
 	srch_how_default(&how, S->o);
 	for (int i = 0; i < nn; i++) {
 		rec[i] = idx[i] >= 0 ? &res->records[idx[i]] : &naive;
@@ -273,7 +281,7 @@ static void final_remeasure(loop_state *S, const srch_bufs *b, isl_ctx *ctx, con
 	}
 	for (int round = 0; round < FINAL_ROUNDS; round++)
 		for (int i = 0; i < nn; i++) {
-			if (bad[i])
+			if (bad[i] || (i == naive_at && round >= naive_rounds))
 				continue;
 			how.verify = round == 0;
 			if (srch_time_jit(b, cg_jit_entry(jit[i]), &how, rec[i], &sec[i][round])) {
@@ -289,7 +297,7 @@ static void final_remeasure(loop_state *S, const srch_bufs *b, isl_ctx *ctx, con
 		cg_jit_free(jit[i]);
 		if (bad[i])
 			continue;
-		m = median_of(sec[i], FINAL_ROUNDS);
+		m = median_of(sec[i], i == naive_at ? naive_rounds : FINAL_ROUNDS);
 		if (i == naive_at)
 			res->naive_seconds = m;
 		if (i >= n && r == &naive)
@@ -403,6 +411,17 @@ static int measure_seeds(loop_state *S, const srch_space *sp, const srch_bufs *b
 	return 0;
 }
 
+/* CPU seconds used by this process's reaped children so far. */
+static double children_cpu(void)
+{
+	struct rusage u;
+
+	if (getrusage(RUSAGE_CHILDREN, &u))
+		return 0;
+	return (double)u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + (double)u.ru_stime.tv_sec +
+	       u.ru_stime.tv_usec * 1e-6;
+}
+
 /* The median wall time of the trials measured now. */
 static double trial_median(const srch_result *res)
 {
@@ -425,7 +444,7 @@ int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tu
 	srch_space *sp = calloc(1, sizeof(*sp));
 	srch_explorer *e = NULL;
 	loop_state S = {o, res, 0, 0, 0, 0, INFINITY, false};
-	double t1;
+	double t1, cpu0 = children_cpu();
 	srch_point *batch = NULL;
 	int rc = -1, n;
 
@@ -475,6 +494,7 @@ int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tu
 done:
 	res->elapsed = rt_now() - S.t0;
 	res->times.trial_median = trial_median(res);
+	res->times.children_cpu = children_cpu() - cpu0;
 out:
 	free(batch);
 	srch_explorer_free(e);

@@ -67,6 +67,8 @@ typedef struct srch_times {
 	double explore;  /* proposing points, constructing the starting points */
 	double final;    /* the final side-by-side re-measure */
 	double trial_median; /* the median wall time of one trial */
+	double children_cpu; /* CPU seconds of the measuring children (on a loaded
+			      * machine, what the trials would cost alone) */
 } srch_times;
 
 /* What the loop reports after each trial. */
