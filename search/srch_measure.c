@@ -263,7 +263,7 @@ static int trial_child(void *ctx, void *shm, size_t size)
 	const srch_how *h = c->how;
 	trial_out *out = shm;
 	rt_timing t;
-	double first, t0;
+	double first = 0, t0;
 	int rc;
 
 	(void)size;
