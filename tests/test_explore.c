@@ -636,6 +636,31 @@ START_TEST(tiny_space_exhausts)
 }
 END_TEST
 
+/* A lower bound (a candidate stopped at the cut-off) is seen, never
+ * proposed again and never the best, even when it is below every time. */
+START_TEST(bounds_are_not_best)
+{
+	srch_space s;
+	tiny_space(&s);
+	srch_method m = _i ? SRCH_SA_Q : SRCH_RANDOM;
+	srch_explorer *e = srch_explorer_new(&s, m, 5);
+	srch_point first, pts[4], best;
+	ck_assert_int_eq(srch_explorer_next(e, &first, 1), 1);
+	ck_assert(srch_explorer_seen(e, &first));
+	srch_explorer_report_bound(e, &first, 0.5);
+	ck_assert(isinf(srch_explorer_best(e, NULL)));
+	int k = srch_explorer_next(e, pts, N_OF(pts));
+	ck_assert_int_eq(k, N_OF(pts));
+	for (int a = 0; a < k; a++) {
+		ck_assert(!srch_point_equal(&s, &pts[a], &first));
+		srch_explorer_report(e, &pts[a], 1.0 + a);
+	}
+	ck_assert_double_eq(srch_explorer_best(e, &best), 1.0);
+	ck_assert(srch_point_equal(&s, &best, &pts[0]));
+	srch_explorer_free(e);
+}
+END_TEST
+
 START_TEST(method_names)
 {
 	srch_method m;
@@ -662,6 +687,7 @@ static Suite *explore_suite(void)
 	tcase_add_loop_test(te, same_seed_same_proposals, 0, 2);
 	tcase_add_loop_test(te, failures_do_not_stop, 0, 2);
 	tcase_add_loop_test(te, tiny_space_exhausts, 0, 2);
+	tcase_add_loop_test(te, bounds_are_not_best, 0, 2);
 	tcase_add_test(te, method_names);
 	tcase_add_loop_test(tb, saq_beats_random, 0, N_OF(costfns));
 	/* generous: sanitizers slow the benchmark down several times */
