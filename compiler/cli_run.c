@@ -61,13 +61,15 @@ static int check(const cli_opts *o, const te_graph *g, cli_bufs *b, cli_kernel_f
 	return rc;
 }
 
-/* Write the optimized LLVM IR of m to $FTC_DUMP_LLVM (a debugging switch). */
-static void dump_llvm(cg_module *m)
+/* Write the optimized LLVM IR of m to $FTC_DUMP_LLVM (a debugging
+ * switch), never over the .te or schedule file. */
+static void dump_llvm(const cli_opts *o, cg_module *m)
 {
 	const char *path = getenv("FTC_DUMP_LLVM");
+	cli_input in[2] = {{"the .te file", o->file}, {"the schedule", o->schedule}};
 	char *ir;
 
-	if (!path || !(ir = cg_module_print(m)))
+	if (!path || cli_check_output("run", "FTC_DUMP_LLVM", path, in, 2) || !(ir = cg_module_print(m)))
 		return;
 	cli_write_atomic("run", path, ir, strlen(ir));
 	free(ir);
@@ -100,7 +102,7 @@ static int run_cpu(const cli_opts *o, const te_graph *g, const lir_func *f)
 	}
 	t0 = rt_now();
 	if ((m = cg_cpu_compile(f, &t, &err)))
-		dump_llvm(m);
+		dump_llvm(o, m);
 	if (!m || !(j = cg_jit_new(m, &err))) {
 		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
 		return CLI_INTERNAL_ERROR;

@@ -5,6 +5,7 @@
 #include "cli_verify.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,7 @@ int cli_check_kernel(const char *file, const te_graph *g, cli_bufs *b, cli_kerne
 		else
 			snprintf(res->why, sizeof(res->why), "%s", iso.reason);
 		res->crashed = true;
+		res->signal = iso.status == RT_ISO_SIGNAL ? iso.code : 0;
 		rt_isolate_result_release(&iso);
 		return CLI_USER_ERROR;
 	}
@@ -275,7 +277,10 @@ void cli_print_verdict(const cli_opts *o, int rc, const cli_verdict *v, const ch
 		printf("checked %s against the reference interpreter at the compiled shape (seed %llu): verified\n",
 		       what, (unsigned long long)o->seed);
 	else if (v->crashed)
-		fprintf(stderr, "%s: error: %s %s: nothing written\n", o->file, what, v->why);
+		fprintf(stderr, "%s: error: %s %s: nothing written%s\n", o->file, what, v->why,
+			v->signal == SIGILL ? " (an illegal instruction: code for another CPU cannot be checked on this "
+					      "one; give --no-check to write it unchecked)"
+					    : "");
 	else if (v->why[0])
 		fprintf(stderr, "%s: error: %s does not match the reference interpreter: %s: nothing written "
 				"(run 'ftc run' with this schedule for details)\n",

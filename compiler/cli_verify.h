@@ -70,6 +70,7 @@ int cli_run_lir(void *user, void **params);
 typedef struct cli_verdict {
 	bool ok;	/* every output within tolerance */
 	bool crashed;	/* the kernel failed, crashed or timed out: `why` */
+	int signal;	/* the signal that killed it, or 0 */
 	double seconds; /* the child's wall time */
 	char why[320];	/* the first mismatch, or how the kernel failed */
 } cli_verdict;

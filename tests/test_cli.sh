@@ -157,6 +157,9 @@ expect "compile cuda over its .te" 1 "g.c' is the same file as the .te file" -- 
 	"$FTC" compile --target cuda "${SMALL[@]}" "$O/g.c" -o "$O"
 unchanged "compile hls/cuda over its .te" "$O/g.c" "$O/gemm.te.orig"
 absent "compile hls/cuda over its .te: nothing written" "$O/g.h" "$O/g.ptx" "$O/g_tb.c"
+expect "FTC_DUMP_LLVM over the .te" 0 "FTC_DUMP_LLVM '.*gemm.te' is the same file as the .te file" -- \
+	env FTC_DUMP_LLVM="$O/gemm.te" "$FTC" run "${SMALL[@]}" "$O/gemm.te"
+unchanged "FTC_DUMP_LLVM over the .te" "$O/gemm.te" "$O/gemm.te.orig"
 
 # ---- Reading: only regular files, with a size limit (item 6) ----
 expect "read a device" 1 "/dev/zero: error: not a regular file" -- timeout 60 "$FTC" check /dev/zero
