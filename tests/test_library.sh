@@ -181,6 +181,17 @@ mkfifo "$TMP/rt.fifo"
 expect "runtime FIFO" 1 "FTC_RUNTIME_LIB='$TMP/rt.fifo' is not a runtime library ftc can copy" -- \
 	timeout 60 env FTC_RUNTIME_LIB="$TMP/rt.fifo" "$FTC" compile "$GEMM" -D M=8 -D N=8 -D K=8 -o "$TMP/zero"
 if [ -e "$TMP/zero" ]; then bad "a refused runtime created the output directory"; else ok; fi
+# The runtime's size limit (CLI_MAX_RUNTIME_BYTES, 64 MiB): at it, copied;
+# one byte over, refused.
+truncate -s $((64 << 20)) "$TMP/big-rt.a"
+expect "runtime at the size limit" 0 "libftcrt.a" -- \
+	env FTC_RUNTIME_LIB="$TMP/big-rt.a" "$FTC" compile "$GEMM" -D M=8 -D N=8 -D K=8 -o "$TMP/bigrt"
+if [ "$(stat -c %s "$TMP/bigrt/libftcrt.a" 2>/dev/null)" = $((64 << 20)) ]; then ok; else bad "runtime at the size limit: not copied whole"; fi
+rm -rf "$TMP/bigrt"
+truncate -s $(((64 << 20) + 1)) "$TMP/big-rt.a"
+expect "runtime over the size limit" 1 "big-rt.a: error: the file has 67108865 bytes, more than the limit of 67108864" -- \
+	env FTC_RUNTIME_LIB="$TMP/big-rt.a" "$FTC" compile "$GEMM" -D M=8 -D N=8 -D K=8 -o "$TMP/bigrt"
+rm -f "$TMP/big-rt.a"
 # The runtime copied is an input too: compiling into its own directory is refused.
 mkdir -p "$TMP/rtdir"
 cp "$G/libftcrt.a" "$TMP/rtdir/libftcrt.a" 2>/dev/null || printf '!<arch>\n' >"$TMP/rtdir/libftcrt.a"
