@@ -471,6 +471,7 @@ static void wfile_release(cli_wfile *w)
 
 int cli_wfile_open(cli_wfile *w, const char *cmd, const char *path)
 {
+	struct stat st;
 	int fd = -1, e = 0;
 
 	memset(w, 0, sizeof(*w));
@@ -491,6 +492,8 @@ int cli_wfile_open(cli_wfile *w, const char *cmd, const char *path)
 		if (fd < 0 && e != EEXIST)
 			break;
 	}
+	if (fd >= 0 && stat(w->path, &st) == 0)
+		(void)fchmod(fd, st.st_mode & 07777); /* a replaced file keeps its mode */
 	if (fd >= 0 && !(w->f = fdopen(fd, "wb"))) {
 		e = errno;
 		close(fd);

@@ -143,7 +143,7 @@ static int child_run(void *ctx, void *shm, size_t size)
 	for (int i = 0; i < c->b->n; i++) {
 		const te_stage *s = te_graph_stage(c->g, i);
 
-		if (is_output(s)) {
+		if (is_output(s) && te_stage_bytes(s) > 0) {
 			memcpy(p, c->b->got[i], (size_t)te_stage_bytes(s));
 			p += te_stage_bytes(s);
 		}
@@ -157,7 +157,7 @@ static void take_outputs(const te_graph *g, cli_bufs *b, const char *shm)
 	for (int i = 0; i < b->n; i++) {
 		const te_stage *s = te_graph_stage(g, i);
 
-		if (is_output(s)) {
+		if (is_output(s) && te_stage_bytes(s) > 0) {
 			memcpy(b->got[i], shm, (size_t)te_stage_bytes(s));
 			shm += te_stage_bytes(s);
 		}

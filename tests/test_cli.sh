@@ -135,6 +135,10 @@ expect "save-schedule writes" 0 "best:" -- \
 	"$FTC" tune --trials 2 "${SMALL[@]}" --db "$O/x.db" --save-schedule "$O/best.sched" "$O/gemm.te"
 if [ -f "$O/best.sched" ] && ! ls -A "$O" | grep -q '\.tmp-'; then pass=$((pass + 1)); else
 	fail=$((fail + 1)); echo "FAIL: save-schedule: no file, or a temporary left: $(ls -A "$O")"; fi
+chmod 600 "$O/best.sched"
+"$FTC" tune --trials 2 "${SMALL[@]}" --db "$O/x.db" --save-schedule "$O/best.sched" "$O/gemm.te" >/dev/null 2>&1
+if [ "$(stat -c %a "$O/best.sched")" = 600 ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: save-schedule: the replaced file lost its mode ($(stat -c %a "$O/best.sched"))"; fi
 # compile: no output file may be the .te file, the schedule or the db.
 cp "$O/gemm.te" "$O/k.h"
 expect "compile over its .te" 1 "the output '.*/k.h' is the same file as the .te file" -- \
