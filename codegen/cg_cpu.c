@@ -1133,6 +1133,8 @@ static int outline(cg *g, const lir_stmt *s)
 	bty = LLVMFunctionType(g->vd, (LLVMTypeRef[]){g->ptr, g->i64, g->i64}, 3, 0);
 	bodyfn = LLVMAddFunction(g->M, name, bty);
 	LLVMSetLinkage(bodyfn, LLVMInternalLinkage);
+	target_attrs(g, bodyfn);
+	set_attr(g, bodyfn, LLVMAttributeFunctionIndex, "nounwind");
 	types[cap->n] = types[cap->n + 1] = types[cap->n + 2] = g->i64;
 	inner = par_inner(g, cap, types, name);
 	g->fn = bodyfn;

@@ -223,13 +223,72 @@ static const char *const odd_shapes[NEXAMPLES] = {
 	"M=3 N=11",
 };
 
+/* A tiny seeded generator for the targeted schedules. */
+static int pick(uint64_t *r, int n)
+{
+	*r = *r * 6364136223846793005u + 1442695040888963407u;
+	return (int)((*r >> 33) % (uint64_t)n);
+}
+
+/* Whether stage x reads stage t directly. */
+static bool reads(const te_expr *e, int t)
+{
+	if (!e)
+		return false;
+	if (e->op == TE_LOAD && e->index == t)
+		return true;
+	for (int i = 0; i < e->nargs; i++)
+		if (reads(e->args[i], t))
+			return true;
+	return false;
+}
+
+/*
+ * A schedule of the last stage of g aimed at the pattern of issue 12:
+ * one spatial axis split by 2..5 (a partial last tile at odd shapes), its
+ * inner or outer part vectorized while other loops stay inside it, and a
+ * cache_write of the stage and a cache_read of one of its inputs at a
+ * random loop.  Lowering may refuse it (counted by the caller).
+ */
+static void targeted_schedule(const te_graph *g, uint64_t seed, char *out, size_t size)
+{
+	const te_stage *x = te_graph_stage(g, te_graph_nstages(g) - 1);
+	uint64_t r = seed;
+	int a = pick(&r, x->rank), n = 0, nsp = 0, len;
+	char loops[TE_MAX_AXES + 1][80];
+
+	len = snprintf(out, size, "split %s %s %d\n", x->name, x->axes[a].name, 2 + pick(&r, 4));
+	for (int i = 0; i < x->rank + x->nreduce; i++) {
+		if (i == a) {
+			snprintf(loops[n++], sizeof(loops[0]), "%s.o", x->axes[i].name);
+			snprintf(loops[n++], sizeof(loops[0]), "%s.i", x->axes[i].name);
+		} else {
+			snprintf(loops[n++], sizeof(loops[0]), "%s", x->axes[i].name);
+		}
+		if (i < x->rank)
+			nsp = n;
+	}
+	len += snprintf(out + len, size - (size_t)len, "vectorize %s %s.%s\n", x->name, x->axes[a].name,
+			pick(&r, 3) ? "i" : "o");
+	if (x->nreduce && pick(&r, 3))
+		len += snprintf(out + len, size - (size_t)len, "cache_write %s %s local\n", x->name,
+				loops[pick(&r, nsp)]);
+	for (int t = 0; t < te_graph_nstages(g) && (size_t)len < size; t++)
+		if (te_graph_stage(g, t)->kind == TE_STAGE_INPUT && reads(x->body, t) && pick(&r, 2)) {
+			len += snprintf(out + len, size - (size_t)len, "cache_read %s %s %s stack\n",
+					te_graph_stage(g, t)->name, x->name, loops[pick(&r, n)]);
+			break;
+		}
+}
+
 /* Random schedules per example and shape in the sweep: SWEEP_PER_SHAPE,
  * or $FTC_CG_SWEEP for a longer run. */
 #define SWEEP_PER_SHAPE 6
 
 /*
  * The differential sweep: random schedules of every example at two small,
- * odd shapes, compiled for the host and compared with the reference.  A
+ * odd shapes (every other one from targeted_schedule), compiled for the
+ * host and compared with the reference.  A
  * schedule lowering refuses is counted, not failed; a code generation
  * error or a wrong output is a failure.  Prints the counts.
  */
@@ -246,8 +305,12 @@ START_TEST(random_schedule_sweep)
 		for (int seed = 0; seed < per; seed++) {
 			const char *bad;
 
-			random_schedule(g, (uint64_t)seed * 7919 + 1000003u * (uint64_t)(shape + 1) + (uint64_t)_i, text,
-					sizeof(text));
+			if (seed % 2)
+				targeted_schedule(g, (uint64_t)seed * 7919 + 1000003u * (uint64_t)(shape + 1) + (uint64_t)_i,
+						  text, sizeof(text));
+			else
+				random_schedule(g, (uint64_t)seed * 7919 + 1000003u * (uint64_t)(shape + 1) + (uint64_t)_i,
+						text, sizeof(text));
 			bad = compile_and_check(g, ctx, text, 1 + seed % 2);
 			ran++;
 			if (!strncmp(bad, "lowering:", 9)) {
