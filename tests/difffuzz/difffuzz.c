@@ -5,10 +5,11 @@
  * a random small shape (the example's line of tests/small_shapes.txt, each
  * param moved a little, odd sizes favoured, shapes the verifier refuses
  * drawn again) and a random legal schedule (tests/sched_gen.c; odd cases
- * with its wider choices), all from (S, i) alone.  A forked child (rt_isolate) lowers, verifies, compiles
- * with LLVM, JIT-runs the kernel and compares it with the reference
- * interpreter on inputs of ftc run's default seed, so a crash or a hang
- * is a finding and the campaign goes on.
+ * with its wider choices), all from (S, i) alone.  A forked child
+ * (rt_isolate) lowers, verifies, compiles with LLVM, JIT-runs the kernel
+ * and compares it with the reference interpreter on inputs of ftc run's
+ * default seed, so a crash or a hang is a finding and the campaign goes
+ * on.
  *
  * Outcomes: ok; refused (lowering said no with a user error: counted by
  * message); and the findings: mismatch, internal (invalid loop IR, a
@@ -35,6 +36,7 @@
 #include "cg.h"
 #include "lower.h"
 #include "rt_isolate.h"
+#include "rt_rand.h"
 #include "rt_time.h"
 #include "sched_gen.h"
 #include "te_verify.h"
@@ -108,22 +110,15 @@ typedef struct df_stats {
 	FILE *findings;
 } df_stats;
 
+/* The command line, set once in main before the suite runs (a Check test
+ * takes no argument). */
 static df_opts df_args;
 
-/* ---- random numbers (splitmix64, as sched_gen) ---- */
-
-static uint64_t df_mix(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
+/* ---- random numbers (runtime/rt_rand.h's splitmix64) ---- */
 
 static int64_t df_rnd(uint64_t *s, int64_t lo, int64_t hi)
 {
-	return lo + (int64_t)(df_mix(s) % (uint64_t)(hi - lo + 1));
+	return lo + (int64_t)(rt_rand_next(s) % (uint64_t)(hi - lo + 1));
 }
 
 /* ---- shapes ---- */
@@ -431,14 +426,14 @@ static void df_case_make(df_case *c, long index)
 {
 	uint64_t r = df_args.seed * UINT64_C(1000003) + (uint64_t)index;
 
-	df_mix(&r);
+	rt_rand_next(&r);
 	c->example = examples[index % NEXAMPLES];
 	df_shape_of(c, &r);
 	/* odd cases: wider choices (any loop vectorized, more caches) */
 	sched_gen_opts o = {.vectorize_any = index % 2, .caches_often = index % 2};
 
 	c->threads = (int)df_rnd(&r, 1, 3);
-	random_schedule_opts(c->g, df_mix(&r), &o, c->sched, sizeof(c->sched));
+	random_schedule_opts(c->g, rt_rand_next(&r), &o, c->sched, sizeof(c->sched));
 }
 
 START_TEST(campaign)
@@ -540,7 +535,7 @@ int main(int argc, char **argv)
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
+	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
