@@ -52,6 +52,11 @@ def gather(out, schedule):
             r["tune"] = {k: tune.get(k) for k in
                          ("seconds", "trials", "stop", "naive_gflops", "best_gflops", "best_by_trial")}
         r["peak_gflops"] = peak_for(peak, r["threads"])
+        alone = load(os.path.join(out, f"{r['op']}-t{r['threads']}.alone.json"))
+        if alone:
+            secs = {l["name"]: l["seconds"] for l in alone["libs"]}
+            if r["baseline"] in secs:
+                r["baseline_alone_seconds"] = secs[r["baseline"]]
         rows.append(r)
     rows.sort(key=lambda r: (r["threads"], r["op"]))
     return peak, rows
@@ -71,17 +76,19 @@ def table(peak, rows, machine, schedule):
                      f"load average {peak.get('load_before')}.")
         lines.append("")
     lines.append("| operator | threads | ftc GFLOP/s | baseline | baseline GFLOP/s | ratio (range) "
-                 "| vs fastest incl. own layouts | ftc % of peak | tune s (trials) | load before / after |")
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+                 "| vs fastest incl. own layouts | baseline alone / with ftc | ftc % of peak | tune s (trials) | load before / after |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         base = next(l for l in r["libs"] if l["name"] == r["baseline"])
         anyr = min(l["ratio"] for l in r["libs"])
+        ba = r.get("baseline_alone_seconds")
+        alone = f"{ba / base['seconds']:.2f}" if ba else "-"
         pct = f"{100 * r['ftc']['gflops'] / r['peak_gflops']:.1f}" if r.get("peak_gflops") else "-"
         tune = r.get("tune")
         ts = f"{tune['seconds']:.0f} ({tune['trials']})" if tune else "-"
-        lines.append(f"| {r['op']} | {r['threads']} | {r['ftc']['gflops']:.1f} | {r['baseline']} "
-                     f"| {base['gflops']:.1f} | {r['ratio']:.2f} ({r['ratio_min']:.2f}-{r['ratio_max']:.2f}) "
-                     f"| {anyr:.2f} | {pct} | {ts} | {r['load_before'].split()[0]} / {r['load_after'].split()[0]} |")
+        lines.append(f"| {r['op']} | {r['threads']} | {r['ftc']['gflops']:.3g} | {r['baseline']} "
+                     f"| {base['gflops']:.3g} | {r['ratio']:.2f} ({r['ratio_min']:.2f}-{r['ratio_max']:.2f}) "
+                     f"| {anyr:.2f} | {alone} | {pct} | {ts} | {r['load_before'].split()[0]} / {r['load_after'].split()[0]} |")
     lines.append("")
     for t in sorted({r["threads"] for r in rows}):
         rs = [r["ratio"] for r in rows if r["threads"] == t]
@@ -91,7 +98,9 @@ def table(peak, rows, machine, schedule):
     lines.append("")
     lines.append("ratio = baseline time / ftc time (above 1: ftc is faster), median of interleaved rounds; "
                  "range = lowest and highest per-round ratio. % of peak: of the larger of the wall-clock "
-                 "FMA peak and threads x one core's peak by its CPU time.")
+                 "FMA peak and threads x one core's peak by its CPU time. Baseline alone / with ftc: the "
+                 "baseline's time in a process without ftc over its time beside ftc (near 1: sharing "
+                 "the process did not change it).")
     return "\n".join(lines) + "\n"
 
 
