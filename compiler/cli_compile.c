@@ -648,7 +648,10 @@ typedef struct compile_opts {
 	int nrest, nfiles;
 } compile_opts;
 
-enum { OPT_OUT, OPT_NAME, OPT_EMIT_LLVM, OPT_NO_CHECK, OPT_DEFINE, OPT_SCHEDULE, OPT_TARGET, OPT_DB, OPT_HELP_SHORT, OPT_HELP };
+enum {
+	OPT_OUT, OPT_NAME, OPT_EMIT_LLVM, OPT_NO_CHECK, OPT_DEFINE, OPT_SCHEDULE, OPT_TARGET, OPT_DB,
+	OPT_HELP_SHORT, OPT_HELP
+};
 
 static const cli_optspec compile_specs[] = {
 	{"-o", "--output", true},
@@ -901,7 +904,8 @@ static int write_library(const compile_opts *c, const te_graph *g, cg_module *m,
 	    (!c->emit_llvm || (rc = text_file(&files[F_LL], li->name, ".ll", cg_module_print(m))) == CLI_OK) &&
 	    (rc = write_files(c->outdir, files, NFILES)) == CLI_OK)
 		printf("wrote %s/: %s.h %s.o lib%s.a%s%s%s\n", c->outdir, li->name, li->name, li->name,
-		       files[F_RT].data ? " libftcrt.a" : "", c->emit_llvm ? " " : "", c->emit_llvm ? files[F_LL].name : "");
+		       files[F_RT].data ? " libftcrt.a" : "", c->emit_llvm ? " " : "",
+		       c->emit_llvm ? files[F_LL].name : "");
 	for (int i = 0; i < NFILES; i++)
 		free(files[i].data);
 	return rc;

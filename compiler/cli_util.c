@@ -407,7 +407,9 @@ int cli_check_output(const char *cmd, const char *what, const char *out, const c
 
 	for (int i = 0; i < n; i++)
 		if (in[i].path && same_output(out, in[i].path)) {
-			fprintf(stderr, "ftc %s: error: %s '%s' is the same file as %s '%s': ftc does not write over its inputs\n",
+			fprintf(stderr,
+				"ftc %s: error: %s '%s' is the same file as %s '%s': "
+				"ftc does not write over its inputs\n",
 				cmd, what, out, in[i].what, in[i].path);
 			return 1;
 		}

@@ -204,9 +204,11 @@ static bool compare(const te_graph *g, const cli_bufs *b, FILE *out, char *first
 			continue;
 		c = te_compare(s, b->got[i], b->ref[i]);
 		if (!c.ok && ok)
-			snprintf(first_bad, n, "%s: %lld of %lld elements outside tolerance (the worst at flat index %lld, "
-					       "max abs err %.3g)", s->name, (long long)c.nbad,
-				 (long long)te_stage_numel(s), (long long)c.worst, c.max_abs);
+			snprintf(first_bad, n,
+				 "%s: %lld of %lld elements outside tolerance (the worst at flat index "
+				 "%lld, max abs err %.3g)",
+				 s->name, (long long)c.nbad, (long long)te_stage_numel(s), (long long)c.worst,
+				 c.max_abs);
 		ok = ok && c.ok;
 		if (!out)
 			continue;
@@ -236,7 +238,8 @@ int cli_check_kernel(const char *file, const te_graph *g, cli_bufs *b, cli_kerne
 		if (iso.status == RT_ISO_EXIT && iso.code == KERNEL_NO_MEMORY)
 			snprintf(res->why, sizeof(res->why), "could not allocate its temporary buffers");
 		else if (iso.status == RT_ISO_EXIT && iso.code == LIR_FAILED)
-			snprintf(res->why, sizeof(res->why), "failed in the loop IR interpreter (the message is above)");
+			snprintf(res->why, sizeof(res->why),
+				 "failed in the loop IR interpreter (the message is above)");
 		else
 			snprintf(res->why, sizeof(res->why), "%s", iso.reason);
 		res->crashed = true;
@@ -278,8 +281,8 @@ void cli_print_verdict(const cli_opts *o, int rc, const cli_verdict *v, const ch
 		       what, (unsigned long long)o->seed);
 	else if (v->crashed)
 		fprintf(stderr, "%s: error: %s %s: nothing written%s\n", o->file, what, v->why,
-			v->signal == SIGILL ? " (an illegal instruction: code for another CPU cannot be checked on this "
-					      "one; give --no-check to write it unchecked)"
+			v->signal == SIGILL ? " (an illegal instruction: code for another CPU cannot be "
+					      "checked on this one; give --no-check to write it unchecked)"
 					    : "");
 	else if (v->why[0])
 		fprintf(stderr, "%s: error: %s does not match the reference interpreter: %s: nothing written "
@@ -295,7 +298,8 @@ int cli_check_lir(const cli_opts *o, const te_graph *g, const lir_func *f)
 	bool skip;
 	int rc;
 
-	if ((rc = cli_check_allowed(o, g, CLI_CHECK_MAX_LIR_FLOPS, "the loop IR interpreter and the reference", &skip)) || skip)
+	rc = cli_check_allowed(o, g, CLI_CHECK_MAX_LIR_FLOPS, "the loop IR interpreter and the reference", &skip);
+	if (rc || skip)
 		return rc;
 	memset(&v, 0, sizeof(v));
 	if ((rc = cli_bufs_alloc(&b, o->file, g, o->seed)) == CLI_OK)
