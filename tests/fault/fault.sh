@@ -227,7 +227,7 @@ for scenario in $scenarios; do
 			case $rc in 0) exit0=$((exit0 + 1)) ;; 1) exit1=$((exit1 + 1)) ;; 2) exit2=$((exit2 + 1)) ;; esac
 			# exit 2 says "ftc's own bug": keep its message for the summary
 			[ "$rc" -ne 2 ] || { grep -v '^ *$' "$dir/stderr" | tail -n 1 |
-				sed "s/^/$scenario $kind: /; s/[0-9][0-9]*/#/g" >>"$work/exit2"; }
+				sed "s/[0-9][0-9]*/#/g; s/^/$scenario $kind: /; s/\$/\t(first: $kind:$n$persist)/" >>"$work/exit2"; }
 			if what=$(check "$dir" "$rc"); then
 				continue
 			elif is_known "$dir" "$what"; then
@@ -249,7 +249,8 @@ echo "fault injection ($mode${persist:+, persistent faults}):$summary"
 echo "known failures (tests/fault/known.txt, bugs being fixed): $known"
 if [ -s "$work/exit2" ]; then
 	echo "exit 2 (internal error) after an injected fault, by message:"
-	sort "$work/exit2" | uniq -c | sort -rn | sed 's/^/  /'
+	awk -F '\t' '!($1 in n) { first[$1] = $2; order[++k] = $1 } { n[$1]++ }
+		END { for (i = 1; i <= k; i++) printf "  %5d  %s %s\n", n[order[i]], order[i], first[order[i]] }' "$work/exit2"
 fi
 echo "fault: $((total - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
