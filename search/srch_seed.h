@@ -8,7 +8,9 @@
  * loops.  A reducing stage gets a GotoBLAS/BLIS-style nest (Low et al.,
  * "Analytical modeling is enough for high-performance BLIS", TOMS 2016):
  * a register tile of mr rows (the largest non-vector spatial axis) by nv
- * vectors of the innermost spatial axis, accumulated in registers over the
+ * vectors of the innermost spatial axis (when that axis has fewer vectors,
+ * rows of the next largest spatial axis make up for them: conv2d's k x p x
+ * q tiles), accumulated in registers over the
  * whole reduction (cache_write at the tile, its rows unrolled, the vector
  * axis vectorized), the tile's columns walked inside a panel of that axis
  * sized so that the panel of the operands not indexed by the rows fits
