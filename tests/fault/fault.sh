@@ -129,7 +129,7 @@ check() {
 	if [ "$scenario" = compile ]; then
 		for f in "$work/ref/out"/*; do
 			local g="$dir/out/${f##*/}"
-			if [ -e "$g" ] && ! cmp -s "$f" "$g"; then bad="$bad partial-output(${f##*/})"; fi
+			if [ -e "$g" ] && ! cmp -s "$f" "$g"; then bad="$bad different-output(${f##*/})"; fi
 			if [ "$rc" -eq 0 ] && [ ! -e "$g" ]; then bad="$bad exit-0-missing(${f##*/})"; fi
 		done
 	elif [ "$rc" -eq 0 ]; then
