@@ -3,7 +3,7 @@
  * the best library primitive for the same computation, in one process.
  *
  *   bench_suite OP [--schedule F] [--threads T] [--rounds N]
- *                  [--min-time S] [--ref]
+ *                  [--min-time S] [--ref] [--alone]
  *
  * ftc's kernel is examples/OP.te under the schedule F (default: examples/
  * OP.sched) for target "cpu -threads=T", JIT-compiled through the codegen
@@ -17,6 +17,10 @@
  * rounds, its spread the range of its round medians, and the ratio
  * library/ftc of each round gives the ratio's range.  The baseline is the
  * fastest "fair" library (the user's layouts in and out).
+ *
+ * --alone times the libraries without ftc in the rounds (ftc's kernel is
+ * still built and checked, never timed): the cross-check that sharing the
+ * process with ftc did not slow them down.
  *
  * stderr gets the rounds; stdout gets one JSON object (bench/suite.sh
  * gathers them).  OMP_WAIT_POLICY must be "passive" (oneDNN's OpenMP
@@ -40,13 +44,13 @@
 #define BS_MAX_THREADS 1024
 
 static const char usage[] = "usage: bench_suite OP [--schedule F] [--threads T] [--rounds N (3.."
-			    "32, default 7)] [--min-time S] [--ref]\n";
+			    "32, default 7)] [--min-time S] [--ref] [--alone]\n";
 
 typedef struct bs_opts {
 	const char *op, *schedule;
 	int threads, rounds;
 	double min_time;
-	bool ref;
+	bool ref, alone;
 } bs_opts;
 
 /* ---- what bench_ops.c uses ---- */
@@ -363,6 +367,27 @@ static void report(const bs_run *r, const bench_cand *c, const bs_opts *o, doubl
 	       c[1 + b].result / c[0].result, lo, hi);
 }
 
+/* --alone: the libraries' times only. */
+static void report_alone(const bs_run *r, const bench_cand *c, const bs_opts *o, const char *load0,
+			 const char *load1)
+{
+	printf("{\"op\": ");
+	json_str(r->op);
+	printf(", \"threads\": %d, \"alone\": true, \"load_before\": ", r->threads);
+	json_str(load0);
+	printf(", \"load_after\": ");
+	json_str(load1);
+	printf(", \"libs\": [");
+	for (int i = 0; i < r->nlibs; i++) {
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_str(r->libs[i].name);
+		printf(", ");
+		json_cand(r, &c[1 + i], o->rounds);
+		printf("}");
+	}
+	printf("]}\n");
+}
+
 static void loadavg(char *out, int size)
 {
 	FILE *f = fopen("/proc/loadavg", "r");
@@ -388,11 +413,14 @@ static int time_all(bs_run *r, const bs_opts *o, double err)
 					.ctx = r->libs[i].ctx};
 	loadavg(load0, sizeof(load0));
 	fprintf(stderr, "%s, %d thread(s), load average %s:\n", r->op, r->threads, load0);
-	if (bench_interleave(c, 1 + r->nlibs, o->rounds, o->min_time))
+	if (bench_interleave(c + o->alone, 1 + r->nlibs - o->alone, o->rounds, o->min_time))
 		return -1;
 	loadavg(load1, sizeof(load1));
 	fprintf(stderr, "load average after: %s\n", load1);
-	report(r, c, o, err, load0, load1);
+	if (o->alone)
+		report_alone(r, c, o, load0, load1);
+	else
+		report(r, c, o, err, load0, load1);
 	return 0;
 }
 
@@ -409,6 +437,8 @@ static int parse(int argc, char **argv, bs_opts *o)
 
 		if (!strcmp(a, "--ref"))
 			o->ref = true;
+		else if (!strcmp(a, "--alone"))
+			o->alone = true;
 		else if (a[0] != '-' && !o->op)
 			o->op = a;
 		else if (!v)

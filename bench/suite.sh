@@ -13,7 +13,8 @@
 # THREADS ("1 N", N = nproc), ROUNDS (7), MIN_TIME (0.2 s per candidate
 # per round), TUNE=0 (reuse OUT's schedules), BENCH=0 (tune only),
 # SCHEDULE=hand (time the examples' .sched files instead of tuning),
-# CURVE_OP (gemm: also tuned by random search, for bench/plot.sh's
+# CROSS=0 (skip timing the libraries alone in their own process, the
+# cross-check that ftc's presence did not slow them), CURVE_OP (gemm: also tuned by random search, for bench/plot.sh's
 # tuning chart).  Charts: bench/plot.sh OUT.
 # A rerun skips tunes whose result is in OUT, so `bench/suite.sh conv2d`
 # with the same OUT reruns one operator's timing fast.
@@ -35,6 +36,7 @@ MIN_TIME=${MIN_TIME:-0.2}
 TUNE=${TUNE:-1}
 BENCH=${BENCH:-1}
 SCHEDULE=${SCHEDULE:-tuned}
+CROSS=${CROSS:-1}
 cd "$ROOT"
 mkdir -p "$OUT"
 
@@ -126,6 +128,10 @@ for t in $THREADS; do
 			{ echo "bench/suite.sh: timing $op failed; see $OUT/$op-t$t.$SCHEDULE.log" >&2;
 			  rm -f "$OUT/$op-t$t.$SCHEDULE.json"; }
 		grep -v '^  round' "$OUT/$op-t$t.$SCHEDULE.log" | tail -1 >&2 || true
+		# The cross-check: the libraries alone in their own process.
+		[ "$CROSS" = 1 ] && { "$OUT/bench_suite" "$op" --schedule "$sched" --threads "$t" --alone \
+			--rounds "$ROUNDS" --min-time "$MIN_TIME" >"$OUT/$op-t$t.alone.json" \
+			2>"$OUT/$op-t$t.alone.log" || rm -f "$OUT/$op-t$t.alone.json"; }
 	done
 done
 python3 "$ROOT/bench/suite_report.py" "$OUT" "$SCHEDULE" "$(lscpu | sed -n 's/^Model name: *//p'), $NCPU cores"
