@@ -49,6 +49,8 @@ expect "lower bad target" 1 "target" -- "$FTC" lower --target "gpu" -D M=4 -D N=
 for cmd in db targets; do
 	expect "$cmd --help" 0 "usage: ftc $cmd" -- "$FTC" "$cmd" --help
 done
+expect "targets --peak" 0 '"fma_gflops": \[[0-9.]+, [0-9.]+\], .*"triad_gbs"' -- "$FTC" targets --peak --json
+expect "targets --json alone" 1 "goes with --peak" -- "$FTC" targets --json
 
 # Errors name FILE:LINE:COL, show the line and a caret.
 printf 'param M = 4\ninput A[M] f32\nB[i < M] = A[i] + C[i]\n' >"$TMP/unknown.te"
