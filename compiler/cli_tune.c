@@ -339,10 +339,18 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 	}
 	rt_error_clear(&err);
 	if (search(g, ctx, &t, &to, &r, &err)) {
+		if (ui.live)
+			fputc('\n', stderr);
 		fprintf(stderr, "%s: error: %s\n", o->file, err.msg);
+		/* Out of memory is the user's machine, not ftc's bug. */
+		rc = r.out_of_memory ? CLI_USER_ERROR : CLI_INTERNAL_ERROR;
+		if (r.out_of_memory && d.db)
+			fprintf(stderr, "ftc tune: %d records stored; run the same command again to resume\n",
+				d.sd.stored);
 		free(ui.curve);
 		db_finish(&d, NULL);
-		return CLI_INTERNAL_ERROR;
+		srch_result_release(&r);
+		return rc;
 	}
 	if (ui.live)
 		fputc('\n', stderr);

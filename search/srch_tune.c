@@ -94,7 +94,8 @@ static void add_times(srch_times *t, const srch_record *r)
 	t->process += r->t_wall > child ? r->t_wall - child : 0;
 }
 
-/* Record trial r: the best, patience, callbacks.  Non-zero stops.  A
+/* Record trial r: the best, patience, callbacks.  -1 when out of memory,
+ * 1 when the record callback refused it (the search stops), else 0.  A
  * transient failure (its process killed from outside) is kept in the
  * result but not given to the record callback: it says nothing of the
  * schedule, and a later tune measures it again. */
@@ -122,7 +123,11 @@ static int account(loop_state *S, srch_record *r)
 	report(S, r);
 	if (r->transient || !S->o->record)
 		return 0;
-	return S->o->record(S->o->record_user, &S->res->records[idx]);
+	if (S->o->record(S->o->record_user, &S->res->records[idx])) {
+		snprintf(S->res->stop_reason, 64, "a record that could not be stored");
+		return 1;
+	}
+	return 0;
 }
 
 /* Tell the explorer what trial r says of point p. */
@@ -151,7 +156,8 @@ static bool out_of_budget(loop_state *S)
 	return false;
 }
 
-/* One trial of point p; the record is pushed.  Non-zero stops. */
+/* One trial of point p; the record is pushed.  -1 when out of memory,
+ * 1 when the record callback stopped the search, else 0. */
 static int trial(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ctx *ctx, const cg_target *t,
 		 srch_explorer *e, const srch_point *p)
 {
@@ -378,7 +384,7 @@ static int measure_naive(loop_state *S, const srch_space *sp, const srch_bufs *b
 	 * not the default point's, and walks from it would start the search
 	 * in the slowest corner instead of from random points. */
 	srch_explorer_seed(e, &r.point, INFINITY);
-	return account(S, &r) ? 1 : 0;
+	return account(S, &r);
 }
 
 /* Measure the constructed starting points the explorer has not seen
@@ -468,12 +474,12 @@ int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tu
 	if (srch_bufs_init(&b, g, err))
 		goto out;
 	res->times.setup = rt_now() - t1;
-	if ((n = measure_naive(&S, sp, &b, ctx, t, e)) < 0) {
-		rt_error_set(err, 0, 0, "out of memory");
-		goto out;
-	}
+	if ((n = measure_naive(&S, sp, &b, ctx, t, e)) == 0)
+		n = measure_seeds(&S, sp, &b, ctx, t, e);
+	if (n < 0)
+		goto no_memory;
 	rc = 0;
-	if (n > 0 || measure_seeds(&S, sp, &b, ctx, t, e)) /* the record callback stopped the search */
+	if (n > 0) /* the record callback stopped the search */
 		goto done;
 	while (!out_of_budget(&S)) {
 		int want = o->trials > 0 ? o->trials - res->nrecords : 16;
@@ -485,12 +491,22 @@ int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tu
 			snprintf(res->stop_reason, 64, "space exhausted");
 			break;
 		}
-		for (int i = 0; i < n && !out_of_budget(&S); i++)
-			if (trial(&S, sp, &b, ctx, t, e, &batch[i]))
+		for (int i = 0; i < n && !out_of_budget(&S); i++) {
+			int stop = trial(&S, sp, &b, ctx, t, e, &batch[i]);
+
+			if (stop < 0)
+				goto no_memory;
+			if (stop)
 				goto done;
+		}
 	}
 	if (res->measured > 0 && !res->interrupted)
 		final_remeasure(&S, &b, ctx, t);
+	goto done;
+no_memory:
+	res->out_of_memory = true;
+	rt_error_set(err, 0, 0, "out of memory after %d trials", res->nrecords);
+	rc = -1;
 done:
 	res->elapsed = rt_now() - S.t0;
 	res->times.trial_median = trial_median(res);

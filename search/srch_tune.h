@@ -132,6 +132,8 @@ typedef struct srch_result {
 	double elapsed;
 	int seeded;                /* constructed starting points measured */
 	bool interrupted;          /* stopped by opts.interrupt */
+	bool out_of_memory;        /* srch_tune failed for want of memory: the
+				    * records so far are kept (and stored) */
 	srch_times times;
 	char stop_reason[64];
 } srch_result;
@@ -141,7 +143,9 @@ void srch_result_release(srch_result *r);
 /*
  * Tune graph g (verified) for target t.  `ctx` is borrowed.  Returns 0 with
  * *res filled (even when every candidate failed), or -1 with err set when
- * the search could not run at all.
+ * the search could not run at all or ran out of memory on the way
+ * (res->out_of_memory; the records made so far stay in *res, which the
+ * caller releases in every case).
  */
 int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tune_opts *o,
 	      srch_result *res, rt_error *err);
