@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <isl/ast_build.h>
 #include <isl/fixed_box.h>
+#include <isl/options.h>
 #include <isl/val.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,10 +23,41 @@ int lw_fail(lw *L, int line, int col, const char *fmt, ...)
 	va_list ap;
 	char msg[RT_ERROR_MSG_MAX];
 
+	if (lw_over_budget(L))
+		return rt_error_set(L->err, 0, 0,
+				    "schedule too complex to analyse: the %s needs more than %lu isl operations%s",
+				    L->phase ? L->phase : "lowering", L->max_ops,
+				    L->max_ops == LIR_MAX_ISL_OPS ? " (LIR_MAX_ISL_OPS)" : " (the caller's isl limit)");
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return rt_error_set(L->err, line, col, "%s", msg);
+}
+
+/* isl may report a later error over the quota that stopped it (its parser
+ * does): probe with one small problem that needs a simplex pivot, each of
+ * which counts against the budget. */
+static bool budget_spent(isl_ctx *ctx)
+{
+	isl_set *s = isl_set_read_from_str(ctx, "{ [x, y] : 2x + 3y >= 5 and x - y <= 1 and x >= 0 and y >= 0 }");
+	isl_bool empty = isl_set_is_empty(s);
+
+	isl_set_free(s);
+	return empty < 0 && isl_ctx_last_error(ctx) == isl_error_quota;
+}
+
+bool lw_over_budget(const lw *L)
+{
+	return isl_ctx_last_error(L->ctx) == isl_error_quota ||
+	       (isl_ctx_last_error(L->ctx) != isl_error_none && budget_spent(L->ctx));
+}
+
+void lw_phase(lw *L, const char *what)
+{
+	L->phase = what;
+	isl_ctx_reset_error(L->ctx);
+	isl_ctx_reset_operations(L->ctx);
+	isl_ctx_set_max_operations(L->ctx, L->max_ops);
 }
 
 /* ---- reading relations between stages ---- */
@@ -349,6 +381,83 @@ static int attach_depths(lw *L)
 	for (int x = 0; x < L->nstages; x++)
 		if (L->st[x].nctx > LW_MAX_CTX)
 			return lw_fail(L, 0, 0, "%s: nested too deep", L->st[x].name);
+	return 0;
+}
+
+/* ---- what the schedule expands to ---- */
+
+/* Iterations of axis `ax` of x that hold instances (a split's inner loop
+ * no longer than what it splits). */
+static int64_t trips(const lw_stage *x, int ax)
+{
+	const sch_ax *a = &x->loops.ax[ax];
+	int64_t n;
+
+	switch (a->kind) {
+	case SCH_AX_BASE:
+		return a->extent;
+	case SCH_AX_OUTER:
+		n = trips(x, a->a);
+		return n / a->factor + (n % a->factor != 0);
+	case SCH_AX_INNER:
+		n = trips(x, a->a);
+		return n < a->factor ? n : a->factor;
+	default:
+		n = trips(x, a->a);
+		return n > INT64_MAX / trips(x, a->b) ? INT64_MAX : n * trips(x, a->b);
+	}
+}
+
+/* The unroll step of loop q of x, for its column. */
+static const sch_step *unroll_step(const lw *L, const lw_stage *x, int q)
+{
+	for (int i = 0; i < L->s->nsteps; i++) {
+		const sch_step *st = &L->s->steps[i];
+
+		if (st->kind == SCH_UNROLL && st->line == x->loops.line[q] && strcmp(st->stage, x->name) == 0)
+			return st;
+	}
+	return NULL;
+}
+
+/* Nested unrolled loops of stage x (its ancestors' around its own) make at
+ * most LIR_MAX_UNROLL copies of its body. */
+static int check_unroll(lw *L, int x)
+{
+	int chain[LW_MAX_STAGES], n = 0;
+	int64_t copies = 1;
+	char outer[512] = "";
+
+	for (int y = x; y >= 0 && n < LW_MAX_STAGES; y = L->st[y].parent)
+		chain[n++] = y;
+	while (n-- > 0) {
+		const lw_stage *s = &L->st[chain[n]];
+		int last = n > 0 ? L->st[chain[n - 1]].parent_pos : s->loops.nloops - 1;
+
+		for (int q = 0; q <= last; q++) {
+			const char *nm = s->loops.ax[s->loops.loop[q]].name;
+			const sch_step *st;
+			int64_t t;
+			size_t len;
+
+			if (s->loops.kind[q] != SCH_LOOP_UNROLL)
+				continue;
+			t = trips(s, s->loops.loop[q]);
+			if (t <= LIR_MAX_UNROLL && copies * t <= LIR_MAX_UNROLL) {
+				copies *= t;
+				len = strlen(outer);
+				snprintf(outer + len, sizeof(outer) - len, "%s'%s' (%lld)", len ? ", " : "", nm,
+					 (long long)t);
+				continue;
+			}
+			st = unroll_step(L, s, q);
+			return lw_fail(L, s->loops.line[q], st ? st->arg_col[0] : 0,
+				       "unroll %s %s: %lld iterations%s%s make more than %d copies of the body of '%s' "
+				       "(LIR_MAX_UNROLL); unroll a shorter loop",
+				       s->name, nm, (long long)t, outer[0] ? " inside the unrolled loops " : "", outer,
+				       LIR_MAX_UNROLL, L->st[x].name);
+		}
+	}
 	return 0;
 }
 
@@ -742,6 +851,9 @@ static int build_domains(lw *L)
 			done[x] = true;
 		}
 	}
+	for (int x = 0; x < L->nstages; x++)
+		if (check_unroll(L, x))
+			return -1;
 	return 0;
 }
 
@@ -884,15 +996,58 @@ static int setup_stages(lw *L)
 
 static void lw_release(lw *L)
 {
-	for (int i = 0; i < L->nstmts; i++)
+	if (L->ctx) {
+		isl_ctx_reset_error(L->ctx);
+		isl_ctx_reset_operations(L->ctx);
+		isl_ctx_set_max_operations(L->ctx, L->saved_max_ops);
+		isl_options_set_on_error(L->ctx, L->saved_on_error);
+	}
+	for (int i = 0; i < L->nstmts; i++) {
 		isl_set_free(L->stmt[i].domain);
+		isl_set_free(L->stmt[i].leaf_domain);
+	}
 	for (int x = 0; x < L->nstages; x++) {
 		for (int k = 0; k < TE_MAX_RANK; k++)
 			isl_ast_expr_free(L->st[x].off[k]);
 		isl_multi_aff_free(L->st[x].off_ma);
 	}
 	isl_schedule_free(L->sched);
+	isl_schedule_free(L->ast_sched);
 	isl_union_map_free(L->deps);
+}
+
+/* Did phase L->phase end within its isl budget?  0, else -1 with the error. */
+static int phase_done(lw *L)
+{
+	return lw_over_budget(L) ? lw_fail(L, 0, 0, "isl stopped") : 0;
+}
+
+/* The pipeline, each phase under its own isl budget: *body on success. */
+static int run_phases(lw *L, lir_stmt **body)
+{
+	double t[5];
+
+	t[0] = rt_now();
+	lw_phase(L, "bound inference");
+	if (setup_stages(L) || build_domains(L) || make_buffers(L) || apply_partitions(L) || phase_done(L))
+		return -1;
+	t[1] = rt_now();
+	lw_phase(L, "schedule tree");
+	if (lw_build_tree(L) || phase_done(L))
+		return -1;
+	t[2] = rt_now();
+	lw_phase(L, "dependence check");
+	if (lw_check(L) || phase_done(L))
+		return -1;
+	t[3] = rt_now();
+	lw_phase(L, "loop generation");
+	if (!(*body = lw_generate(L)) || phase_done(L))
+		return -1;
+	t[4] = rt_now();
+	if (getenv("FTC_DEBUG_TIME"))
+		fprintf(stderr, "lower: domains %.3f s, tree %.3f s, check %.3f s, ast %.3f s\n",
+			t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3]);
+	return 0;
 }
 
 lir_func *lir_lower(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
@@ -919,32 +1074,20 @@ lir_func *lir_lower_flags(const te_graph *g, const sch_schedule *s, isl_ctx *ctx
 	L->g = g;
 	L->s = s;
 	L->err = err;
+	L->saved_max_ops = isl_ctx_get_max_operations(ctx);
+	L->max_ops = L->saved_max_ops && L->saved_max_ops < LIR_MAX_ISL_OPS ? L->saved_max_ops : LIR_MAX_ISL_OPS;
+	/* isl errors, the budget's included, are returned values here: never
+	 * an abort or a warning on stderr, whatever the caller chose. */
+	L->saved_on_error = isl_options_get_on_error(ctx);
+	isl_options_set_on_error(ctx, ISL_ON_ERROR_CONTINUE);
+	isl_ctx_reset_error(ctx);
 	L->f = lir_func_new(name);
 	if (!s || !L->f) {
 		lw_fail(L, 0, 0, "out of memory");
 		goto fail;
 	}
-	{
-		double t[6];
-		bool dbg = getenv("FTC_DEBUG_TIME") != NULL;
-
-		t[0] = rt_now();
-		if (setup_stages(L) || build_domains(L) || make_buffers(L) || apply_partitions(L))
-			goto fail;
-		t[1] = rt_now();
-		if (lw_build_tree(L))
-			goto fail;
-		t[2] = rt_now();
-		if (lw_check(L))
-			goto fail;
-		t[3] = rt_now();
-		if (!(body = lw_generate(L)))
-			goto fail;
-		t[4] = rt_now();
-		if (dbg)
-			fprintf(stderr, "lower: domains %.3f s, tree %.3f s, check %.3f s, ast %.3f s\n",
-				t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3]);
-	}
+	if (run_phases(L, &body))
+		goto fail;
 	lir_func *f = L->f;
 
 	lir_func_set_body(f, body);

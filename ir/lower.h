@@ -39,6 +39,19 @@ lir_func *lir_lower(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
  * the tuner uses it, since it verifies every new best against the
  * reference instead.  The dependence checks always run. */
 enum { LIR_LOWER_TRUSTED = 1 };
+
+/* Limits on what one schedule may cost (docs/schedules.md, "Limits"):
+ * LIR_MAX_UNROLL: copies of a stage's body that its nested unrolled loops
+ * (its own and those of the stages it is computed in) may make, counted
+ * as the product of their trip counts; more is refused at the unroll step
+ * that passes it.  LIR_MAX_ISL_OPS: isl operations (isl's own count, of
+ * simplex pivots) each phase of lowering may spend; a phase that needs
+ * more is refused as "schedule too complex to analyse", except the
+ * dataflow check, a safety net that is then skipped.  A caller's smaller
+ * isl_ctx_set_max_operations limit applies instead; the caller's limit is
+ * restored on return (its count is reset). */
+#define LIR_MAX_UNROLL 4096
+#define LIR_MAX_ISL_OPS 4000000UL
 lir_func *lir_lower_flags(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
 			  const char *name, unsigned flags, rt_error *err);
 

@@ -27,6 +27,7 @@ typedef struct tr {
 	int depth;
 	isl_id *ids[TR_MAX_DEPTH];
 	int vars[TR_MAX_DEPTH];
+	bool base;         /* the AST is over base coordinates, not leaves */
 	lw_mark *pending;  /* the mark whose band's loop comes next */
 	int consumed;
 	lir_expr **params; /* values of t0.. in offset expressions */
@@ -459,7 +460,36 @@ static void var_name(char *out, size_t n, const char *in)
 			*p = '_';
 }
 
-/* A user node: let-bind the coordinates, then the statement's store. */
+/*
+ * Axis `ax` of stage x from its leaf loop values lv[q] (NULL where the
+ * statement has no such leaf): the inverse of the splits and fuses
+ * (a split axis is outer * factor + inner; the parts of a fused loop F =
+ * a * ext(b) + b are F / ext(b) and F mod ext(b)).
+ */
+static lir_expr *from_leaves(tr *T, const lw_stage *x, int ax, lir_expr **lv)
+{
+	const sch_loops *l = &x->loops;
+
+	for (int q = 0; q < l->nloops; q++)
+		if (l->loop[q] == ax)
+			return lv[q] ? lv[q] : tr_fail(T, "a coordinate without its loop");
+	for (int i = 0; i < l->nax; i++) {
+		const sch_ax *c = &l->ax[i];
+
+		if (c->kind == SCH_AX_OUTER && c->a == ax)
+			for (int j = 0; j < l->nax; j++)
+				if (l->ax[j].kind == SCH_AX_INNER && l->ax[j].a == ax)
+					return ix(T, LIR_ADD, ix(T, LIR_MUL, from_leaves(T, x, i, lv), c64(T, c->factor)),
+						  from_leaves(T, x, j, lv));
+		if (c->kind == SCH_AX_FUSED && (c->a == ax || c->b == ax))
+			return ix(T, c->a == ax ? LIR_DIV : LIR_MOD, from_leaves(T, x, i, lv),
+				  c64(T, l->ax[c->b].extent));
+	}
+	return tr_fail(T, "an axis neither a loop nor split nor fused");
+}
+
+/* A user node S(t.., l..): let-bind the stage's base coordinates, rebuilt
+ * from its leaf loops, then the statement's store. */
 static lir_stmt *tr_user(tr *T, __isl_keep isl_ast_node *node)
 {
 	lw *L = T->L;
@@ -468,35 +498,42 @@ static lir_stmt *tr_user(tr *T, __isl_keep isl_ast_node *node)
 	isl_id *id = isl_ast_expr_id_get_id(fn);
 	const lw_stmt *s = &L->stmt[atoi(isl_id_get_name(id) + 1)];
 	const lw_stage *x = &L->st[s->stage];
-	lir_expr *coord[LW_MAX_CTX + TE_MAX_AXES], *base[TE_MAX_AXES];
+	lir_expr *coord[LW_MAX_CTX + SCH_MAX_LOOPS], *base[TE_MAX_AXES], *val[TE_MAX_AXES];
+	lir_expr *lv[SCH_MAX_LOOPS] = {NULL};
 	int vars[TE_MAX_AXES], nown = s->ndims - x->nctx;
 	lir_stmt *st;
 	body_ctx b;
 
 	isl_id_free(id);
 	isl_ast_expr_free(fn);
-	for (int i = 0; i < s->ndims; i++) {
+	for (int i = 0; i < x->nctx + (T->base ? nown : s->nleaf); i++) {
 		isl_ast_expr *a = isl_ast_expr_op_get_arg(call, i + 1);
 
 		coord[i] = tr_expr(T, a);
 		isl_ast_expr_free(a);
+		if (i >= x->nctx && !T->base)
+			lv[s->leaf[i - x->nctx]] = coord[i];
 	}
 	isl_ast_expr_free(call);
 	for (int k = 0; k < nown; k++) {
 		char nm[SCH_MAX_NAME];
+		lir_expr *v = T->base ? coord[x->nctx + k] : from_leaves(T, x, k, lv);
 
 		vars[k] = -1;
-		if (coord[x->nctx + k] && coord[x->nctx + k]->op == LIR_VAR) {
-			base[k] = coord[x->nctx + k];
+		if (!v || v->op == LIR_VAR || v->op == LIR_CONST) {
+			base[k] = v;
 			continue;
 		}
 		if (x->kind == LW_COMPUTE)
 			var_name(nm, sizeof(nm), x->te->axes[k].name);
 		else
 			snprintf(nm, sizeof(nm), "d%d", k);
+		val[k] = v;
 		vars[k] = lir_add_var(T->f, nm, LIR_I64);
 		base[k] = lir_var_ref(T->f, vars[k]);
 	}
+	if (L->err && L->err->set)
+		return NULL;
 	if (x->kind != LW_COMPUTE) {
 		st = copy_stmt(T, s->stage, base, coord);
 	} else {
@@ -509,7 +546,7 @@ static lir_stmt *tr_user(tr *T, __isl_keep isl_ast_node *node)
 	}
 	for (int k = nown - 1; k >= 0; k--)
 		if (vars[k] >= 0)
-			st = lir_let(T->f, vars[k], coord[x->nctx + k], st);
+			st = lir_let(T->f, vars[k], val[k], st);
 	return st;
 }
 
@@ -843,16 +880,47 @@ static int place_allocs(tr *T, lir_stmt *body)
 	return rc;
 }
 
-lir_stmt *lw_generate(lw *L)
+/* The AST of schedule tree `sched` (kept), or NULL. */
+static __isl_give isl_ast_node *ast_of(lw *L, __isl_keep isl_schedule *sched)
 {
 	isl_ast_build *b = isl_ast_build_alloc(L->ctx);
-	isl_ast_node *ast = isl_ast_build_node_from_schedule(b, isl_schedule_copy(L->sched));
+	isl_ast_node *ast = isl_ast_build_node_from_schedule(b, isl_schedule_copy(sched));
+
+	isl_ast_build_free(b);
+	return ast;
+}
+
+/*
+ * The AST over leaf coordinates; when isl needs more than its budget for
+ * it (isolating full tiles over some leaf domains costs more than over
+ * base coordinates), the AST over base coordinates, with a fresh budget,
+ * where isl computes each statement's coordinates.
+ */
+static __isl_give isl_ast_node *generate_ast(lw *L, bool *base)
+{
+	isl_ast_node *ast = ast_of(L, L->ast_sched);
+	isl_schedule *sched;
+
+	*base = false;
+	if (ast || !lw_over_budget(L))
+		return ast;
+	lw_phase(L, "loop generation");
+	*base = true;
+	sched = lw_isolate(L, isl_schedule_copy(L->sched));
+	ast = sched ? ast_of(L, sched) : NULL;
+	isl_schedule_free(sched);
+	return ast;
+}
+
+lir_stmt *lw_generate(lw *L)
+{
+	bool base;
+	isl_ast_node *ast = generate_ast(L, &base);
 	tr *T = calloc(1, sizeof(*T));
 	lir_stmt *body = NULL;
 
-	isl_ast_build_free(b);
 	if (ast && getenv("FTC_DEBUG_ISL")) {
-		char *text = isl_schedule_to_str(L->sched), *code = isl_ast_node_to_C_str(ast);
+		char *text = isl_schedule_to_str(L->ast_sched), *code = isl_ast_node_to_C_str(ast);
 
 		fprintf(stderr, "isl schedule:\n%s\nisl AST:\n%s\n", text, code);
 		free(text);
@@ -866,6 +934,7 @@ lir_stmt *lw_generate(lw *L)
 	}
 	T->L = L;
 	T->f = L->f;
+	T->base = base;
 	memset(T->leafv, 0xff, sizeof(T->leafv));
 	body = tr_node(T, ast);
 	isl_ast_node_free(ast);

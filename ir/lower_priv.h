@@ -23,7 +23,7 @@
 
 #define LW_MAX_STAGES 64
 #define LW_MAX_STMTS (3 * LW_MAX_STAGES)
-#define LW_MAX_MARKS 512
+#define LW_MAX_MARKS 1024 /* two trees: base and leaf coordinates */
 #define LW_MAX_CTX 64
 
 typedef enum lw_stage_kind { LW_COMPUTE, LW_CACHE_READ, LW_CACHE_WRITE } lw_stage_kind;
@@ -62,7 +62,13 @@ typedef struct lw_stmt {
 	lw_stmt_kind kind;
 	int stage;
 	int ndims;               /* nctx + own dims */
-	isl_set *domain;
+	isl_set *domain;         /* S[t.., b..]: context, then the stage's base coordinates */
+	/* The same instances over the stage's leaf loops, S[t.., l..]: what the
+	 * AST is generated from (see lower_tree.c).  nleaf leaves, at loop
+	 * positions leaf[0..nleaf) (an init has only the spatial ones). */
+	isl_set *leaf_domain;
+	int nleaf;
+	int leaf[SCH_MAX_LOOPS];
 } lw_stmt;
 
 /* What a mark above a band says about its loop. */
@@ -96,13 +102,24 @@ typedef struct lw {
 	int te_buf[256];         /* te stage id -> buffer of the whole tensor, -1 */
 	int nheap;
 	int heap[256];           /* root intermediates: allocated around the body */
-	isl_schedule *sched;
+	isl_schedule *sched;     /* over base coordinates: the legality checks */
+	isl_schedule *ast_sched; /* the same tree over leaf coordinates: the AST */
 	isl_union_map *deps;     /* memory dependences between statement instances */
+	bool leaf_mode;          /* lower_tree: building ast_sched */
+	const char *phase;       /* the phase running, for errors */
+	unsigned long max_ops;   /* isl operations each phase may spend */
+	unsigned long saved_max_ops; /* the caller's limit, restored at the end */
+	int saved_on_error;      /* the caller's isl on_error, restored at the end */
 } lw;
 
 /* lower.c */
 int lw_fail(lw *L, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Start phase `what` (named in errors) with a fresh budget of L->max_ops isl
+ * operations; clears isl's last error. */
+void lw_phase(lw *L, const char *what);
+/* Has isl stopped on the budget in this phase? */
+bool lw_over_budget(const lw *L);
 /* The isl string of stage x's leaf `ax` over base names b0.. */
 void lw_ax_str(const lw_stage *x, int ax, char *buf, size_t size);
 /* { S[t.., b..] -> [t0.., leaf_0, .., leaf_p] } for statement `st` (p may be -1). */
@@ -117,6 +134,9 @@ int lw_store_target(const lw *L, int x);
 
 /* lower_tree.c */
 int lw_build_tree(lw *L);
+/* sched with full tiles of its vectorized and unrolled loops isolated for
+ * the AST generator (sched taken). */
+__isl_give isl_schedule *lw_isolate(lw *L, __isl_take isl_schedule *sched);
 
 /* lower_check.c */
 int lw_check(lw *L);

@@ -57,14 +57,19 @@ static void tb_add(tbuf *b, const char *fmt, ...)
 	b->len += n;
 }
 
+/* "S[t0, .., b0, ..]", or over leaves "S[t0, .., l<q>, ..]" in leaf mode. */
 static void tb_tuple(tbuf *b, const lw *L, int st)
 {
 	const lw_stmt *s = &L->stmt[st];
-	int nctx = L->st[s->stage].nctx;
+	int nctx = L->st[s->stage].nctx, n = L->leaf_mode ? nctx + s->nleaf : s->ndims;
 
 	tb_add(b, "%s[", s->name);
-	for (int i = 0; i < s->ndims; i++)
-		tb_add(b, i < nctx ? "%st%d" : "%sb%d", i ? ", " : "", i < nctx ? i : i - nctx);
+	for (int i = 0; i < n; i++)
+		if (i < nctx)
+			tb_add(b, "%st%d", i ? ", " : "", i);
+		else
+			tb_add(b, "%s%c%d", i ? ", " : "", L->leaf_mode ? 'l' : 'b',
+			       L->leaf_mode ? s->leaf[i - nctx] : i - nctx);
 	tb_add(b, "]");
 }
 
@@ -96,7 +101,8 @@ static __isl_give isl_union_set *filter_of(lw *L, const int *st, int n)
 	isl_union_set *u = isl_union_set_empty(isl_space_params_alloc(L->ctx, 0));
 
 	for (int i = 0; i < n; i++)
-		u = isl_union_set_add_set(u, isl_set_copy(L->stmt[st[i]].domain));
+		u = isl_union_set_add_set(u, isl_set_copy(L->leaf_mode ? L->stmt[st[i]].leaf_domain
+									: L->stmt[st[i]].domain));
 	return u;
 }
 
@@ -107,7 +113,10 @@ static __isl_give isl_multi_union_pw_aff *band_of(lw *L, int x, int q, const int
 	char ax[4096];
 	isl_union_map *um;
 
-	lw_ax_str(&L->st[x], L->st[x].loops.loop[q], ax, sizeof(ax));
+	if (L->leaf_mode)
+		snprintf(ax, sizeof(ax), "l%d", q);
+	else
+		lw_ax_str(&L->st[x], L->st[x].loops.loop[q], ax, sizeof(ax));
 	tb_add(&b, "{ ");
 	for (int i = 0; i < n; i++) {
 		tb_add(&b, i ? "; " : "");
@@ -350,7 +359,113 @@ static __isl_give isl_schedule_node *isolate(__isl_take isl_schedule_node *node,
 	return isl_schedule_node_band_set_ast_build_options(node, isl_union_set_from_set(full));
 }
 
-int lw_build_tree(lw *L)
+/* The leaf position of axis `ax` of x, or -1 when it was split or fused. */
+static int leaf_pos(const lw_stage *x, int ax)
+{
+	for (int q = 0; q < x->loops.nloops; q++)
+		if (x->loops.loop[q] == ax)
+			return q;
+	return -1;
+}
+
+/*
+ * Axis `ax` of x over the leaf loops l<q>, into b: a leaf is itself, a
+ * split axis is outer * factor + inner, a part of a fused loop F = a *
+ * ext(b) + b is floor(F / ext(b)) or F mod ext(b).
+ */
+static void leaf_expr(const lw_stage *x, int ax, tbuf *b)
+{
+	const sch_loops *l = &x->loops;
+	int q = leaf_pos(x, ax);
+
+	if (q >= 0) {
+		tb_add(b, "l%d", q);
+		return;
+	}
+	for (int i = 0; i < l->nax; i++) {
+		const sch_ax *c = &l->ax[i];
+
+		if (c->kind == SCH_AX_OUTER && c->a == ax) {
+			for (int j = 0; j < l->nax; j++)
+				if (l->ax[j].kind == SCH_AX_INNER && l->ax[j].a == ax) {
+					tb_add(b, "(");
+					leaf_expr(x, i, b);
+					tb_add(b, ")*%lld + (", (long long)c->factor);
+					leaf_expr(x, j, b);
+					tb_add(b, ")");
+					return;
+				}
+		} else if (c->kind == SCH_AX_FUSED && (c->a == ax || c->b == ax)) {
+			tb_add(b, c->a == ax ? "floor((" : "((");
+			leaf_expr(x, i, b);
+			tb_add(b, c->a == ax ? ")/%lld)" : ") mod %lld)", (long long)l->ax[c->b].extent);
+			return;
+		}
+	}
+	b->oom = true; /* an axis neither a leaf nor derived: cannot happen */
+}
+
+/* The base axis axis `ax` of x comes from (splits and fuses keep to one
+ * kind: a fused pair is both spatial or both reduce). */
+static int origin(const lw_stage *x, int ax)
+{
+	const sch_ax *a = &x->loops.ax[ax];
+
+	return a->kind == SCH_AX_BASE ? a->base : origin(x, a->a);
+}
+
+/*
+ * { S[t.., l..] -> S[t.., b..] } for statement st: each base coordinate
+ * rebuilt from the leaves, every axis on the way (leaf, split or fused)
+ * within [0, extent) so that the leaves of one instance are unique (a
+ * split's inner part may be longer than what it splits).
+ */
+static int leaf_domain(lw *L, int st)
+{
+	lw_stmt *s = &L->stmt[st];
+	const lw_stage *x = &L->st[s->stage];
+	int nown = s->ndims - x->nctx;
+	tbuf b = {0};
+	isl_map *m;
+
+	s->nleaf = 0;
+	for (int q = 0; q < x->loops.nloops; q++)
+		if (s->kind != LW_S_INIT || !x->reduce_leaf[q])
+			s->leaf[s->nleaf++] = q;
+	L->leaf_mode = true;
+	tb_add(&b, "{ ");
+	tb_tuple(&b, L, st);
+	L->leaf_mode = false;
+	tb_add(&b, " -> ");
+	tb_tuple(&b, L, st);
+	tb_add(&b, " : ");
+	for (int k = 0; k < nown; k++) {
+		tb_add(&b, "b%d = ", k);
+		leaf_expr(x, k, &b);
+		tb_add(&b, " and ");
+	}
+	for (int i = 0; i < x->loops.nax; i++) {
+		if (origin(x, i) >= nown)
+			continue; /* a reduce axis, in an init */
+		tb_add(&b, "0 <= ");
+		leaf_expr(x, i, &b);
+		tb_add(&b, " < %lld and ", (long long)x->loops.ax[i].extent);
+	}
+	tb_add(&b, "1 = 1 }");
+	m = b.oom ? NULL : isl_map_read_from_str(L->ctx, b.s);
+	free(b.s);
+	m = isl_map_intersect_range(m, isl_set_copy(s->domain));
+	s->leaf_domain = isl_map_domain(m);
+	return s->leaf_domain ? 0 : lw_fail(L, 0, 0, "%s: isl failed building its leaf domain", x->name);
+}
+
+__isl_give isl_schedule *lw_isolate(lw *L, __isl_take isl_schedule *sched)
+{
+	return isl_schedule_map_schedule_node_bottom_up(sched, isolate, L);
+}
+
+/* The schedule tree over statement domains (base or leaf coordinates). */
+static __isl_give isl_schedule *build_tree(lw *L)
 {
 	int roots[LW_MAX_STAGES], nroots = 0, all[LW_MAX_STMTS] = {0}, n = 0;
 	isl_schedule_node *node;
@@ -383,10 +498,33 @@ int lw_build_tree(lw *L)
 	}
 	sched = isl_schedule_node_get_schedule(node);
 	isl_schedule_node_free(node);
-	if (sched)
-		sched = isl_schedule_map_schedule_node_bottom_up(sched, isolate, L);
-	L->sched = sched;
-	if (!sched)
+	return sched;
+}
+
+/*
+ * Two trees of one shape: L->sched over the statements' base coordinates,
+ * for the legality checks (accesses are written in them), and
+ * L->ast_sched over their leaf loops, for the AST.  isl's AST generator
+ * expresses each statement's coordinates in the loop iterators by
+ * inverting the schedule; over base coordinates with fused and split
+ * loops that inversion (floor and mod of several loops) cost it minutes
+ * on deep tilings and gave pages of selects.  Over leaf coordinates every
+ * band is one coordinate, the inverse is the identity, and lower_ast
+ * rebuilds the base coordinates from the leaves itself.
+ */
+int lw_build_tree(lw *L)
+{
+	for (int st = 0; st < L->nstmts; st++)
+		if (leaf_domain(L, st))
+			return -1;
+	L->sched = build_tree(L);
+	L->leaf_mode = true;
+	L->ast_sched = L->sched ? build_tree(L) : NULL;
+	L->leaf_mode = false;
+	if (L->ast_sched)
+		L->ast_sched = isl_schedule_map_schedule_node_bottom_up(L->ast_sched, isolate, L);
+
+	if (!L->sched || !L->ast_sched)
 		return lw_fail(L, 0, 0, "isl failed building the schedule tree: %s",
 			       isl_ctx_last_error_msg(L->ctx) ? isl_ctx_last_error_msg(L->ctx) : "unknown");
 	return L->err && L->err->set ? -1 : 0;
