@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_db_plot.h"
 #include "tdb.h"
 
 static const char db_help[] =
@@ -19,6 +20,7 @@ static const char db_help[] =
 	"       ftc db import  FILE [--db PATH]\n"
 	"       ftc db prune   [--keep N] [--db PATH]\n"
 	"       ftc db check   [--db PATH]\n"
+	"       ftc db plot    HASH|FILE.te [-D NAME=VALUE]... [-o FILE] [--db PATH]\n"
 	"\n"
 	"The tuning db keeps every measurement ftc tune makes, per workload (the\n"
 	"canonical hash of a .te graph at its shapes) and target (the target\n"
@@ -37,6 +39,10 @@ static const char db_help[] =
 	"  prune   delete failures and all but the N fastest records of each\n"
 	"          workload and target (default 20; the best is always kept)\n"
 	"  check   SQLite's integrity check and ftc's own (schema, references)\n"
+	"  plot    one workload's tuning curves: every record's GFLOP/s and the\n"
+	"          best so far against trials and tuning seconds, per target;\n"
+	"          -o NAME.png or NAME.svg (drawn by gnuplot; default HASH.png)\n"
+	"          or NAME.gp (the gnuplot script, data inline)\n"
 	"\n" CLI_DB_HELP;
 
 typedef struct db_args {
@@ -201,11 +207,11 @@ static int find_workload(tdb *db, db_args *a, tdb_workload *w)
 		snprintf(hash, sizeof(hash), "%s", a->arg);
 	}
 	if ((found = tdb_workload_find(db, hash, w, &err)) < 0) {
-		fprintf(stderr, "ftc db show: %s\n", err.msg);
+		fprintf(stderr, "ftc db %s: %s\n", a->sub, err.msg);
 		return 1;
 	}
 	if (!found) {
-		fprintf(stderr, "ftc db show: no workload %s in the tuning db\n", hash);
+		fprintf(stderr, "ftc db %s: no workload %s in the tuning db\n", a->sub, hash);
 		return 1;
 	}
 	return 0;
@@ -265,6 +271,41 @@ static int show_target(tdb *db, const tdb_summary *s, int top)
 	return CLI_OK;
 }
 
+/* ftc db plot: the workload's rows of tdb_list, drawn by cli_db_plot. */
+static int db_plot(tdb *db, db_args *a)
+{
+	tdb_workload w = {0};
+	tdb_summary *s;
+	rt_error err;
+	char def[32];
+	int n, k = 0, rc;
+
+	if (!a->arg) {
+		fprintf(stderr, "ftc db plot: give a workload hash (prefix) or a .te file\n");
+		return CLI_USER_ERROR;
+	}
+	if (find_workload(db, a, &w))
+		return CLI_USER_ERROR;
+	rt_error_clear(&err);
+	if (tdb_list(db, &s, &n, &err)) {
+		fprintf(stderr, "ftc db plot: %s\n", err.msg);
+		tdb_workload_release(&w);
+		return CLI_USER_ERROR;
+	}
+	for (int i = 0; i < n; i++) /* keep w's rows, in order, at the front */
+		if (s[i].w.id == w.id) {
+			tdb_summary t = s[k];
+
+			s[k++] = s[i];
+			s[i] = t;
+		}
+	snprintf(def, sizeof(def), "%.8s.png", w.hash);
+	rc = cli_db_plot(db, &w, s, k, a->out ? a->out : def) ? CLI_USER_ERROR : CLI_OK;
+	tdb_summaries_free(s, n);
+	tdb_workload_release(&w);
+	return rc;
+}
+
 static int db_show(tdb *db, db_args *a)
 {
 	tdb_workload w = {0};
@@ -310,6 +351,14 @@ static int export_check(const db_args *a, const char *dbpath)
 		return 1;
 	}
 	return a->out ? cli_check_output("db export", "-o", a->out, in, 1) : 0;
+}
+
+/* ftc db plot's -o, like export's: never the db, a device or a FIFO. */
+static int plot_check(const db_args *a, const char *dbpath)
+{
+	cli_input in[1] = {{"the tuning db", dbpath}};
+
+	return a->out ? cli_check_output("db plot", "-o", a->out, in, 1) : 0;
 }
 
 /* Every record to stdout, or to -o through a temporary file renamed over
@@ -395,21 +444,22 @@ static int db_check(tdb *db, const db_args *a)
 static int db_run(db_args *a)
 {
 	bool reads = strcmp(a->sub, "list") == 0 || strcmp(a->sub, "show") == 0 || strcmp(a->sub, "export") == 0 ||
-		     strcmp(a->sub, "check") == 0;
+		     strcmp(a->sub, "check") == 0 || strcmp(a->sub, "plot") == 0;
 	char dbpath[4096];
 	tdb *db = NULL;
 	int rc;
 
 	if (!reads && strcmp(a->sub, "import") != 0 && strcmp(a->sub, "prune") != 0) {
-		fprintf(stderr, "ftc db: unknown subcommand '%s' (list, show, export, import, prune, check)\n", a->sub);
+		fprintf(stderr, "ftc db: unknown subcommand '%s' (list, show, export, import, prune, check, plot)\n",
+			a->sub);
 		return CLI_USER_ERROR;
 	}
-	if (a->arg && strcmp(a->sub, "show") != 0 && strcmp(a->sub, "import") != 0) {
+	if (a->arg && strcmp(a->sub, "show") != 0 && strcmp(a->sub, "import") != 0 && strcmp(a->sub, "plot") != 0) {
 		fprintf(stderr, "ftc db %s: unexpected argument '%s'\n", a->sub, a->arg);
 		return CLI_USER_ERROR;
 	}
 	if (cli_db_path(&a->o, dbpath, sizeof(dbpath)) ||
-	    (a->sub[0] == 'e' && export_check(a, dbpath)))
+	    (a->sub[0] == 'e' && export_check(a, dbpath)) || (strcmp(a->sub, "plot") == 0 && plot_check(a, dbpath)))
 		return CLI_USER_ERROR;
 	/* Reading commands do not create a db that is not there. */
 	if (cli_db_open(&a->o, !reads, &db))
@@ -424,7 +474,7 @@ static int db_run(db_args *a)
 	case 's': rc = db_show(db, a); break;
 	case 'e': rc = db_export(db, a); break;
 	case 'i': rc = db_import(db, a); break;
-	case 'p': rc = db_prune(db, a); break;
+	case 'p': rc = a->sub[1] == 'l' ? db_plot(db, a) : db_prune(db, a); break;
 	default: rc = db_check(db, a); break;
 	}
 	tdb_close(db);
@@ -447,7 +497,8 @@ int cli_db(int argc, char **argv)
 		fputs(db_help, stdout);
 		rc = CLI_OK;
 	} else if (!a.sub) {
-		fprintf(stderr, "ftc db: give a subcommand: list, show, export, import, prune, check (see 'ftc db --help')\n");
+		fprintf(stderr, "ftc db: give a subcommand: list, show, export, import, prune, check, plot "
+				"(see 'ftc db --help')\n");
 		rc = CLI_USER_ERROR;
 	} else {
 		rc = db_run(&a);
