@@ -17,13 +17,12 @@
  * its threads are set with omp_set_num_threads before its primitives are
  * created, since oneDNN plans the work split at creation.
  */
-#include <dnnl.h>
-#include <dnnl_debug.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_dnn.h"
 #include "bench_util.h"
 #include "rt_alloc.h"
 #include "te_interp.h"
@@ -39,203 +38,30 @@ typedef struct shape {
 	int64_t n, c, h, w, k, r, s, p, q;
 } shape;
 
-/* oneDNN's side: engine, stream, primitives and memories for one thread count. */
-typedef struct dnn {
-	dnnl_engine_t eng;
-	dnnl_stream_t st;
-	dnnl_primitive_desc_t conv_pd;
-	dnnl_primitive_t conv, in_reorder, out_reorder; /* reorders NULL when not needed */
-	dnnl_memory_t src_nchw, dst_nchw, src, wei, dst;
-	char impl[128];
-} dnn;
-
-#define DNN_CHECK(call)                                                                            \
-	do {                                                                                       \
-		dnnl_status_t st_ = (call);                                                        \
-		if (st_ != dnnl_success) {                                                         \
-			fprintf(stderr, "bench_conv2d: %s: %s\n", #call, dnnl_status2str(st_));    \
-			return -1;                                                                 \
-		}                                                                                  \
-	} while (0)
-
-static int exec(dnnl_primitive_t p, dnnl_stream_t st, int n, const dnnl_exec_arg_t *args)
+/* oneDNN's convolution on the NCHW/KCRS/NCHW buffers (bench_dnn): the
+ * primitive with format "any" everywhere; run_op is "onednn-conv" and
+ * run_user (with the NCHW reorders) "onednn-nchw". */
+static int dnn_setup(bdnn *d, const shape *sh, float *in, float *f, float *out)
 {
-	return dnnl_primitive_execute(p, st, n, args) != dnnl_success;
-}
-
-static int reorder(dnn *d, dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to)
-{
-	dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-
-	return exec(r, d->st, 2, a);
-}
-
-static int conv_only(dnn *d)
-{
-	dnnl_exec_arg_t a[3] = {
-	    {DNNL_ARG_SRC, d->src}, {DNNL_ARG_WEIGHTS, d->wei}, {DNNL_ARG_DST, d->dst}};
-
-	return exec(d->conv, d->st, 3, a);
-}
-
-static int run_conv(void *ctx)
-{
-	dnn *d = ctx;
-
-	return conv_only(d) || dnnl_stream_wait(d->st) != dnnl_success;
-}
-
-static int run_nchw(void *ctx)
-{
-	dnn *d = ctx;
-
-	if (d->in_reorder && reorder(d, d->in_reorder, d->src_nchw, d->src))
-		return 1;
-	if (conv_only(d))
-		return 1;
-	if (d->out_reorder && reorder(d, d->out_reorder, d->dst, d->dst_nchw))
-		return 1;
-	return dnnl_stream_wait(d->st) != dnnl_success;
-}
-
-/* A reorder from `from` to a new memory of layout `md`, or none (*r NULL,
- * *to = from) when the layouts agree. */
-static int make_reorder(dnn *d, dnnl_memory_t from, const dnnl_memory_desc_t *md, dnnl_memory_t *to,
-			dnnl_primitive_t *r, int backwards)
-{
-	const dnnl_memory_desc_t *fmd;
-	dnnl_primitive_desc_t pd;
-
-	*r = NULL;
-	DNN_CHECK(dnnl_memory_get_memory_desc(from, &fmd));
-	if (dnnl_memory_desc_equal(fmd, md)) {
-		*to = from;
-		return 0;
-	}
-	DNN_CHECK(dnnl_memory_create(to, md, d->eng, DNNL_MEMORY_ALLOCATE));
-	if (backwards)
-		DNN_CHECK(dnnl_reorder_primitive_desc_create(&pd, md, d->eng, fmd, d->eng, NULL));
-	else
-		DNN_CHECK(dnnl_reorder_primitive_desc_create(&pd, fmd, d->eng, md, d->eng, NULL));
-	DNN_CHECK(dnnl_primitive_create(r, pd));
-	dnnl_primitive_desc_destroy(pd);
-	return 0;
-}
-
-/* "nChw16c"-like name of a blocked layout; `dims` names the logical dims. */
-static void layout_name(const dnnl_memory_desc_t *md, const char *dims, char *out, int size)
-{
-	const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
-	int order[DNNL_MAX_NDIMS], n = md->ndims, len = 0;
-
-	if (md->format_kind != dnnl_blocked) {
-		snprintf(out, size, "%s", dnnl_fmt_kind2str(md->format_kind));
-		return;
-	}
-	for (int i = 0; i < n; i++)
-		order[i] = i;
-	for (int i = 0; i < n; i++) /* by stride, largest first; stable */
-		for (int j = n - 1; j > i; j--)
-			if (b->strides[order[j]] > b->strides[order[j - 1]]) {
-				int t = order[j];
-
-				order[j] = order[j - 1];
-				order[j - 1] = t;
-			}
-	for (int i = 0; i < n && len < size - 1; i++) {
-		int blocked = 0;
-
-		for (int k = 0; k < b->inner_nblks; k++)
-			blocked |= b->inner_idxs[k] == order[i];
-		out[len++] = blocked ? (char)(dims[order[i]] - 'a' + 'A') : dims[order[i]];
-	}
-	for (int k = 0; k < b->inner_nblks && len < size - 8; k++)
-		len += snprintf(out + len, size - len, "%d%c", (int)b->inner_blks[k],
-				dims[b->inner_idxs[k]]);
-	out[len] = '\0';
-}
-
-/* Create everything for the current OpenMP thread count; load the NCHW
- * input `in` and KCRS filter `f`, and reorder the filter once. */
-static int dnn_setup(dnn *d, const shape *sh, float *in, float *f, float *out)
-{
-	dnnl_dims_t src_dims = {sh->n, sh->c, sh->h, sh->w},
-		    wei_dims = {sh->k, sh->c, sh->r, sh->s};
+	dnnl_dims_t src_dims = {sh->n, sh->c, sh->h, sh->w}, wei_dims = {sh->k, sh->c, sh->r, sh->s};
 	dnnl_dims_t dst_dims = {sh->n, sh->k, sh->p, sh->q};
 	dnnl_dims_t strides = {CONV_STRIDE, CONV_STRIDE}, pad = {CONV_PAD, CONV_PAD};
 	dnnl_memory_desc_t src_any, wei_any, dst_any, src_plain, wei_plain, dst_plain;
 	dnnl_convolution_desc_t cd;
-	dnnl_memory_t wei_plain_mem;
-	dnnl_primitive_t wr;
-	const char *impl = NULL;
-	char ls[32], lw[32], ld[32];
 
-	DNN_CHECK(dnnl_engine_create(&d->eng, dnnl_cpu, 0));
-	DNN_CHECK(dnnl_stream_create(&d->st, d->eng, dnnl_stream_default_flags));
-	DNN_CHECK(
-	    dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
-	DNN_CHECK(
-	    dnnl_memory_desc_init_by_tag(&wei_any, 4, wei_dims, dnnl_f32, dnnl_format_tag_any));
-	DNN_CHECK(
-	    dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
-	DNN_CHECK(dnnl_memory_desc_init_by_tag(&src_plain, 4, src_dims, dnnl_f32, dnnl_nchw));
-	DNN_CHECK(dnnl_memory_desc_init_by_tag(&wei_plain, 4, wei_dims, dnnl_f32, dnnl_oihw));
-	DNN_CHECK(dnnl_memory_desc_init_by_tag(&dst_plain, 4, dst_dims, dnnl_f32, dnnl_nchw));
-	DNN_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
-						     dnnl_convolution_direct, &src_any, &wei_any,
-						     NULL, &dst_any, strides, pad, pad));
-	DNN_CHECK(dnnl_primitive_desc_create(&d->conv_pd, &cd, NULL, d->eng, NULL));
-	DNN_CHECK(dnnl_primitive_create(&d->conv, d->conv_pd));
-	DNN_CHECK(dnnl_memory_create(&d->src_nchw, &src_plain, d->eng, in));
-	DNN_CHECK(dnnl_memory_create(&d->dst_nchw, &dst_plain, d->eng, out));
-	DNN_CHECK(dnnl_memory_create(&wei_plain_mem, &wei_plain, d->eng, f));
-	if (make_reorder(d, d->src_nchw,
-			 dnnl_primitive_desc_query_md(d->conv_pd, dnnl_query_src_md, 0), &d->src,
-			 &d->in_reorder, 0) ||
-	    make_reorder(d, d->dst_nchw,
-			 dnnl_primitive_desc_query_md(d->conv_pd, dnnl_query_dst_md, 0), &d->dst,
-			 &d->out_reorder, 1) ||
-	    make_reorder(d, wei_plain_mem,
-			 dnnl_primitive_desc_query_md(d->conv_pd, dnnl_query_weights_md, 0),
-			 &d->wei, &wr, 0))
+	if (bdnn_open(d))
 		return -1;
-	if (wr &&
-	    (reorder(d, wr, wei_plain_mem, d->wei) || dnnl_stream_wait(d->st) != dnnl_success))
+	BDNN_CHECK(dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
+	BDNN_CHECK(dnnl_memory_desc_init_by_tag(&wei_any, 4, wei_dims, dnnl_f32, dnnl_format_tag_any));
+	BDNN_CHECK(dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
+	if (bdnn_plain_md(&src_plain, 4, src_dims) || bdnn_plain_md(&wei_plain, 4, wei_dims) ||
+	    bdnn_plain_md(&dst_plain, 4, dst_dims))
 		return -1;
-	if (wr) {
-		dnnl_primitive_destroy(wr);
-		dnnl_memory_destroy(wei_plain_mem);
-	} /* else d->wei is wei_plain_mem */
-	dnnl_primitive_desc_query(d->conv_pd, dnnl_query_impl_info_str, 0, &impl);
-	layout_name(dnnl_primitive_desc_query_md(d->conv_pd, dnnl_query_src_md, 0), "nchw", ls,
-		    sizeof(ls));
-	layout_name(dnnl_primitive_desc_query_md(d->conv_pd, dnnl_query_weights_md, 0), "oihw", lw,
-		    sizeof(lw));
-	layout_name(dnnl_primitive_desc_query_md(d->conv_pd, dnnl_query_dst_md, 0), "nchw", ld,
-		    sizeof(ld));
-	snprintf(d->impl, sizeof(d->impl), "%s, src %s, weights %s, dst %s", impl ? impl : "?", ls,
-		 lw, ld);
-	return 0;
-}
-
-static void dnn_free(dnn *d)
-{
-	if (d->in_reorder)
-		dnnl_memory_destroy(d->src);
-	if (d->out_reorder)
-		dnnl_memory_destroy(d->dst);
-	if (d->in_reorder)
-		dnnl_primitive_destroy(d->in_reorder);
-	if (d->out_reorder)
-		dnnl_primitive_destroy(d->out_reorder);
-	dnnl_primitive_destroy(d->conv);
-	dnnl_primitive_desc_destroy(d->conv_pd);
-	dnnl_memory_destroy(d->wei);
-	dnnl_memory_destroy(d->src_nchw);
-	dnnl_memory_destroy(d->dst_nchw);
-	dnnl_stream_destroy(d->st);
-	dnnl_engine_destroy(d->eng);
-	memset(d, 0, sizeof(*d));
+	BDNN_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+						     &src_any, &wei_any, NULL, &dst_any, strides, pad, pad));
+	return bdnn_setup(d, &cd,
+			  &(bdnn_user){.src_md = &src_plain, .wei_md = &wei_plain, .dst_md = &dst_plain,
+				       .src = in, .wei = f, .dst = out});
 }
 
 /* The shape from the graph (I[N,C,H,W], F[K,C,R,S], O[N,K,P,Q]), checked
@@ -295,7 +121,7 @@ int main(int argc, char **argv)
 {
 	bench_opts o;
 	bench_ftc f[4][4] = {{{0}}};
-	dnn d[4] = {{0}};
+	bdnn d[4] = {{0}};
 	bench_cand cands[4][6];
 	float *in = NULL, *flt = NULL, *out_ftc = NULL, *out_dnn = NULL;
 	shape sh;
@@ -338,7 +164,7 @@ int main(int argc, char **argv)
 		if (dnn_setup(&d[t], &sh, in, flt, out_dnn))
 			goto out;
 		printf("threads %d: oneDNN %s\n", o.threads[t], d[t].impl);
-		if (run_nchw(&d[t])) {
+		if (bdnn_run_user(&d[t])) {
 			fprintf(stderr, "bench_conv2d: oneDNN failed\n");
 			goto out;
 		}
@@ -350,8 +176,8 @@ int main(int argc, char **argv)
 				goto out;
 		}
 		cands[t][0] = (bench_cand){.name = "ftc", .fn = bench_ftc_call, .ctx = &f[t][0]};
-		cands[t][1] = (bench_cand){.name = "onednn-conv", .fn = run_conv, .ctx = &d[t]};
-		cands[t][2] = (bench_cand){.name = "onednn-nchw", .fn = run_nchw, .ctx = &d[t]};
+		cands[t][1] = (bench_cand){.name = "onednn-conv", .fn = bdnn_run_op, .ctx = &d[t]};
+		cands[t][2] = (bench_cand){.name = "onednn-nchw", .fn = bdnn_run_user, .ctx = &d[t]};
 		for (int i = 0; i < o.nalso; i++)
 			cands[t][1 + nb + i] = (bench_cand){
 			    .name = "ftc-also", .fn = bench_ftc_call, .ctx = &f[t][1 + i]};
@@ -379,8 +205,7 @@ out:
 	for (int t = 0; t < 4; t++) {
 		for (int i = 0; i < 4; i++)
 			bench_ftc_free(&f[t][i]);
-		if (d[t].eng)
-			dnn_free(&d[t]);
+		bdnn_free(&d[t]);
 	}
 	rt_free(in);
 	rt_free(flt);
