@@ -403,7 +403,7 @@ static const struct {
 int bs_ops_setup(bs_run *r)
 {
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!strcmp(ops[i].op, r->op)) {
+		if (!strcmp(ops[i].op, r->kind)) {
 			if (ops[i].setup(r)) {
 				fprintf(stderr, "bench_ops: setting up the baselines of %s failed\n",
 					r->op);
@@ -411,6 +411,6 @@ int bs_ops_setup(bs_run *r)
 			}
 			return 0;
 		}
-	fprintf(stderr, "bench_ops: no library baseline for operator '%s'\n", r->op);
+	fprintf(stderr, "bench_ops: no library baseline for operator kind '%s'\n", r->kind);
 	return -1;
 }

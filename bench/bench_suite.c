@@ -2,12 +2,14 @@
  * bench_suite: time ftc's kernel for one operator of examples/ against
  * the best library primitive for the same computation, in one process.
  *
- *   bench_suite OP [--schedule F] [--threads T] [--rounds N]
- *                  [--min-time S] [--ref] [--alone]
+ *   bench_suite OP [--te FILE --kind KIND] [--schedule F] [--threads T]
+ *                  [--rounds N] [--min-time S] [--ref] [--alone]
  *
  * ftc's kernel is examples/OP.te under the schedule F (default: examples/
  * OP.sched) for target "cpu -threads=T", JIT-compiled through the codegen
- * API.  The libraries (bench_ops.c) run on the same inputs with T threads;
+ * API.  --te names another .te file (bench/suite.sh's YOLO layers: conv2d.te
+ * at other shapes), whose library baseline is that of examples/KIND.te;
+ * OP is then only its name in the report, and --schedule is required.  The libraries (bench_ops.c) run on the same inputs with T threads;
  * every library that writes the user's output is first checked against
  * ftc's output (te_compare's tolerance; a mismatch is an error: a baseline
  * computing something else is a bug), and --ref also checks ftc's output
@@ -43,11 +45,12 @@
 #define BS_MAX_ROUNDS 32 /* --rounds */
 #define BS_MAX_THREADS 1024
 
-static const char usage[] = "usage: bench_suite OP [--schedule F] [--threads T] [--rounds N (3.."
-			    "32, default 7)] [--min-time S] [--ref] [--alone]\n";
+static const char usage[] = "usage: bench_suite OP [--te FILE --kind KIND] [--schedule F] [--threads T] "
+			    "[--rounds N (3..32, default 7)] [--min-time S] [--ref] [--alone]\n";
 
 typedef struct bs_opts {
 	const char *op, *schedule;
+	const char *te, *kind; /* --te: OP's .te file when not examples/OP.te; --kind: its baseline */
 	int threads, rounds;
 	double min_time;
 	bool ref, alone;
@@ -194,9 +197,17 @@ static int setup(bs_run *r, const bs_opts *o)
 	char te[4096], rel[512], def[4096], target[64];
 
 	r->op = o->op;
+	r->kind = o->kind ? o->kind : o->op;
 	r->threads = o->threads;
 	snprintf(rel, sizeof(rel), "examples/%s.te", o->op);
-	bench_src(te, sizeof(te), rel);
+	if (o->te)
+		snprintf(te, sizeof(te), "%s", o->te);
+	else
+		bench_src(te, sizeof(te), rel);
+	if (!o->schedule && o->te) {
+		fprintf(stderr, "bench_suite: %s: give --schedule with --te\n", o->op);
+		return -1;
+	}
 	if (!o->schedule) {
 		snprintf(rel, sizeof(rel), "examples/%s.sched", o->op);
 		bench_src(def, sizeof(def), rel);
@@ -445,6 +456,10 @@ static int parse(int argc, char **argv, bs_opts *o)
 			return -1;
 		else if (!strcmp(a, "--schedule"))
 			o->schedule = argv[++i];
+		else if (!strcmp(a, "--te"))
+			o->te = argv[++i];
+		else if (!strcmp(a, "--kind"))
+			o->kind = argv[++i];
 		else if (!strcmp(a, "--threads"))
 			o->threads = atoi(argv[++i]);
 		else if (!strcmp(a, "--rounds"))

@@ -27,7 +27,8 @@ typedef struct bs_lib {
 
 /* Everything for one operator at one thread count. */
 typedef struct bs_run {
-	const char *op; /* "conv2d": examples/conv2d.te */
+	const char *op;	  /* the name reported: "conv2d" (examples/conv2d.te), "yolo-conv6" */
+	const char *kind; /* whose library baseline: an examples/ name ("conv2d") */
 	int threads;
 	bench_ftc ftc;
 	void **bufs;	       /* per stage id: inputs (random), the output (ftc's) */

@@ -9,6 +9,11 @@
 #
 #   bench/suite.sh [OPERATOR...]        (default: all 16 examples)
 #
+# An OPERATOR is an examples/ name, a YOLO-v1 layer of FlexTensor's
+# yolo_shapes (yolo-conv1 ... yolo-conv24: examples/conv2d.te at that
+# layer's shape, written to OUT/yolo-convN.te, against oneDNN's
+# convolution), or `yolo` for all 15 distinct YOLO layers.
+#
 # Environment: OUT (default bench/results/suite-DATE), TRIALS (60),
 # THREADS ("1 N", N = nproc), ROUNDS (7), MIN_TIME (0.2 s per candidate
 # per round), TUNE=0 (reuse OUT's schedules), BENCH=0 (tune only),
@@ -68,12 +73,58 @@ fi
 	done
 } >&2
 
-ops=("$@")
+# FlexTensor's yolo_shapes (batch 1): name C H=W K R=S stride pad.  conv4 is
+# examples/conv2d.te's own shape; conv9-14, 19-20 and 24 repeat others.
+YOLO_LAYERS="conv1 3 448 64 7 2 3
+conv2 64 112 192 3 1 1
+conv3 192 56 128 1 1 0
+conv4 128 56 256 3 1 1
+conv5 256 56 256 1 1 0
+conv6 256 56 512 3 1 1
+conv7 512 28 256 1 1 0
+conv8 256 28 512 3 1 1
+conv15 512 28 512 1 1 0
+conv16 512 28 1024 3 1 1
+conv17 1024 14 512 1 1 0
+conv18 512 14 1024 3 1 1
+conv21 1024 14 1024 3 1 1
+conv22 1024 14 1024 3 2 1
+conv23 1024 7 1024 3 1 1"
+
+# The .te file of op: examples/op.te, or for yolo-convN conv2d.te at the
+# layer's shape, written into OUT.
+te_of() {
+	local op=$1 layer
+	case "$op" in
+	yolo-*)
+		layer=$(awk -v n="${op#yolo-}" '$1 == n' <<<"$YOLO_LAYERS")
+		[ -n "$layer" ] || { echo "bench/suite.sh: no YOLO layer ${op#yolo-}" >&2; return 1; }
+		read -r name c h k r stride pad <<<"$layer"
+		sed -e "1s/.*/# YOLO-v1 $name (FlexTensor's yolo_shapes): examples\/conv2d.te at 1x${c}x${h}x${h}, $k ${r}x${r} filters, stride $stride, pad $pad./" \
+			-e "s/^param N = .*/param N = 1, C = $c, H = $h, W = $h, K = $k, R = $r, S = $r, stride = $stride, pad = $pad/" \
+			examples/conv2d.te >"$OUT/$op.te.new"
+		cmp -s "$OUT/$op.te.new" "$OUT/$op.te" 2>/dev/null || mv "$OUT/$op.te.new" "$OUT/$op.te"
+		rm -f "$OUT/$op.te.new"
+		echo "$OUT/$op.te" ;;
+	*)
+		[ -f "examples/$op.te" ] || { echo "bench/suite.sh: no examples/$op.te" >&2; return 1; }
+		echo "examples/$op.te" ;;
+	esac
+}
+
+ops=()
+for a in "$@"; do
+	if [ "$a" = yolo ]; then
+		while read -r name _; do ops+=("yolo-$name"); done <<<"$YOLO_LAYERS"
+	else
+		ops+=("$a")
+	fi
+done
 if [ ${#ops[@]} -eq 0 ]; then
 	for f in examples/*.te; do ops+=("$(basename "$f" .te)"); done
 fi
 for op in "${ops[@]}"; do
-	[ -f "examples/$op.te" ] || { echo "bench/suite.sh: no examples/$op.te" >&2; exit 1; }
+	te_of "$op" >/dev/null || exit 1
 done
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -84,7 +135,7 @@ tune() {
 	[ -s "$run.json" ] && return 0
 	echo "tuning $op at $t thread(s), $TRIALS trials (load $(load)) ..." >&2
 	rm -f "$run.db" "$run.db-wal" "$run.db-shm"
-	"$OUT/ftc" tune "examples/$op.te" --trials "$TRIALS" --target "cpu -threads=$t" \
+	"$OUT/ftc" tune "$(te_of "$op")" --trials "$TRIALS" --target "cpu -threads=$t" \
 		--db "$run.db" --save-schedule "$run.sched" --json -q >"$run.json.part" 2>"$run.tune.log" ||
 		{ echo "bench/suite.sh: tuning $op at $t thread(s) failed; see $run.tune.log" >&2; return 1; }
 	mv "$run.json.part" "$run.json"
@@ -97,7 +148,7 @@ tune_random() {
 	[ -s "$run.json" ] && return 0
 	echo "tuning $op with random search (load $(load)) ..." >&2
 	rm -f "$run.db" "$run.db-wal" "$run.db-shm"
-	"$OUT/ftc" tune "examples/$op.te" --trials "$TRIALS" --method random --target "cpu -threads=1" \
+	"$OUT/ftc" tune "$(te_of "$op")" --trials "$TRIALS" --method random --target "cpu -threads=1" \
 		--db "$run.db" --json -q >"$run.json.part" 2>"$run.tune.log" || return 1
 	mv "$run.json.part" "$run.json"
 }
@@ -120,16 +171,19 @@ echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'
 cat "$OUT/peak.json" >&2
 for t in $THREADS; do
 	for op in "${ops[@]}"; do
-		if [ "$SCHEDULE" = tuned ]; then sched=$OUT/$op-t$t.sched; else sched=examples/$op.sched; fi
+		# A YOLO layer: conv2d.te at its shape (--te), conv2d's baseline and hand schedule.
+		as=() kind=$op
+		case "$op" in yolo-*) kind=conv2d; as=(--te "$(te_of "$op")" --kind conv2d) ;; esac
+		if [ "$SCHEDULE" = tuned ]; then sched=$OUT/$op-t$t.sched; else sched=examples/$kind.sched; fi
 		[ -f "$sched" ] || { echo "bench/suite.sh: $op at $t thread(s): no $sched; skipped" >&2; continue; }
 		echo "timing $op at $t thread(s) under $sched (load $(load)) ..." >&2
-		"$OUT/bench_suite" "$op" --schedule "$sched" --threads "$t" --rounds "$ROUNDS" \
+		"$OUT/bench_suite" "$op" ${as[@]+"${as[@]}"} --schedule "$sched" --threads "$t" --rounds "$ROUNDS" \
 			--min-time "$MIN_TIME" >"$OUT/$op-t$t.$SCHEDULE.json" 2>"$OUT/$op-t$t.$SCHEDULE.log" ||
 			{ echo "bench/suite.sh: timing $op failed; see $OUT/$op-t$t.$SCHEDULE.log" >&2;
 			  rm -f "$OUT/$op-t$t.$SCHEDULE.json"; }
 		grep -v '^  round' "$OUT/$op-t$t.$SCHEDULE.log" | tail -1 >&2 || true
 		# The cross-check: the libraries alone in their own process.
-		[ "$CROSS" = 1 ] && { "$OUT/bench_suite" "$op" --schedule "$sched" --threads "$t" --alone \
+		[ "$CROSS" = 1 ] && { "$OUT/bench_suite" "$op" ${as[@]+"${as[@]}"} --schedule "$sched" --threads "$t" --alone \
 			--rounds "$ROUNDS" --min-time "$MIN_TIME" >"$OUT/$op-t$t.alone.json" \
 			2>"$OUT/$op-t$t.alone.log" || rm -f "$OUT/$op-t$t.alone.json"; }
 	done
