@@ -35,6 +35,7 @@ typedef struct cli_opts {
 	bool quiet;                          /* --quiet */
 	const char *save_schedule;           /* --save-schedule FILE */
 	int patience;                        /* --patience N (-1: not given) */
+	bool no_model;                       /* --no-model: no cross-tune cost model */
 	/* the tuning db */
 	const char *db;                      /* --db PATH (NULL: $FTC_DB or the default) */
 	bool no_db;                          /* --no-db */

@@ -13,6 +13,7 @@
 #include "cli_cuda.h"
 #include "cli_hls.h"
 #include "srch_db.h"
+#include "srch_model.h"
 #include "srch_tune.h"
 
 #ifndef FTC_VERSION
@@ -22,7 +23,7 @@
 static const char tune_help[] =
 	"usage: ftc tune FILE.te [-D NAME=VALUE]... [--target T] [--trials N] [--time SEC]\n"
 	"                [--method sa-q|random] [--seed S] [--save-schedule FILE] [--json] [-q]\n"
-	"                [--db PATH | --no-db]\n"
+	"                [--db PATH | --no-db] [--no-model]\n"
 	"\n"
 	"Search FILE.te's schedule space for the fastest schedule on the target:\n"
 	"each candidate is lowered, compiled with LLVM and timed in a child\n"
@@ -42,7 +43,10 @@ static const char tune_help[] =
 	"Every measurement is stored in the tuning db as it is made.  A tune starts\n"
 	"from the db's records of the same workload and target: they count toward\n"
 	"the trial budget and are never measured again, so a second tune with the\n"
-	"same budget measures nothing, and a tune that was killed resumes.\n"
+	"same budget measures nothing, and a tune that was killed resumes.  A cost\n"
+	"model trained on the db's records of every workload on this target\n"
+	"(docs/model.md) picks more starting points, orders the search's\n"
+	"candidates and skips those it ranks far below the best.\n"
 	"\n"
 	"  --trials N            budget in measured candidates (default 100)\n"
 	"  --time SEC            budget in seconds (default none)\n"
@@ -58,6 +62,7 @@ static const char tune_help[] =
 	"  -q, --quiet           no progress line\n"
 	CLI_DB_HELP
 	"  --no-db               neither read nor write the tuning db\n"
+	"  --no-model            no cost model from the db's other tunes\n"
 	"  -D NAME=VALUE         replace the value of param NAME\n";
 
 /* Exit status of a tune stopped by Ctrl-C (128 + SIGINT, as a shell says). */
@@ -146,7 +151,7 @@ static void print_times(const srch_times *t)
 }
 
 static void print_result(const cli_opts *o, const te_graph *g, const srch_result *r, const char *target,
-			 const tune_ui *ui)
+			 const tune_ui *ui, int model_records)
 {
 	const srch_record *b = r->best >= 0 ? &r->records[r->best] : NULL;
 	double naive_gflops = isfinite(r->naive_seconds) ? te_graph_flops(g) * 1e-9 / r->naive_seconds : 0;
@@ -171,6 +176,7 @@ static void print_result(const cli_opts *o, const te_graph *g, const srch_result
 		}
 		printf(", \"measured\": %d, \"from_db\": %d, \"constructed\": %d, \"interrupted\": %s", r->measured,
 		       r->nhistory, r->seeded, r->interrupted ? "true" : "false");
+		printf(", \"model_records\": %d, \"skipped_by_model\": %d", model_records, r->skipped_by_model);
 		print_times(&r->times);
 		printf(", \"best_by_trial\": [");
 		for (int i = 0; i < ui->ncurve; i++)
@@ -185,6 +191,9 @@ static void print_result(const cli_opts *o, const te_graph *g, const srch_result
 		       r->nhistory);
 	else if (r->nhistory > 0)
 		printf("%d trials came from the tuning db, %d candidates measured now\n", r->nhistory, r->measured);
+	if (model_records > 0)
+		printf("the cost model, trained on %d records of this target, skipped %d candidates\n", model_records,
+		       r->skipped_by_model);
 	if (!b) {
 		printf("no candidate ran successfully; the naive schedule runs at %.2f GFLOP/s\n", naive_gflops);
 		return;
@@ -202,7 +211,22 @@ typedef struct tune_db {
 	srch_db sd;
 	srch_record *hist;
 	int nhist;
+	srch_model *model;   /* NULL: none (--no-model, or too few records) */
+	int model_records;   /* the records it was trained on */
 } tune_db;
+
+/* The cost model from the db's records of this target (srch_model): a db
+ * that cannot give one (too few records) leaves the tune without it. */
+static void model_start(tune_db *d, const cg_target *t, srch_tune_opts *to)
+{
+	srch_machine m;
+	rt_error err;
+
+	rt_error_clear(&err);
+	srch_machine_of(t, NULL, &m);
+	d->model = srch_model_from_db(d->db, d->sd.target, &m, to->seed, &d->model_records, &err);
+	to->model = d->model;
+}
 
 /* Open the db and load the history into `to`.  An exit status. */
 static int db_start(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t, srch_tune_opts *to,
@@ -225,6 +249,8 @@ static int db_start(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg
 	to->nhistory = d->nhist;
 	to->record = srch_db_record;
 	to->record_user = &d->sd;
+	if (!o->no_model)
+		model_start(d, t, to);
 	return CLI_OK;
 }
 
@@ -240,6 +266,7 @@ static int db_finish(tune_db *d, const srch_result *r)
 		rc = CLI_USER_ERROR; /* a write failed: a full disk, a read-only file */
 	}
 	srch_records_free(d->hist, d->nhist);
+	srch_model_free(d->model);
 	tdb_close(d->db);
 	memset(d, 0, sizeof(*d));
 	return rc;
@@ -324,7 +351,7 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 	tune_ui ui = {false, false, 0, NULL, 0, 0};
 	tune_db d;
 	char ts[256];
-	int rc;
+	int rc, model_records;
 
 	if ((rc = tune_options(o, &to, &t)))
 		return rc;
@@ -356,8 +383,9 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 		fputc('\n', stderr);
 	if (r.interrupted)
 		say_interrupted(o, &r, &d);
+	model_records = d.model_records;
 	rc = db_finish(&d, &r);
-	print_result(o, g, &r, ts, &ui);
+	print_result(o, g, &r, ts, &ui, model_records);
 	free(ui.curve);
 	if (r.best < 0)
 		rc = CLI_USER_ERROR;

@@ -81,7 +81,7 @@ int cli_parse_args(const char *cmd, int argc, char **argv,
 enum {
 	OPT_DEFINE, OPT_SEED, OPT_SCHEDULE, OPT_TARGET, OPT_INTERP,
 	OPT_TRIALS, OPT_TIME, OPT_METHOD, OPT_JSON, OPT_QUIET, OPT_SAVE,
-	OPT_DB, OPT_NO_DB, OPT_PATIENCE, OPT_HELP_SHORT, OPT_HELP
+	OPT_DB, OPT_NO_DB, OPT_PATIENCE, OPT_NO_MODEL, OPT_HELP_SHORT, OPT_HELP
 };
 
 static const cli_optspec common_specs[] = {
@@ -99,6 +99,7 @@ static const cli_optspec common_specs[] = {
 	{NULL, "--db", true},
 	{NULL, "--no-db", false},
 	{NULL, "--patience", true},
+	{NULL, "--no-model", false},
 	{"-h", NULL, false},
 	{NULL, "--help", false},
 };
@@ -140,10 +141,11 @@ static int common_opt(int which, const char *value, void *ctx)
 		[OPT_TRIALS] = CLI_TUNE, [OPT_TIME] = CLI_TUNE, [OPT_METHOD] = CLI_TUNE,
 		[OPT_JSON] = CLI_TUNE, [OPT_QUIET] = CLI_TUNE, [OPT_SAVE] = CLI_TUNE,
 		[OPT_DB] = CLI_DB, [OPT_NO_DB] = CLI_DB, [OPT_PATIENCE] = CLI_TUNE,
+		[OPT_NO_MODEL] = CLI_TUNE,
 	};
 	char *end;
 
-	if (which >= OPT_SEED && which <= OPT_PATIENCE && !(ps->allowed & need[which])) {
+	if (which >= OPT_SEED && which <= OPT_NO_MODEL && !(ps->allowed & need[which])) {
 		fprintf(stderr, "ftc %s: option '%s' does not apply to this command (see 'ftc %s --help')\n",
 			ps->cmd, common_specs[which].long_name, ps->cmd);
 		return 1;
@@ -205,6 +207,9 @@ static int common_opt(int which, const char *value, void *ctx)
 		return 0;
 	case OPT_NO_DB:
 		o->no_db = true;
+		return 0;
+	case OPT_NO_MODEL:
+		o->no_model = true;
 		return 0;
 	case OPT_PATIENCE:
 		errno = 0;

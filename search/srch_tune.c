@@ -12,6 +12,7 @@
 
 #include "rt_time.h"
 #include "srch_measure.h"
+#include "srch_model.h"
 #include "srch_seed.h"
 
 void srch_tune_opts_default(srch_tune_opts *o)
@@ -110,6 +111,8 @@ static int account(loop_state *S, srch_record *r)
 		return -1;
 	}
 	idx = S->res->nrecords - 1;
+	if (S->o->model && r->status == SRCH_OK)
+		srch_model_observe(S->o->model, r->schedule, r->gflops);
 	if (r->status != SRCH_OK)
 		S->failures++;
 	if (measured && r->seconds < S->best * 0.99)
@@ -392,29 +395,37 @@ static int measure_naive(loop_state *S, const srch_space *sp, const srch_bufs *b
 static int measure_seeds(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ctx *ctx,
 			 const cg_target *t, srch_explorer *e)
 {
-	srch_point pts[SRCH_SEED_MAX];
+	srch_point pts[SRCH_SEED_MAX + SRCH_MODEL_STARTS];
 	srch_machine m;
 	double t0 = rt_now();
-	int n;
+	int n, nseed;
 
 	if (S->o->seed_points <= 0)
 		return 0;
 	srch_machine_of(t, S->o->cache_dir, &m);
-	n = srch_seed_points(sp, &m, pts, S->o->seed_points < SRCH_SEED_MAX ? S->o->seed_points : SRCH_SEED_MAX);
+	n = nseed = srch_seed_points(sp, &m, pts, S->o->seed_points < SRCH_SEED_MAX ? S->o->seed_points : SRCH_SEED_MAX);
+	if (S->o->model) /* the model's picks follow the constructed points */
+		n += srch_model_starts(S->o->model, sp, S->o->seed, pts + n, SRCH_MODEL_STARTS);
 	S->res->times.explore += rt_now() - t0;
 	for (int i = 0; i < n && !out_of_budget(S); i++) {
 		int rc;
 
 		if (srch_explorer_seen(e, &pts[i]))
 			continue;
-		S->res->seeded++;
-		S->seeding = true;
+		S->res->seeded += i < nseed;
+		S->seeding = i < nseed;
 		rc = trial(S, sp, b, ctx, t, e, &pts[i]);
 		S->seeding = false;
 		if (rc)
 			return rc;
 	}
 	return 0;
+}
+
+/* srch_model_filter's skip: the explorer learns the point as a lower bound. */
+static void skip_point(void *e, const srch_point *p, double seconds)
+{
+	srch_explorer_report_bound(e, p, seconds);
 }
 
 /* CPU seconds used by this process's reaped children so far. */
@@ -465,6 +476,8 @@ int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tu
 		rt_error_set(err, 0, 0, "out of memory");
 		goto out;
 	}
+	if (o->model)
+		srch_model_begin(o->model, g);
 	if (out_of_budget(&S)) { /* the history fills the budget: nothing to measure */
 		rc = 0;
 		res->naive_seconds = o->naive_seconds > 0 ? o->naive_seconds : INFINITY;
@@ -485,12 +498,15 @@ int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tu
 		int want = o->trials > 0 ? o->trials - res->nrecords : 16;
 
 		t1 = rt_now();
-		n = srch_explorer_next(e, batch, want < 4 ? want : 4);
-		res->times.explore += rt_now() - t1;
+		/* with a model, twice the proposals, ranked and filtered */
+		n = srch_explorer_next(e, batch, (want < 4 ? want : 4) * (o->model ? 2 : 1));
 		if (n == 0) {
 			snprintf(res->stop_reason, 64, "space exhausted");
 			break;
 		}
+		if (o->model)
+			n = srch_model_filter(o->model, sp, batch, n, skip_point, e);
+		res->times.explore += rt_now() - t1;
 		for (int i = 0; i < n && !out_of_budget(&S); i++) {
 			int stop = trial(&S, sp, &b, ctx, t, e, &batch[i]);
 
@@ -510,6 +526,7 @@ no_memory:
 done:
 	res->elapsed = rt_now() - S.t0;
 	res->times.trial_median = trial_median(res);
+	res->skipped_by_model = o->model ? srch_model_skipped(o->model) : 0;
 	res->times.children_cpu = children_cpu() - cpu0;
 out:
 	free(batch);

@@ -30,6 +30,8 @@
 
 typedef enum srch_status { SRCH_OK, SRCH_FAILED, SRCH_WRONG } srch_status;
 
+typedef struct srch_model srch_model; /* srch_model.h */
+
 /* One measured candidate. */
 typedef struct srch_record {
 	srch_point point;
@@ -115,6 +117,10 @@ typedef struct srch_tune_opts {
 	 * non-zero stops the search. */
 	int (*record)(void *record_user, srch_record *r);
 	void *record_user;
+	/* A cost model trained across tunes (srch_model; borrowed, NULL: none):
+	 * it adds starting points, orders the explorer's proposals, skips those
+	 * it ranks far below the best, and learns from every trial. */
+	srch_model *model;
 } srch_tune_opts;
 
 void srch_tune_opts_default(srch_tune_opts *o);
@@ -131,6 +137,7 @@ typedef struct srch_result {
 				    * beside the best when `remeasured`) */
 	double elapsed;
 	int seeded;                /* constructed starting points measured */
+	int skipped_by_model;      /* proposals the model skipped without measuring */
 	bool interrupted;          /* stopped by opts.interrupt */
 	bool out_of_memory;        /* srch_tune failed for want of memory: the
 				    * records so far are kept (and stored) */
