@@ -29,12 +29,13 @@
 #define BATCH 32           /* minibatch */
 #define LR 1e-3            /* Adam's learning rate */
 #define ONLINE_STEPS 4     /* minibatches after each observed measurement */
-#define FIT_EPOCHS 30      /* passes over the samples when trained from the db */
-#define FIT_MIN_STEPS 200
-#define FIT_MAX_STEPS 3000
+#define FIT_EPOCHS 150     /* passes over the samples when trained from the db */
+#define FIT_MIN_STEPS 1500 /* leave-one-workload-out ranking: 0.59 after 200 steps, 0.68 after 1000-3000 */
+#define FIT_MAX_STEPS 4000
 #define AUDIT_RING 16      /* audited candidates waiting for their measurement */
 #define AUDIT_MIN 4        /* audits before the model can be judged */
 #define MISS_SHARE 0.25
+#define BOUND_GAP 1.0      /* a cut-off run is learnt as this many log2 units below its bound */
 #define FILTER_MAX 16      /* a batch srch_model_filter ranks at most (larger ones pass as they are) */    /* more misses than this share of the audits: stop skipping */
 
 /* Feature numbers (docs/model.md). */
@@ -474,8 +475,9 @@ int srch_model_features_text(const te_graph *g, const char *schedule, const srch
 
 /* One measured schedule: log2 GFLOP/s and features, in a workload group. */
 typedef struct sample {
-	int group; /* index into groups */
+	int group;  /* index into groups */
 	double y;
+	bool bound; /* y is an upper bound (a run stopped at the cut-off) */
 	double f[F_COUNT];
 } sample;
 
@@ -553,7 +555,7 @@ static int group_of(srch_model *md, int id)
 	return md->ngr++;
 }
 
-int srch_model_add(srch_model *md, int group, const double *feat, double gflops)
+int srch_model_add(srch_model *md, int group, const double *feat, double gflops, bool bound)
 {
 	int gi = group_of(md, group);
 	sample *x;
@@ -572,9 +574,10 @@ int srch_model_add(srch_model *md, int group, const double *feat, double gflops)
 	x = &md->s[md->n];
 	x->group = gi;
 	x->y = log2(gflops);
+	x->bound = bound;
 	memcpy(x->f, feat, sizeof(x->f));
 	md->gr[gi].count++;
-	if (x->y > md->gr[gi].best)
+	if (x->y > md->gr[gi].best && !bound)
 		md->gr[gi].best = x->y, md->gr[gi].best_at = md->n;
 	md->n++;
 	return 0;
@@ -593,7 +596,11 @@ static double target(const srch_model *md, const sample *x)
 }
 
 /* One Adam step on a minibatch: uniform over the samples, half of it from
- * the tune's own group once that has two samples. */
+ * the tune's own group once that has two samples.  A bound (a run stopped
+ * at the cut-off, 3x the best then: at most this fast) is censored: it
+ * pulls the prediction down to BOUND_GAP below it, never up.  The gap is
+ * a guess (what is cut off is mostly far slower: random GEMM points run
+ * 10-100x slower than the best) that the audits check. */
 static void step(srch_model *md)
 {
 	int own = md->cur >= 0 && md->gr[md->cur].count >= 2 ? md->n - md->cur_start : 0;
@@ -604,6 +611,12 @@ static void step(srch_model *md)
 
 		memcpy(md->bx + (size_t)b * F_COUNT, x->f, sizeof(x->f));
 		md->by[b] = target(md, x);
+		if (x->bound) {
+			double y;
+
+			srch_mlp_forward(md->net, x->f, &y);
+			md->by[b] = fmin(md->by[b] - BOUND_GAP / 4, y);
+		}
 	}
 	srch_mlp_train(md->net, md->bx, md->by, NULL, BATCH, LR);
 }
@@ -656,7 +669,7 @@ static int add_workload(srch_model *md, tdb *db, const tdb_workload *w, int64_t 
 		if (r[i].status != TDB_OK || r[i].imported || !(r[i].gflops > 0) || !isfinite(r[i].gflops) ||
 		    !r[i].schedule || srch_model_features_text(g, r[i].schedule, &md->m, f, &e2))
 			continue;
-		if ((rc = srch_model_add(md, id, f, r[i].gflops)))
+		if ((rc = srch_model_add(md, id, f, r[i].gflops, r[i].runs == 0)))
 			rt_error_set(err, 0, 0, "out of memory reading the tuning db's records");
 	}
 	tdb_records_free(r, n);
@@ -733,7 +746,7 @@ static void audit_check(srch_model *md, const char *schedule, double gflops)
 		}
 }
 
-void srch_model_observe(srch_model *md, const char *schedule, double gflops)
+void srch_model_observe(srch_model *md, const char *schedule, double gflops, bool bound)
 {
 	double f[F_COUNT];
 	rt_error e;
@@ -742,7 +755,7 @@ void srch_model_observe(srch_model *md, const char *schedule, double gflops)
 		return;
 	audit_check(md, schedule ? schedule : "", gflops);
 	rt_error_clear(&e);
-	if (srch_model_features_text(md->g, schedule, &md->m, f, &e) || srch_model_add(md, md->cur_id, f, gflops))
+	if (srch_model_features_text(md->g, schedule, &md->m, f, &e) || srch_model_add(md, md->cur_id, f, gflops, bound))
 		return;
 	md->cur = md->s[md->n - 1].group;
 	for (int i = 0; md->trained && i < ONLINE_STEPS; i++)

@@ -70,8 +70,9 @@ srch_model *srch_model_new(const srch_machine *m, uint64_t seed);
 srch_model *srch_model_free(srch_model *md);
 
 /* Add a sample of workload `group` (any int; samples are compared within
- * their group).  -1 when out of memory. */
-int srch_model_add(srch_model *md, int group, const double *feat, double gflops);
+ * their group); `bound`: gflops is only an upper bound (a run stopped at
+ * the cut-off).  -1 when out of memory. */
+int srch_model_add(srch_model *md, int group, const double *feat, double gflops, bool bound);
 int srch_model_nsamples(const srch_model *md);
 /* Train on the samples (`steps` minibatches).  -1 with err set when fewer
  * than SRCH_MODEL_MIN_RECORDS samples lie in groups of two or more. */
@@ -94,8 +95,9 @@ srch_model *srch_model_from_db(tdb *db, int64_t target, const srch_machine *m, u
 /* Start tuning g (borrowed until the next begin or the model's end): new
  * samples form a group of their own; the counters restart. */
 void srch_model_begin(srch_model *md, const te_graph *g);
-/* Learn from a measurement of `schedule` (gflops 0: it failed, ignored). */
-void srch_model_observe(srch_model *md, const char *schedule, double gflops);
+/* Learn from a measurement of `schedule` (gflops 0: it failed, ignored;
+ * `bound`: stopped at the cut-off, gflops an upper bound). */
+void srch_model_observe(srch_model *md, const char *schedule, double gflops, bool bound);
 /* Up to `max` distinct points of sp predicted best among SRCH_MODEL_POOL
  * random ones drawn from `seed`, best first; returns how many (0 when out
  * of memory). */

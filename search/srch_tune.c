@@ -112,7 +112,7 @@ static int account(loop_state *S, srch_record *r)
 	}
 	idx = S->res->nrecords - 1;
 	if (S->o->model && r->status == SRCH_OK)
-		srch_model_observe(S->o->model, r->schedule, r->gflops);
+		srch_model_observe(S->o->model, r->schedule, r->gflops, srch_record_cut_off(r));
 	if (r->status != SRCH_OK)
 		S->failures++;
 	if (measured && r->seconds < S->best * 0.99)

@@ -174,7 +174,7 @@ static int random_samples(srch_model *md, const te_graph *g, int group, uint64_t
 		features(g, text, f);
 		free(text);
 		if (md)
-			ck_assert_int_eq(srch_model_add(md, group, f, synthetic_gflops(f, group)), 0);
+			ck_assert_int_eq(srch_model_add(md, group, f, synthetic_gflops(f, group), false), 0);
 		else
 			memcpy(feats + (size_t)k * SRCH_MODEL_NFEAT, f, sizeof(f));
 		k++;
@@ -411,7 +411,7 @@ START_TEST(wrong_model_stops_skipping)
 	rt_error_clear(&err);
 	ck_assert_int_eq(srch_space_init(sp, g, SRCH_CPU, &err), 0);
 	srch_model_begin(md, g);
-	srch_model_observe(md, best, 100);
+	srch_model_observe(md, best, 100, false);
 	for (int round = 0; round < 40; round++) {
 		srch_point pts[8];
 		int n = 0, kept;
@@ -433,7 +433,7 @@ START_TEST(wrong_model_stops_skipping)
 		for (int i = 0; i < kept; i++) { /* measured: as fast as the best */
 			char *text = srch_point_schedule(sp, &pts[i]);
 
-			srch_model_observe(md, text, 100);
+			srch_model_observe(md, text, 100, false);
 			free(text);
 		}
 	}
