@@ -150,8 +150,14 @@ static void print_times(const srch_times *t)
 	       t->final);
 }
 
+/* What the cost model did in the tune (srch_model). */
+typedef struct model_info {
+	int records;         /* it was trained on; 0: no model */
+	int audits, misses;  /* would-be skips measured, and those within 4x of the best */
+} model_info;
+
 static void print_result(const cli_opts *o, const te_graph *g, const srch_result *r, const char *target,
-			 const tune_ui *ui, int model_records)
+			 const tune_ui *ui, const model_info *mi)
 {
 	const srch_record *b = r->best >= 0 ? &r->records[r->best] : NULL;
 	double naive_gflops = isfinite(r->naive_seconds) ? te_graph_flops(g) * 1e-9 / r->naive_seconds : 0;
@@ -176,7 +182,8 @@ static void print_result(const cli_opts *o, const te_graph *g, const srch_result
 		}
 		printf(", \"measured\": %d, \"from_db\": %d, \"constructed\": %d, \"interrupted\": %s", r->measured,
 		       r->nhistory, r->seeded, r->interrupted ? "true" : "false");
-		printf(", \"model_records\": %d, \"skipped_by_model\": %d", model_records, r->skipped_by_model);
+		printf(", \"model_records\": %d, \"skipped_by_model\": %d, \"model_audits\": %d, \"model_misses\": %d",
+		       mi->records, r->skipped_by_model, mi->audits, mi->misses);
 		print_times(&r->times);
 		printf(", \"best_by_trial\": [");
 		for (int i = 0; i < ui->ncurve; i++)
@@ -191,9 +198,9 @@ static void print_result(const cli_opts *o, const te_graph *g, const srch_result
 		       r->nhistory);
 	else if (r->nhistory > 0)
 		printf("%d trials came from the tuning db, %d candidates measured now\n", r->nhistory, r->measured);
-	if (model_records > 0)
-		printf("the cost model, trained on %d records of this target, skipped %d candidates\n", model_records,
-		       r->skipped_by_model);
+	if (mi->records > 0)
+		printf("the cost model, trained on %d records of this target, skipped %d candidates (%d of %d audits "
+		       "ran within 4x of the best)\n", mi->records, r->skipped_by_model, mi->misses, mi->audits);
 	if (!b) {
 		printf("no candidate ran successfully; the naive schedule runs at %.2f GFLOP/s\n", naive_gflops);
 		return;
@@ -351,7 +358,8 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 	tune_ui ui = {false, false, 0, NULL, 0, 0};
 	tune_db d;
 	char ts[256];
-	int rc, model_records;
+	model_info mi = {0, 0, 0};
+	int rc;
 
 	if ((rc = tune_options(o, &to, &t)))
 		return rc;
@@ -383,9 +391,14 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 		fputc('\n', stderr);
 	if (r.interrupted)
 		say_interrupted(o, &r, &d);
-	model_records = d.model_records;
+	mi.records = d.model_records;
+	if (d.model) {
+		bool skipping;
+
+		srch_model_audits(d.model, &mi.audits, &mi.misses, &skipping);
+	}
 	rc = db_finish(&d, &r);
-	print_result(o, g, &r, ts, &ui, model_records);
+	print_result(o, g, &r, ts, &ui, &mi);
 	free(ui.curve);
 	if (r.best < 0)
 		rc = CLI_USER_ERROR;
