@@ -402,7 +402,7 @@ static int stage_features(const te_graph *g, const sch_schedule *sc, const te_st
 	sch_loops l;
 	nest N;
 	access acc[MAX_ACCESS];
-	bool packed[256] = {0};
+	bool *packed;
 	double flops = fmax(1, (double)te_stage_flops(s));
 	int na;
 
@@ -412,16 +412,16 @@ static int stage_features(const te_graph *g, const sch_schedule *sc, const te_st
 	*inlined = l.attach == SCH_ATTACH_INLINE;
 	if (*inlined)
 		return 0;
+	if (!(packed = calloc((size_t)te_graph_nstages(g), sizeof(bool))))
+		return rt_error_set(err, 0, 0, "out of memory analysing stage %s", s->name);
 	na = accesses(s, acc);
-	for (int i = 0; i < na; i++)
-		if (acc[i].t >= 256)
-			return rt_error_set(err, 0, 0, "stage %s reads stage %d: past the model's 256", s->name, acc[i].t);
 	for (int c = 0; c < 3; c++)
 		f[levels[c]] = traffic(g, &N, acc, na, (double)(c == 0 ? m->l1 : c == 1 ? m->l2 : m->l3), flops);
 	loop_features(&N, m, f);
 	par_features(&N, m, f);
 	cache_features(g, sc, &N, &l, acc, na, m, packed, f);
 	reuse_features(&N, acc, na, packed, f);
+	free(packed);
 	return 0;
 }
 

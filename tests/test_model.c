@@ -149,6 +149,27 @@ START_TEST(features_tails_and_errors)
 }
 END_TEST
 
+/* A stage with more loads than MAX_ACCESS (32) is analysed on its first
+ * 31 loads and its store: 40 loads of A[i, k] and one of B[k, j] (the
+ * last, left out) make the innermost k contiguous for all but the store. */
+START_TEST(features_past_the_access_limit)
+{
+	char src[2048];
+	int len = snprintf(src, sizeof(src), "input A[8, 8] f32\ninput B[8, 8] f32\nC[i < 8, j < 8] = sum(k < 8) (");
+	te_graph *g;
+	double f[SRCH_MODEL_NFEAT];
+
+	for (int t = 0; t < 40; t++)
+		len += snprintf(src + len, sizeof(src) - (size_t)len, "A[i, k] + ");
+	snprintf(src + len, sizeof(src) - (size_t)len, "B[k, j])\n");
+	g = parse(src);
+	features(g, "", f);
+	NEAR(f[F_CONTIG], 31.0 / 32);
+	NEAR(f[F_INVAR], 1.0 / 32);
+	te_graph_free(g);
+}
+END_TEST
+
 /* Synthetic speed: vectorized, contiguous, register-tiled schedules fast. */
 static double synthetic_gflops(const double *f, int group)
 {
@@ -394,6 +415,42 @@ static void count_skip(void *user, const srch_point *p, double seconds)
 	s->seconds = seconds;
 }
 
+static void no_skip(void *user, const srch_point *p, double seconds)
+{
+	(void)user, (void)p, (void)seconds;
+	ck_abort_msg("a batch past the filter's limit was filtered");
+}
+
+/* A batch of more than 16 points (the filter's limit) passes as it is. */
+START_TEST(filter_past_its_limit)
+{
+	srch_model *md = synthetic_model(3);
+	te_graph *g = gemm(32, 32, 32);
+	srch_space *sp = calloc(1, sizeof(*sp));
+	srch_point *pts = calloc(17, sizeof(*pts)), *copy = calloc(17, sizeof(*copy));
+	skips sk = {0, 0};
+	uint64_t rng = 1;
+	rt_error err;
+
+	rt_error_clear(&err);
+	ck_assert_int_eq(srch_space_init(sp, g, SRCH_CPU, &err), 0);
+	srch_model_begin(md, g);
+	srch_model_observe(md, "split C j 16\nvectorize C j.i\n", 100, false);
+	for (int i = 0; i < 17; i++)
+		srch_point_random(sp, &rng, &pts[i]);
+	memcpy(copy, pts, 17 * sizeof(*pts));
+	ck_assert_int_eq(srch_model_filter(md, sp, pts, 17, no_skip, NULL), 17);
+	ck_assert(memcmp(copy, pts, 17 * sizeof(*pts)) == 0);
+	ck_assert_int_ge(srch_model_filter(md, sp, pts, 16, count_skip, &sk), 1); /* at the limit: ranked */
+	ck_assert_int_eq(sk.n, srch_model_skipped(md));
+	free(pts);
+	free(copy);
+	free(sp);
+	te_graph_free(g);
+	srch_model_free(md);
+}
+END_TEST
+
 /* Every SRCH_MODEL_AUDIT-th candidate the model would skip is measured;
  * when those prove as fast as the best, the model stops skipping. */
 START_TEST(wrong_model_stops_skipping)
@@ -499,10 +556,12 @@ int main(void)
 	tcase_add_test(tc, features_of_naive_gemm);
 	tcase_add_test(tc, features_of_goto_gemm);
 	tcase_add_test(tc, features_tails_and_errors);
+	tcase_add_test(tc, features_past_the_access_limit);
 	tcase_add_test(tc, model_ranks_synthetic_set);
 	tcase_add_test(tc, model_from_db_is_deterministic);
 	tcase_add_test(tc, useless_db_gives_no_model);
 	tcase_add_test(tc, wrong_model_stops_skipping);
+	tcase_add_test(tc, filter_past_its_limit);
 	tcase_add_test(tc, tune_with_model_skips);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
