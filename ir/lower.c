@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "rt_time.h"
+#include "sched_rfactor.h"
 #include "te_isl.h"
 
 int lw_fail(lw *L, int line, int col, const char *fmt, ...)
@@ -1056,8 +1057,27 @@ lir_func *lir_lower(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
 	return lir_lower_flags(g, s, ctx, name, 0, err);
 }
 
+static lir_func *lower_graph(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
+			     const char *name, unsigned flags, rt_error *err);
+
+/* rfactor steps rewrite the graph and the schedule first (sched_rfactor.h). */
 lir_func *lir_lower_flags(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
 			  const char *name, unsigned flags, rt_error *err)
+{
+	te_graph *rg;
+	sch_schedule *rs;
+	lir_func *f;
+
+	if (sch_rfactor_apply(g, s, &rg, &rs, err))
+		return NULL;
+	f = lower_graph(rg ? rg : g, rg ? rs : s, ctx, name, flags, err);
+	te_graph_free(rg);
+	sch_free(rs);
+	return f;
+}
+
+static lir_func *lower_graph(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
+			     const char *name, unsigned flags, rt_error *err)
 {
 	lw *L = calloc(1, sizeof(*L));
 	sch_schedule *naive = NULL;

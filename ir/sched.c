@@ -450,7 +450,8 @@ static int apply(resolver *r, const sch_step *st)
 	case SCH_COMPUTE_INLINE:
 		return do_attach(r, st);
 	default: /* cache_read, cache_write make other stages; partition
-		  * annotates the stage's buffer */
+		  * annotates the stage's buffer; rfactor is applied to the
+		  * graph before (sched_rfactor.h) */
 		return 0;
 	}
 }

@@ -29,6 +29,10 @@
  *                             row-major) into 16 banks, element e in bank
  *                             e mod 16; `block 4`: bank e / ceil(n/4);
  *                             `complete`: one register per element
+ *   rfactor C k.o             compute C's reduction in two stages: C.rf,
+ *                             with C's spatial axes and k.o as a last one,
+ *                             reduces over C's other reduce loops; C then
+ *                             reduces C.rf over k.o (sched_rfactor.h)
  *
  * Loop names: a stage's loops start as its axes (spatial, then reduce);
  * splitting X gives X.o and X.i, fusing X and Y gives X+Y.  The loops of a
@@ -181,7 +185,8 @@ typedef struct sch_loops {
  * axes, a fused extent past INT64_MAX, compute_at of a stage at its own
  * loop, bad base loops (at line 0).  cache_read/cache_write steps are
  * skipped: they make other stages; so are partition steps (they annotate
- * the stage's buffer, which lowering knows).
+ * the stage's buffer, which lowering knows) and rfactor steps (a rewrite
+ * of the graph, sch_rfactor_apply, applies them before).
  * Returns 0, or -1 with `err` set.
  */
 int sch_stage_loops(const sch_schedule *s, const char *stage, int nbase,

@@ -45,6 +45,7 @@ static const struct {
 	[SCH_CACHE_WRITE] = {"SLC", "STAGE LOOP SCOPE"},
 	[SCH_PIPELINE] = {"SLI", "STAGE LOOP [II]"},
 	[SCH_PARTITION] = {"SY", "STAGE cyclic|block FACTOR or STAGE complete"},
+	[SCH_RFACTOR] = {"SL", "STAGE LOOP"},
 };
 
 /* One token of a line. */

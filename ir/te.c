@@ -262,6 +262,30 @@ void te_mark_output(te_graph *g, int id)
 		s->is_output = true;
 }
 
+int te_rename(te_graph *g, int id, const char *name, const char *const *axes, rt_error *err)
+{
+	te_stage *s = te_graph_stage(g, id);
+	int n = s ? s->rank + s->nreduce : 0;
+
+	if (!s || s->kind != TE_STAGE_COMPUTE || !name || !axes)
+		return rt_error_set(err, 0, 0, "rename: stage %d is not a compute stage", id);
+	if (!name[0] || strlen(name) >= 128 || (te_graph_find(g, name) && strcmp(s->name, name)))
+		return rt_error_set(err, 0, 0, "rename: '%s' is empty, too long or taken", name);
+	for (int i = 0; i < n; i++) {
+		if (!axes[i] || !axes[i][0] || strlen(axes[i]) >= 128)
+			return rt_error_set(err, 0, 0, "rename: axis %d of '%s' is empty or too long", i, name);
+		for (int j = 0; j < i; j++)
+			if (strcmp(axes[i], axes[j]) == 0)
+				return rt_error_set(err, 0, 0, "rename: axis '%s' of '%s' named twice", axes[i], name);
+	}
+	if (!(s->name = arena_strdup(g, name)))
+		return rt_error_set(err, 0, 0, "out of memory");
+	for (int i = 0; i < n; i++)
+		if (!(s->axes[i].name = arena_strdup(g, axes[i])))
+			return rt_error_set(err, 0, 0, "out of memory");
+	return 0;
+}
+
 static bool expr_reads(const te_expr *e, int id)
 {
 	if (e->op == TE_LOAD && e->index == id)

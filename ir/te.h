@@ -145,6 +145,15 @@ int te_set_body(te_graph *g, int id, te_expr *body, rt_error *err);
 void te_mark_output(te_graph *g, int id);
 
 /*
+ * Rename compute stage `id` to `name` and its axes to axes[0..rank+nreduce),
+ * names shorter than 128 bytes that need not be .te identifiers: for the
+ * stages and loops a schedule makes (`rfactor C k.o` makes stage "C.rf"
+ * with an axis "k.o").  The stage name must be new to the graph and the
+ * axis names distinct.  Returns 0, or -1 with `err` set.
+ */
+int te_rename(te_graph *g, int id, const char *name, const char *const *axes, rt_error *err);
+
+/*
  * When no stage is marked as an output, mark every compute stage that no
  * other stage reads.  Call once the graph is complete.
  */

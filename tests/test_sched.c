@@ -138,6 +138,7 @@ static const struct {
 	{"parallel C i.o+j.o\n", "parallel C i.o+j.o\n"},
 	{"vectorize C j.i\n", "vectorize C j.i\n"},
 	{"unroll C k.i\n", "unroll C k.i\n"},
+	{"rfactor C  k.o # partial sums\n", "rfactor C k.o\n"},
 	{"bind C i.o blockIdx.x\n", "bind C i.o blockIdx.x\n"},
 	{"bind C i.o blockIdx.y\nbind C i.o blockIdx.z\n",
 	 "bind C i.o blockIdx.y\nbind C i.o blockIdx.z\n"},
@@ -309,9 +310,12 @@ static const struct {
 } bad_texts[] = {
 	{"splt C i 4",
 	 "unknown step 'splt' (expected split, reorder, fuse, parallel, vectorize, "
-	 "unroll, bind, compute_at, compute_inline, cache_read, cache_write, pipeline or partition)",
+	 "unroll, bind, compute_at, compute_inline, cache_read, cache_write, pipeline, partition "
+	 "or rfactor)",
 	 1, 1},
 	{"Split C i 4", "unknown step 'Split'", 1, 1},
+	{"rfactor C", "rfactor needs STAGE LOOP", 1, 11},
+	{"rfactor C k.o k.i", "extra argument 'k.i': rfactor needs STAGE LOOP", 1, 15},
 	{"split C i", "split needs STAGE LOOP FACTOR", 1, 11},
 	{"split C", "split needs STAGE LOOP FACTOR", 1, 9},
 	{"split", "split needs STAGE LOOP FACTOR", 1, 7},
@@ -434,6 +438,9 @@ static const struct {
 	{"split C i 4\nsplit D i 2", "D", "i=8", "i.o[4] i.i[2]", "i.o=i/2 i.i=i%2"},
 	{"cache_write C j local\ncache_read A C k shared\nsplit C i 2", "C", "i=4 j=4 k=4",
 	 "i.o[2] i.i[2] j[4] k[4]", "i.o=i/2 i.i=i%2"},
+	/* rfactor rewrites the graph before lowering resolves loops: skipped */
+	{"split C k 2\nrfactor C k.o\nsplit C i 2", "C", "i=4 k=4", "i.o[2] i.i[2] k.o[2] k.i[2]",
+	 "k.o=k/2 k.i=k%2 i.o=i/2 i.i=i%2"},
 	{"cache_read A C k shared\nsplit A.shared d1 4\nreorder A.shared d1.i d0", "A.shared",
 	 "d0=8 d1=16", "d1.i[4] d1.o[4] d0[8]", "d1.o=d1/4 d1.i=d1%4"},
 	{"split C i 8\nsplit C j 8\nsplit C k 4\nreorder C i.o j.o k.o i.i k.i j.i\n"
@@ -916,6 +923,7 @@ START_TEST(parser_fuzz)
 	    "compute_inline",
 	    "cache_read",
 	    "cache_write",
+	    "rfactor",
 	    "C",
 	    "i",
 	    "j",
