@@ -56,3 +56,15 @@ int bfloor_mttkrp_run(void *ctx)
 	}
 	return 0;
 }
+
+int bfloor_sum_run(void *ctx)
+{
+	const bfloor_sum *p = ctx;
+	float acc = 0;
+
+#pragma omp parallel for simd schedule(static) reduction(+ : acc)
+	for (long i = 0; i < p->n; i++)
+		acc += p->a[i];
+	p->s[0] = acc;
+	return 0;
+}

@@ -1,6 +1,6 @@
 /*
  * bench_floor: plain C loop nests for the operators no library has
- * (bilinear, mttkrp), compiled with -O3 -march=native (bench/meson.build)
+ * (bilinear, mttkrp, sum), compiled with -O3 -march=native (bench/meson.build)
  * and parallelized over their outer loop with OpenMP: the floor ftc must
  * clear.  Each computes exactly what the example .te file says, in the
  * same order of operations, row-major.
@@ -22,8 +22,16 @@ typedef struct bfloor_mttkrp {
 	float *a;
 } bfloor_mttkrp;
 
+/* s = sum of the n floats of a (examples/sum.te: A[N, N], n = N * N) */
+typedef struct bfloor_sum {
+	long n;
+	const float *a;
+	float *s;
+} bfloor_sum;
+
 /* rt_bench bodies; ctx is the struct above.  They return 0. */
 int bfloor_bilinear_run(void *ctx);
 int bfloor_mttkrp_run(void *ctx);
+int bfloor_sum_run(void *ctx);
 
 #endif

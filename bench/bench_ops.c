@@ -10,7 +10,7 @@
  *   conv*_transposed oneDNN deconvolution (weights [C, K, ...] as iohw)
  *   maxpool2d       oneDNN max pooling, plain NCHW and blocked (nChw16c)
  *   softmax         oneDNN softmax over the last axis
- *   bilinear, mttkrp the plain C floor of bench_floor.c
+ *   bilinear, mttkrp, sum  the plain C floor of bench_floor.c
  *
  * oneDNN candidates timed with the NCHW reorders are "fair" (the user's
  * layouts in and out); the same primitive on its own layouts is timed too
@@ -378,6 +378,22 @@ static int setup_mttkrp(bs_run *r)
 			  "plain C loop nest, -O3 -march=native, OpenMP over i");
 }
 
+static int setup_sum(bs_run *r)
+{
+	const te_stage *a = te_graph_find(r->ftc.g, "A");
+	bfloor_sum *p = calloc(1, sizeof(*p));
+
+	if (!p || !a) {
+		free(p);
+		return -1;
+	}
+	*p = (bfloor_sum){(long)te_stage_numel(a), bs_buf(r, "A"), r->out_lib};
+	r->lib_ctx = p;
+	r->flops = te_graph_flops(r->ftc.g);
+	return bs_add_lib(r, "c-floor", bfloor_sum_run, p, true, true,
+			  "plain C loop, -O3 -march=native, OpenMP parallel for simd reduction");
+}
+
 static const struct {
 	const char *op;
 	int (*setup)(bs_run *r);
@@ -398,6 +414,7 @@ static const struct {
     {"softmax", setup_softmax},
     {"bilinear", setup_bilinear},
     {"mttkrp", setup_mttkrp},
+    {"sum", setup_sum},
 };
 
 int bs_ops_setup(bs_run *r)

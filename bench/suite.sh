@@ -7,7 +7,7 @@
 # compared).  Writes OUT/suite.json (one object per operator and thread
 # count) and OUT/suite.md (the table).
 #
-#   bench/suite.sh [OPERATOR...]        (default: all 16 examples)
+#   bench/suite.sh [OPERATOR...]        (default: every example)
 #
 # An OPERATOR is an examples/ name, a YOLO-v1 layer of FlexTensor's
 # yolo_shapes (yolo-conv1 ... yolo-conv24: examples/conv2d.te at that

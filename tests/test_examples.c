@@ -47,6 +47,7 @@ static const char *const example_names[] = {
     "mttkrp",
     "maxpool2d",
     "softmax",
+    "sum",
 };
 #define NEXAMPLES ((int)(sizeof example_names / sizeof example_names[0]))
 
@@ -205,6 +206,16 @@ static void ref_gemv(const ex_run *x, ex_out *o)
 	for (int64_t i = 0; i < M; i++)
 		for (int64_t k = 0; k < K; k++)
 			y[i] += (double)A[i * K + k] * v[k];
+}
+
+static void ref_sum(const ex_run *x, ex_out *o)
+{
+	int64_t N = prm(x, "N");
+	const float *A = in(x, "A", N * N);
+	double *s = out_init(o, 0);
+
+	for (int64_t i = 0; i < N * N; i++)
+		s[0] += A[i];
 }
 
 static void ref_gemm(const ex_run *x, ex_out *o)
@@ -511,6 +522,8 @@ typedef struct ex_case {
 static const ex_case cases[] = {
     {"gemv", "M=7,K=9", "y", ref_gemv},
     {"gemv", "M=1,K=1", "y", ref_gemv},
+    {"sum", "N=37", "s", ref_sum},
+    {"sum", "N=1", "s", ref_sum},
     {"gemm", "M=7,N=5,K=9", "C", ref_gemm},
     {"gemm", "M=1,N=3,K=1", "C", ref_gemm},
     {"bilinear", "N=3,M=5,K=7,L=4", "Y", ref_bilinear},
