@@ -7,9 +7,11 @@
  *   plan     split the function into kernels, map bound loops to block and
  *            thread indices, bound their extents (interval arithmetic and
  *            affine differences), place allocations, size shared memory;
- *   emit     one LLVM function per kernel: guards, stride loops, shared
- *            memory, barriers between block-level steps that touch the
- *            same buffer, thread-0 stores, split copies into shared memory;
+ *   emit     one LLVM function per kernel, by the shared emitter
+ *            (cg_emit.h) with this file's hooks: guards, stride loops,
+ *            shared memory, barriers between block-level steps that touch
+ *            the same buffer, thread-0 stores, split copies into shared
+ *            memory, NVPTX intrinsics for indices, exp and log;
  *   finish   verify, optimize at -O3, emit PTX (or JIT for the emulator).
  */
 #include "cg_cuda.h"
@@ -24,7 +26,7 @@
 #include <string.h>
 #include <threads.h>
 
-#include "cg_priv.h"
+#include "cg_emit.h"
 #include "rt_cuda.h"
 
 #define CU_MAX_UNROLL 64     /* longest unrolled loop expanded */
@@ -872,7 +874,7 @@ cg_cuda_prog *cg_cuda_plan(const lir_func *f, const cg_target *t, rt_error *err)
 	return p;
 }
 
-/* ---- emission ---- */
+/* ---- emission: the CUDA hooks of the shared emitter ---- */
 
 /* Buffers accessed by a step: by thread 0 alone (r0, w0) or by every
  * thread (rt, wt). */
@@ -884,68 +886,26 @@ typedef struct acc {
 	bset r0, w0, rt, wt;
 } acc;
 
-typedef struct cg {
+/* The CUDA emitter: the shared state first. */
+typedef struct cu {
+	cg_emit e;
 	const plan *P;
 	const kplan *K;
-	rt_error *err;
 	bool emu;                  /* host code for the emulator */
-	LLVMContextRef C;
-	LLVMModuleRef M;
-	LLVMBuilderRef B;
-	LLVMValueRef fn;
-	LLVMTypeRef i1, i8, i32, i64, ix, f32, f64, ptr, gptr, sptr, vd, ctx_ty;
-	LLVMValueRef *var;         /* per lir variable */
-	int *tz;                   /* per variable: known trailing zero bits */
-	LLVMValueRef *buf;         /* per lir buffer: its pointer in scope */
-	int *buf_align;            /* per lir buffer: the base's alignment */
+	LLVMTypeRef gptr, ctx_ty;
 	LLVMValueRef tid[3], ctaid[3];
 	LLVMValueRef ctx;          /* emulator: the context parameter */
 	int level;
 	unsigned active;           /* thread dims bound on the path */
 	acc pend;                  /* accesses since the last barrier */
 	int nshared;
-} cg;
+} cu;
 
-static int cg_fail(cg *g, const char *what, const char *where)
+_Static_assert(sizeof(acc) <= CG_FLOW_MAX, "the pending accesses are the emitter's flow state");
+
+static cu *cu_of(cg_emit *g)
 {
-	return rt_error_set(g->err, 0, 0, "cuda code generation: %s%s%s", what, where ? " " : "",
-			    where ? where : "");
-}
-
-static bool failed(const cg *g)
-{
-	return g->err && g->err->set;
-}
-
-static LLVMTypeRef type_of(cg *g, lir_type t)
-{
-	switch (t) {
-	case LIR_F32: return g->f32;
-	case LIR_F64: return g->f64;
-	case LIR_I32: return g->i32;
-	case LIR_I64: return g->ix;
-	default: return g->i1;
-	}
-}
-
-static LLVMValueRef cix(cg *g, int64_t v)
-{
-	return LLVMConstInt(g->ix, (unsigned long long)v, 1);
-}
-
-static LLVMValueRef call_intrinsic(cg *g, const char *name, LLVMTypeRef *tys, int ntys, LLVMValueRef *args,
-				   int nargs)
-{
-	unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-	LLVMValueRef fn;
-
-	if (!id) {
-		cg_fail(g, "LLVM has no intrinsic", name);
-		return LLVMGetUndef(g->i32);
-	}
-	fn = LLVMGetIntrinsicDeclaration(g->M, id, tys, (size_t)ntys);
-	return LLVMBuildCall2(g->B, LLVMIntrinsicGetType(g->C, id, tys, (size_t)ntys), fn, args, (unsigned)nargs,
-			      "");
+	return (cu *)g;
 }
 
 /* ---- bitsets of buffers ---- */
@@ -980,9 +940,21 @@ static void acc_or(acc *a, const acc *b)
 	a->wt = bs_or(a->wt, &b->wt);
 }
 
+/* The flow hooks: an if's arms each start from the accesses pending
+ * before it; after it, what either may leave is pending. */
+static void *cu_flow(cg_emit *g)
+{
+	return &cu_of(g)->pend;
+}
+
+static void cu_flow_join(void *into, const void *other)
+{
+	acc_or(into, other);
+}
+
 /* ---- accesses of a statement (private buffers excluded) ---- */
 
-static void expr_reads(const cg *g, const lir_expr *e, bset *r)
+static void expr_reads(const cu *g, const lir_expr *e, bset *r)
 {
 	if (e->op == LIR_LOAD && !g->P->priv[e->id])
 		bs_add(r, e->id);
@@ -992,7 +964,7 @@ static void expr_reads(const cg *g, const lir_expr *e, bset *r)
 
 /* Accesses of s at `level`: block-level stores are thread 0's, the rest
  * (thread loops, split copies, bounds and conditions) every thread's. */
-static void accesses(const cg *g, const lir_stmt *s, int level, acc *a)
+static void accesses(const cu *g, const lir_stmt *s, int level, acc *a)
 {
 	const note *n;
 
@@ -1044,28 +1016,30 @@ static bool conflicts(const acc *p, const acc *a)
 	return bs_meet(&a->w0, &tw) || bs_meet(&a->r0, &p->wt) || bs_meet(&a->wt, &all) || bs_meet(&a->rt, &w);
 }
 
-static bool one_thread(const cg *g)
+static bool one_thread(const cu *g)
 {
 	return threads_of(g->K) == 1;
 }
 
-static void barrier(cg *g)
+static void barrier(cu *g)
 {
-	if (g->emu) {
-		LLVMTypeRef fty = LLVMFunctionType(g->vd, &g->ptr, 1, 0);
-		LLVMValueRef fp = LLVMBuildStructGEP2(g->B, g->ctx_ty, g->ctx, 5, "");
-		LLVMValueRef ap = LLVMBuildStructGEP2(g->B, g->ctx_ty, g->ctx, 6, "");
-		LLVMValueRef arg = LLVMBuildLoad2(g->B, g->ptr, ap, "");
+	cg_emit *e = &g->e;
 
-		LLVMBuildCall2(g->B, fty, LLVMBuildLoad2(g->B, g->ptr, fp, ""), &arg, 1, "");
+	if (g->emu) {
+		LLVMTypeRef fty = LLVMFunctionType(e->vd, &e->ptr, 1, 0);
+		LLVMValueRef fp = LLVMBuildStructGEP2(e->B, g->ctx_ty, g->ctx, 5, "");
+		LLVMValueRef ap = LLVMBuildStructGEP2(e->B, g->ctx_ty, g->ctx, 6, "");
+		LLVMValueRef arg = LLVMBuildLoad2(e->B, e->ptr, ap, "");
+
+		LLVMBuildCall2(e->B, fty, LLVMBuildLoad2(e->B, e->ptr, fp, ""), &arg, 1, "");
 	} else {
-		call_intrinsic(g, "llvm.nvvm.barrier0", NULL, 0, NULL, 0);
+		cg_emit_intrinsic(e, "llvm.nvvm.barrier0", NULL, 0, NULL, 0);
 	}
 	memset(&g->pend, 0, sizeof(g->pend));
 }
 
 /* Before a block-level step with accesses a: a barrier when it conflicts. */
-static void step(cg *g, const acc *a)
+static void step(cu *g, const acc *a)
 {
 	if (one_thread(g))
 		return;
@@ -1074,115 +1048,16 @@ static void step(cg *g, const acc *a)
 	acc_or(&g->pend, a);
 }
 
-/* ---- expressions ---- */
-
-static LLVMValueRef expr(cg *g, const lir_expr *e);
-
-static bool has_load(const lir_expr *e)
+/* Before block-level statement s: its accesses as one step. */
+static void step_stmt(cu *g, const lir_stmt *s)
 {
-	if (e->op == LIR_LOAD)
-		return true;
-	for (int i = 0; i < e->nargs; i++)
-		if (has_load(e->args[i]))
-			return true;
-	return false;
+	acc a = {0};
+
+	accesses(g, s, LV_BLOCK, &a);
+	step(g, &a);
 }
 
-/* Trailing zero bits every value of integer expression e is known to have. */
-static int tzeros(const cg *g, const lir_expr *e)
-{
-	int a, b;
-
-	switch (e->op) {
-	case LIR_CONST:
-		return e->c.i == 0 ? 64 : __builtin_ctzll((unsigned long long)e->c.i);
-	case LIR_VAR:
-		return g->tz[e->id];
-	case LIR_NEG: case LIR_CAST:
-		return lir_type_is_float(e->args[0]->type) ? 0 : tzeros(g, e->args[0]);
-	case LIR_ADD: case LIR_SUB: case LIR_MIN: case LIR_MAX:
-		a = tzeros(g, e->args[0]);
-		b = tzeros(g, e->args[1]);
-		return a < b ? a : b;
-	case LIR_MUL:
-		a = tzeros(g, e->args[0]) + tzeros(g, e->args[1]);
-		return a > 64 ? 64 : a;
-	case LIR_SELECT:
-		a = tzeros(g, e->args[1]);
-		b = tzeros(g, e->args[2]);
-		return a < b ? a : b;
-	default:
-		return 0;
-	}
-}
-
-/* The alignment an access to buf at index idx may assume: the element
- * size times the known power of two of the index, up to 16 bytes. */
-static unsigned access_align(const cg *g, int buf, const lir_expr *idx)
-{
-	const lir_buffer *b = lir_func_buffer(g->P->f, buf);
-	unsigned size = (unsigned)lir_type_size(b->type), a = size;
-	int tz = tzeros(g, idx);
-
-	for (int i = 0; i < tz && a < 16; i++)
-		a *= 2;
-	if ((int)a > g->buf_align[buf])
-		a = (unsigned)g->buf_align[buf] > size ? (unsigned)g->buf_align[buf] : size;
-	return a;
-}
-
-static LLVMValueRef elem_ptr(cg *g, int buf, LLVMValueRef idx)
-{
-	const lir_buffer *b = lir_func_buffer(g->P->f, buf);
-
-	return LLVMBuildGEP2(g->B, type_of(g, b->type), g->buf[buf], &idx, 1, "");
-}
-
-static LLVMValueRef load(cg *g, const lir_expr *e)
-{
-	const lir_buffer *b = lir_func_buffer(g->P->f, e->id);
-	LLVMValueRef idx = expr(g, e->args[0]), r;
-
-	if (!idx || !g->buf[e->id]) {
-		cg_fail(g, "a load of a buffer out of scope:", b->name);
-		return NULL;
-	}
-	r = LLVMBuildLoad2(g->B, type_of(g, b->type), elem_ptr(g, e->id, idx), "");
-	LLVMSetAlignment(r, access_align(g, e->id, e->args[0]));
-	return r;
-}
-
-/* Floor division or modulo of integers; x / 0 and x % 0 are 0. */
-static LLVMValueRef floor_divmod(cg *g, bool mod, LLVMValueRef a, LLVMValueRef b)
-{
-	LLVMTypeRef t = LLVMTypeOf(b);
-	LLVMValueRef zero = LLVMConstNull(t), one = LLVMConstInt(t, 1, 0);
-	LLVMValueRef is0 = LLVMBuildICmp(g->B, LLVMIntEQ, b, zero, "");
-	LLVMValueRef neg1 = LLVMBuildICmp(g->B, LLVMIntEQ, b, LLVMConstAllOnes(t), "");
-	LLVMValueRef bad = LLVMBuildOr(g->B, is0, neg1, "");
-	LLVMValueRef safe = LLVMBuildSelect(g->B, bad, one, b, "");
-	LLVMValueRef q = LLVMBuildSDiv(g->B, a, safe, ""), r = LLVMBuildSRem(g->B, a, safe, "");
-	LLVMValueRef adj = LLVMBuildAnd(g->B, LLVMBuildICmp(g->B, LLVMIntNE, r, zero, ""),
-					LLVMBuildICmp(g->B, LLVMIntSLT, LLVMBuildXor(g->B, r, safe, ""), zero, ""), "");
-
-	if (mod) {
-		r = LLVMBuildSelect(g->B, adj, LLVMBuildAdd(g->B, r, safe, ""), r, "");
-		return LLVMBuildSelect(g->B, bad, zero, r, "");
-	}
-	q = LLVMBuildSelect(g->B, adj, LLVMBuildSub(g->B, q, one, ""), q, "");
-	q = LLVMBuildSelect(g->B, neg1, LLVMBuildNeg(g->B, a, ""), q, "");
-	return LLVMBuildSelect(g->B, is0, zero, q, "");
-}
-
-static LLVMValueRef cmp(cg *g, lir_op op, lir_type t, LLVMValueRef a, LLVMValueRef b)
-{
-	static const LLVMIntPredicate ip[] = {LLVMIntSLT, LLVMIntSLE, LLVMIntSGT, LLVMIntSGE, LLVMIntEQ, LLVMIntNE};
-	static const LLVMRealPredicate fp[] = {LLVMRealOLT, LLVMRealOLE, LLVMRealOGT, LLVMRealOGE, LLVMRealOEQ,
-					       LLVMRealUNE};
-	int k = op - LIR_LT;
-
-	return lir_type_is_float(t) ? LLVMBuildFCmp(g->B, fp[k], a, b, "") : LLVMBuildICmp(g->B, ip[k], a, b, "");
-}
+/* ---- exp and log ---- */
 
 static LLVMValueRef fconst(LLVMTypeRef t, double v)
 {
@@ -1190,14 +1065,14 @@ static LLVMValueRef fconst(LLVMTypeRef t, double v)
 }
 
 /* 2^n for an i32 n in [-1022, 1023], as a double. */
-static LLVMValueRef pow2_f64(cg *g, LLVMValueRef n)
+static LLVMValueRef pow2_f64(cg_emit *g, LLVMValueRef n)
 {
 	LLVMValueRef e = LLVMBuildAdd(g->B, LLVMBuildSExt(g->B, n, g->i64, ""), LLVMConstInt(g->i64, 1023, 0), "");
 
 	return LLVMBuildBitCast(g->B, LLVMBuildShl(g->B, e, LLVMConstInt(g->i64, 52, 0), ""), g->f64, "");
 }
 
-static LLVMValueRef horner(cg *g, LLVMValueRef x, const double *c, int n)
+static LLVMValueRef horner(cg_emit *g, LLVMValueRef x, const double *c, int n)
 {
 	LLVMValueRef r = fconst(LLVMTypeOf(x), c[n - 1]);
 
@@ -1209,7 +1084,7 @@ static LLVMValueRef horner(cg *g, LLVMValueRef x, const double *c, int n)
 /* exp(x) for f64 without a math library: x = n ln2 + r, |r| <= ln2 / 2,
  * a degree-13 Taylor polynomial of r, scaled by 2^n in two steps (so that
  * results near the subnormal range are right); overflow gives inf. */
-static LLVMValueRef exp_f64(cg *g, LLVMValueRef x)
+static LLVMValueRef exp_f64(cg_emit *g, LLVMValueRef x)
 {
 	static const double c[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
 				     1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600,
@@ -1217,9 +1092,9 @@ static LLVMValueRef exp_f64(cg *g, LLVMValueRef x)
 	LLVMTypeRef d = g->f64;
 	LLVMValueRef xc, n, nf, r, p, n1, n2;
 
-	xc = call_intrinsic(g, "llvm.maxnum", &d, 1, (LLVMValueRef[]){x, fconst(d, -746.0)}, 2);
-	xc = call_intrinsic(g, "llvm.minnum", &d, 1, (LLVMValueRef[]){xc, fconst(d, 710.0)}, 2);
-	nf = call_intrinsic(g, "llvm.rint", &d, 1,
+	xc = cg_emit_intrinsic(g, "llvm.maxnum", &d, 1, (LLVMValueRef[]){x, fconst(d, -746.0)}, 2);
+	xc = cg_emit_intrinsic(g, "llvm.minnum", &d, 1, (LLVMValueRef[]){xc, fconst(d, 710.0)}, 2);
+	nf = cg_emit_intrinsic(g, "llvm.rint", &d, 1,
 			    (LLVMValueRef[]){LLVMBuildFMul(g->B, xc, fconst(d, 1.4426950408889634), "")}, 1);
 	r = LLVMBuildFSub(g->B, xc, LLVMBuildFMul(g->B, nf, fconst(d, 6.93147180369123816490e-01), ""), "");
 	r = LLVMBuildFSub(g->B, r, LLVMBuildFMul(g->B, nf, fconst(d, 1.90821492927058770002e-10), ""), "");
@@ -1235,7 +1110,7 @@ static LLVMValueRef exp_f64(cg *g, LLVMValueRef x)
 /* log(x) for f64: x = 2^e m with m in [sqrt(1/2), sqrt(2)), log m =
  * 2 atanh(s), s = (m - 1) / (m + 1), by its series; subnormals are scaled
  * first; x < 0 gives NaN, 0 gives -inf, inf and NaN themselves. */
-static LLVMValueRef log_f64(cg *g, LLVMValueRef x)
+static LLVMValueRef log_f64(cg_emit *g, LLVMValueRef x)
 {
 	static const double c[12] = {1.0, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15,
 				     1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
@@ -1276,225 +1151,28 @@ static LLVMValueRef log_f64(cg *g, LLVMValueRef x)
 /* exp and log: f32 on the GPU by the ex2/lg2 approximations (relative
  * error about 2^-22), f64 by the routines above; the emulator's f32 by
  * LLVM's intrinsics. */
-static LLVMValueRef exp_log(cg *g, bool is_exp, lir_type t, LLVMValueRef a)
+static LLVMValueRef cu_exp_log(cg_emit *e, bool is_exp, lir_type t, LLVMValueRef a)
 {
 	LLVMTypeRef ty = LLVMTypeOf(a);
 
 	if (t == LIR_F64)
-		return is_exp ? exp_f64(g, a) : log_f64(g, a);
-	if (g->emu)
-		return call_intrinsic(g, is_exp ? "llvm.exp" : "llvm.log", &ty, 1, &a, 1);
+		return is_exp ? exp_f64(e, a) : log_f64(e, a);
+	if (cu_of(e)->emu)
+		return cg_emit_intrinsic(e, is_exp ? "llvm.exp" : "llvm.log", &ty, 1, &a, 1);
 	if (is_exp) {
-		LLVMValueRef x = LLVMBuildFMul(g->B, a, fconst(ty, 1.4426950408889634), "");
+		LLVMValueRef x = LLVMBuildFMul(e->B, a, fconst(ty, 1.4426950408889634), "");
 
-		return call_intrinsic(g, "llvm.nvvm.ex2.approx.f", NULL, 0, &x, 1);
+		return cg_emit_intrinsic(e, "llvm.nvvm.ex2.approx.f", NULL, 0, &x, 1);
 	}
-	return LLVMBuildFMul(g->B, call_intrinsic(g, "llvm.nvvm.lg2.approx.f", NULL, 0, &a, 1),
+	return LLVMBuildFMul(e->B, cg_emit_intrinsic(e, "llvm.nvvm.lg2.approx.f", NULL, 0, &a, 1),
 			     fconst(ty, 0.69314718055994531), "");
-}
-
-static LLVMValueRef math1(cg *g, lir_op op, lir_type t, LLVMValueRef a)
-{
-	LLVMTypeRef ty = LLVMTypeOf(a);
-	bool f = lir_type_is_float(t);
-
-	switch (op) {
-	case LIR_NEG:
-		return f ? LLVMBuildFNeg(g->B, a, "") : LLVMBuildNeg(g->B, a, "");
-	case LIR_NOT:
-		return LLVMBuildNot(g->B, a, "");
-	case LIR_ABS:
-		if (f)
-			return call_intrinsic(g, "llvm.fabs", &ty, 1, &a, 1);
-		return call_intrinsic(g, "llvm.abs", &ty, 1, (LLVMValueRef[]){a, LLVMConstInt(g->i1, 0, 0)}, 2);
-	case LIR_EXP: case LIR_LOG:
-		return exp_log(g, op == LIR_EXP, t, a);
-	case LIR_SQRT:
-		return call_intrinsic(g, "llvm.sqrt", &ty, 1, &a, 1);
-	default: {
-		/* tanh(x) = 1 - 2 / (exp(2x) + 1), saturating at +-inf */
-		LLVMValueRef one = fconst(ty, 1.0), two = fconst(ty, 2.0);
-		LLVMValueRef e2x = exp_log(g, true, t, LLVMBuildFMul(g->B, two, a, ""));
-
-		return LLVMBuildFSub(g->B, one, LLVMBuildFDiv(g->B, two, LLVMBuildFAdd(g->B, e2x, one, ""), ""), "");
-	}
-	}
-}
-
-/* A float add/sub/mul that may become a fused multiply-add. */
-static LLVMValueRef contract(LLVMValueRef v)
-{
-	if (LLVMIsAInstruction(v))
-		LLVMSetFastMathFlags(v, LLVMFastMathAllowContract);
-	return v;
-}
-
-/* Floor modulo of floats: a - floor(a / b) * b, and 0 when b is 0. */
-static LLVMValueRef fmod_floor(cg *g, LLVMValueRef a, LLVMValueRef b)
-{
-	LLVMTypeRef ty = LLVMTypeOf(a);
-	LLVMValueRef q = call_intrinsic(g, "llvm.floor", &ty, 1, (LLVMValueRef[]){LLVMBuildFDiv(g->B, a, b, "")}, 1);
-	LLVMValueRef r = LLVMBuildFSub(g->B, a, LLVMBuildFMul(g->B, q, b, ""), "");
-
-	return LLVMBuildSelect(g->B, LLVMBuildFCmp(g->B, LLVMRealOEQ, b, LLVMConstNull(ty), ""), LLVMConstNull(ty),
-			       r, "");
-}
-
-static LLVMValueRef arith(cg *g, lir_op op, lir_type t, LLVMValueRef a, LLVMValueRef b)
-{
-	bool f = lir_type_is_float(t);
-	LLVMTypeRef ty = LLVMTypeOf(a);
-
-	switch (op) {
-	case LIR_ADD: return f ? contract(LLVMBuildFAdd(g->B, a, b, "")) : LLVMBuildAdd(g->B, a, b, "");
-	case LIR_SUB: return f ? contract(LLVMBuildFSub(g->B, a, b, "")) : LLVMBuildSub(g->B, a, b, "");
-	case LIR_MUL: return f ? contract(LLVMBuildFMul(g->B, a, b, "")) : LLVMBuildMul(g->B, a, b, "");
-	case LIR_DIV: return f ? LLVMBuildFDiv(g->B, a, b, "") : floor_divmod(g, false, a, b);
-	case LIR_MOD: return f ? fmod_floor(g, a, b) : floor_divmod(g, true, a, b);
-	case LIR_AND: return LLVMBuildAnd(g->B, a, b, "");
-	case LIR_OR: return LLVMBuildOr(g->B, a, b, "");
-	case LIR_MIN:
-		return call_intrinsic(g, f ? "llvm.minnum" : "llvm.smin", &ty, 1, (LLVMValueRef[]){a, b}, 2);
-	case LIR_MAX:
-		return call_intrinsic(g, f ? "llvm.maxnum" : "llvm.smax", &ty, 1, (LLVMValueRef[]){a, b}, 2);
-	default:
-		return cmp(g, op, t, a, b);
-	}
-}
-
-static LLVMValueRef cast(cg *g, lir_type to, lir_type from, LLVMValueRef a)
-{
-	LLVMTypeRef dt = type_of(g, to), st = LLVMTypeOf(a);
-	bool ff = lir_type_is_float(from), tf = lir_type_is_float(to);
-
-	if (to == from || dt == st)
-		return a;
-	if (to == LIR_BOOL)
-		return ff ? LLVMBuildFCmp(g->B, LLVMRealUNE, a, LLVMConstNull(st), "")
-			  : LLVMBuildICmp(g->B, LLVMIntNE, a, LLVMConstNull(st), "");
-	if (ff && tf)
-		return lir_type_size(to) > lir_type_size(from) ? LLVMBuildFPExt(g->B, a, dt, "")
-							       : LLVMBuildFPTrunc(g->B, a, dt, "");
-	if (tf)
-		return from == LIR_BOOL ? LLVMBuildUIToFP(g->B, a, dt, "") : LLVMBuildSIToFP(g->B, a, dt, "");
-	if (ff)
-		return call_intrinsic(g, "llvm.fptosi.sat", (LLVMTypeRef[]){dt, st}, 2, &a, 1);
-	if (from == LIR_BOOL)
-		return LLVMBuildZExt(g->B, a, dt, "");
-	return LLVMGetIntTypeWidth(dt) > LLVMGetIntTypeWidth(st) ? LLVMBuildSExt(g->B, a, dt, "")
-								 : LLVMBuildTrunc(g->B, a, dt, "");
-}
-
-/* Evaluate `then` or `other` lazily: select(c, a, b), or c && b, c || b,
- * when an operand loads (a load the condition rules out must not run). */
-static LLVMValueRef lazy(cg *g, LLVMValueRef c, const lir_expr *a, const lir_expr *b, LLVMValueRef a_val)
-{
-	LLVMBasicBlockRef ta = LLVMAppendBasicBlockInContext(g->C, g->fn, "lazy.a");
-	LLVMBasicBlockRef tb = LLVMAppendBasicBlockInContext(g->C, g->fn, "lazy.b");
-	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->C, g->fn, "lazy.end");
-	LLVMValueRef va, vb, phi;
-	LLVMBasicBlockRef ea, eb;
-
-	LLVMBuildCondBr(g->B, c, ta, tb);
-	LLVMPositionBuilderAtEnd(g->B, ta);
-	va = a ? expr(g, a) : a_val;
-	ea = LLVMGetInsertBlock(g->B);
-	LLVMBuildBr(g->B, join);
-	LLVMPositionBuilderAtEnd(g->B, tb);
-	vb = expr(g, b);
-	eb = LLVMGetInsertBlock(g->B);
-	LLVMBuildBr(g->B, join);
-	LLVMPositionBuilderAtEnd(g->B, join);
-	if (!va || !vb)
-		return NULL;
-	phi = LLVMBuildPhi(g->B, LLVMTypeOf(va), "");
-	LLVMAddIncoming(phi, (LLVMValueRef[]){va, vb}, (LLVMBasicBlockRef[]){ea, eb}, 2);
-	return phi;
-}
-
-static LLVMValueRef logic(cg *g, const lir_expr *e)
-{
-	LLVMValueRef a = expr(g, e->args[0]);
-
-	if (!a)
-		return NULL;
-	if (!has_load(e->args[1])) {
-		LLVMValueRef b = expr(g, e->args[1]);
-
-		return b ? arith(g, e->op, e->type, a, b) : NULL;
-	}
-	/* a && b = a ? b : false; a || b = a ? true : b */
-	if (e->op == LIR_AND)
-		return lazy(g, LLVMBuildNot(g->B, a, ""), NULL, e->args[1], LLVMConstInt(g->i1, 0, 0));
-	return lazy(g, a, NULL, e->args[1], LLVMConstInt(g->i1, 1, 0));
-}
-
-static LLVMValueRef expr(cg *g, const lir_expr *e)
-{
-	LLVMValueRef a, b, c;
-
-	if (!e || failed(g))
-		return NULL;
-	switch (e->op) {
-	case LIR_CONST:
-		if (lir_type_is_float(e->type))
-			return LLVMConstReal(type_of(g, e->type), e->c.f);
-		return LLVMConstInt(type_of(g, e->type), (unsigned long long)e->c.i, 1);
-	case LIR_VAR:
-		if (!g->var[e->id])
-			cg_fail(g, "a variable used out of scope:", var_name(g->P->f, e->id));
-		return g->var[e->id];
-	case LIR_LOAD:
-		return load(g, e);
-	case LIR_SELECT:
-		if (!(a = expr(g, e->args[0])))
-			return NULL;
-		if (has_load(e->args[1]) || has_load(e->args[2]))
-			return lazy(g, a, e->args[1], e->args[2], NULL);
-		b = expr(g, e->args[1]);
-		c = expr(g, e->args[2]);
-		return b && c ? LLVMBuildSelect(g->B, a, b, c, "") : NULL;
-	case LIR_CAST:
-		a = expr(g, e->args[0]);
-		return a ? cast(g, e->type, e->args[0]->type, a) : NULL;
-	case LIR_AND: case LIR_OR:
-		return logic(g, e);
-	default:
-		break;
-	}
-	if (!(a = expr(g, e->args[0])))
-		return NULL;
-	if (e->nargs == 1)
-		return math1(g, e->op, e->type, a);
-	b = expr(g, e->args[1]);
-	return b ? arith(g, e->op, e->args[0]->type, a, b) : NULL;
 }
 
 /* ---- statements ---- */
 
-static int stmt(cg *g, const lir_stmt *s);
-
-/* An if around the rest: `cond` true continues in the then block; returns
- * the join block to position at afterwards. */
-static LLVMBasicBlockRef open_if(cg *g, LLVMValueRef cond, const char *name)
-{
-	LLVMBasicBlockRef t = LLVMAppendBasicBlockInContext(g->C, g->fn, name);
-	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->C, g->fn, "endif");
-
-	LLVMBuildCondBr(g->B, cond, t, join);
-	LLVMPositionBuilderAtEnd(g->B, t);
-	return join;
-}
-
-static void close_if(cg *g, LLVMBasicBlockRef join)
-{
-	LLVMBuildBr(g->B, join);
-	LLVMPositionBuilderAtEnd(g->B, join);
-}
-
 /* Thread dims a store at this point must be made by index 0 of: launched
  * dims that no enclosing thread loop binds. */
-static LLVMValueRef store_guard(cg *g)
+static LLVMValueRef store_guard(cu *g)
 {
 	LLVMValueRef c = NULL;
 
@@ -1503,95 +1181,23 @@ static LLVMValueRef store_guard(cg *g)
 
 		if (g->K->block[d] == 1 || (g->active & (1u << d)))
 			continue;
-		z = LLVMBuildICmp(g->B, LLVMIntEQ, g->tid[d], LLVMConstInt(g->i32, 0, 0), "");
-		c = c ? LLVMBuildAnd(g->B, c, z, "") : z;
+		z = LLVMBuildICmp(g->e.B, LLVMIntEQ, g->tid[d], LLVMConstInt(g->e.i32, 0, 0), "");
+		c = c ? LLVMBuildAnd(g->e.B, c, z, "") : z;
 	}
 	return c;
 }
 
-static int store(cg *g, const lir_stmt *s, bool all_threads)
+/* A store: by thread 0 of the dims no thread loop binds, unless made by
+ * all threads (a split copy). */
+static int cu_store(cu *g, const lir_stmt *s, bool all_threads)
 {
-	const lir_buffer *b = lir_func_buffer(g->P->f, s->u.store.buf);
-	LLVMValueRef guard = all_threads ? NULL : store_guard(g), idx, v, st;
-	LLVMBasicBlockRef join = guard ? open_if(g, guard, "store") : NULL;
+	LLVMValueRef guard = all_threads ? NULL : store_guard(g);
+	LLVMBasicBlockRef join = guard ? cg_emit_open_if(&g->e, guard, "store") : NULL;
+	int rc = cg_emit_store(&g->e, s);
 
-	if (!g->buf[s->u.store.buf])
-		return cg_fail(g, "a store to a buffer out of scope:", b->name);
-	idx = expr(g, s->u.store.index);
-	v = expr(g, s->u.store.value);
-	if (!idx || !v)
-		return -1;
-	st = LLVMBuildStore(g->B, v, elem_ptr(g, s->u.store.buf, idx));
-	LLVMSetAlignment(st, access_align(g, s->u.store.buf, s->u.store.index));
-	if (join)
-		close_if(g, join);
-	return 0;
-}
-
-typedef int (*body_fn)(cg *g, const void *user);
-
-/* for (v = lo; v < hi; v += step) body, with an i-type induction variable. */
-static int counted_loop(cg *g, int var, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef step, body_fn body,
-			const void *user)
-{
-	LLVMBasicBlockRef pre = LLVMGetInsertBlock(g->B);
-	LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(g->C, g->fn, "loop");
-	LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(g->C, g->fn, "body");
-	LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(g->C, g->fn, "exit");
-	LLVMValueRef iv, next, saved = g->var[var];
-	int rc;
-
-	LLVMBuildBr(g->B, head);
-	LLVMPositionBuilderAtEnd(g->B, head);
-	iv = LLVMBuildPhi(g->B, LLVMTypeOf(lo), var_name(g->P->f, var));
-	LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, iv, hi, ""), bb, exit);
-	LLVMPositionBuilderAtEnd(g->B, bb);
-	g->var[var] = iv;
-	rc = body(g, user);
-	next = LLVMBuildNSWAdd(g->B, iv, step, "");
-	LLVMBuildBr(g->B, head);
-	LLVMAddIncoming(iv, (LLVMValueRef[]){lo, next}, (LLVMBasicBlockRef[]){pre, LLVMGetInsertBlock(g->B)}, 2);
-	LLVMPositionBuilderAtEnd(g->B, exit);
-	g->var[var] = saved;
+	if (join && !rc)
+		cg_emit_close_if(&g->e, join);
 	return rc;
-}
-
-static int body_stmt(cg *g, const void *s)
-{
-	return stmt(g, s);
-}
-
-static int const_trip(const lir_stmt *s, int64_t *lo, int64_t *n)
-{
-	const lir_expr *l = s->u.loop.lo, *h = s->u.loop.hi;
-
-	if (l->op != LIR_CONST || h->op != LIR_CONST || s->u.loop.step < 1)
-		return 0;
-	*lo = l->c.i;
-	*n = h->c.i > l->c.i ? (h->c.i - l->c.i + s->u.loop.step - 1) / s->u.loop.step : 0;
-	return 1;
-}
-
-/* An unrolled or vectorized loop with a constant trip count, expanded:
- * lanes of a vectorized loop become neighbouring accesses with the
- * alignment their index proves, which LLVM's load/store vectorizer
- * combines into vector loads and stores. */
-static int expand(cg *g, const lir_stmt *s, int64_t lo, int64_t n)
-{
-	int v = s->u.loop.var, tz = g->tz[v];
-	LLVMValueRef saved = g->var[v];
-
-	for (int64_t i = 0; i < n; i++) {
-		int64_t x = lo + i * s->u.loop.step;
-
-		g->var[v] = cix(g, x);
-		g->tz[v] = x == 0 ? 64 : __builtin_ctzll((unsigned long long)x);
-		if (stmt(g, s->u.loop.body))
-			return -1;
-	}
-	g->var[v] = saved;
-	g->tz[v] = tz;
-	return 0;
 }
 
 static int min_tz(int a, int b)
@@ -1601,35 +1207,38 @@ static int min_tz(int a, int b)
 
 /* A loop bound to a block or thread index: v = lo + idx * step, guarded
  * by v < hi, or a stride loop when the extent may exceed the launch. */
-static int mapped_loop(cg *g, const lir_stmt *s, const note *n)
+static int mapped_loop(cu *g, const lir_stmt *s, const note *n)
 {
+	cg_emit *e = &g->e;
 	bool block = n->kind == NOTE_GRID;
-	int v = s->u.loop.var, tz = g->tz[v], level = g->level;
+	int v = s->u.loop.var, tz = e->tz[v], level = g->level;
 	unsigned active = g->active;
-	LLVMValueRef lo = expr(g, s->u.loop.lo), hi = expr(g, s->u.loop.hi), idx, first, saved = g->var[v];
+	LLVMValueRef lo = cg_emit_expr(e, s->u.loop.lo).v, hi = cg_emit_expr(e, s->u.loop.hi).v, idx, first;
 	int64_t launch = block ? g->K->grid[n->dim] : g->K->block[n->dim];
+	cg_val saved = e->var[v];
 	LLVMBasicBlockRef join;
 	int rc;
 
 	if (!lo || !hi)
 		return -1;
-	idx = LLVMBuildZExt(g->B, block ? g->ctaid[n->dim] : g->tid[n->dim], g->ix, "");
-	first = LLVMBuildNSWAdd(g->B, lo, LLVMBuildNSWMul(g->B, idx, cix(g, s->u.loop.step), ""), "");
-	g->tz[v] = min_tz(tzeros(g, s->u.loop.lo), __builtin_ctzll((unsigned long long)s->u.loop.step));
+	idx = LLVMBuildZExt(e->B, block ? g->ctaid[n->dim] : g->tid[n->dim], e->ix, "");
+	first = LLVMBuildNSWAdd(e->B, lo, LLVMBuildNSWMul(e->B, idx, cg_emit_cix(e, s->u.loop.step), ""), "");
+	e->tz[v] = min_tz(cg_emit_tzeros(e, s->u.loop.lo), __builtin_ctzll((unsigned long long)s->u.loop.step));
 	if (!block) {
 		g->level = LV_THREAD;
 		g->active |= 1u << n->dim;
 	}
 	if (n->strided) {
-		rc = counted_loop(g, v, first, hi, cix(g, launch * s->u.loop.step), body_stmt, s->u.loop.body);
+		rc = cg_emit_counted_loop(e, v, first, hi, cg_emit_cix(e, launch * s->u.loop.step), cg_emit_body,
+					  s->u.loop.body);
 	} else {
-		join = open_if(g, LLVMBuildICmp(g->B, LLVMIntSLT, first, hi, ""), block ? "block" : "thread");
-		g->var[v] = first;
-		rc = stmt(g, s->u.loop.body);
-		close_if(g, join);
+		join = cg_emit_open_if(e, LLVMBuildICmp(e->B, LLVMIntSLT, first, hi, ""), block ? "block" : "thread");
+		e->var[v] = (cg_val){first, false};
+		rc = cg_emit_stmt(e, s->u.loop.body);
+		cg_emit_close_if(e, join);
 	}
-	g->var[v] = saved;
-	g->tz[v] = tz;
+	e->var[v] = saved;
+	e->tz[v] = tz;
 	g->level = level;
 	g->active = active;
 	return rc;
@@ -1637,325 +1246,253 @@ static int mapped_loop(cg *g, const lir_stmt *s, const note *n)
 
 /* ---- copies into shared memory, split among the block's threads ---- */
 
+#define CU_MAX_COPY_LOOPS 64 /* loops of a copy nest linearized */
+
 typedef struct copy_loop {
 	const lir_stmt *s;
 	int64_t lo, n;
 } copy_loop;
 
-/* Emit the copy nest's lets, ifs and store around the linear index done. */
-static int copy_inner(cg *g, const lir_stmt *t)
-{
-	LLVMBasicBlockRef join;
-	LLVMValueRef c, saved;
-	int rc;
-
-	switch (t->kind) {
-	case LIR_FOR:
-		return copy_inner(g, t->u.loop.body);
-	case LIR_LET:
-		if (!(c = expr(g, t->u.let.value)))
-			return -1;
-		saved = g->var[t->u.let.var];
-		g->var[t->u.let.var] = c;
-		g->tz[t->u.let.var] = tzeros(g, t->u.let.value);
-		rc = copy_inner(g, t->u.let.body);
-		g->var[t->u.let.var] = saved;
-		return rc;
-	case LIR_IF:
-		if (!(c = expr(g, t->u.cond.cond)))
-			return -1;
-		join = open_if(g, c, "copy.if");
-		rc = copy_inner(g, t->u.cond.then_s);
-		close_if(g, join);
-		return rc;
-	default:
-		return store(g, t, true);
-	}
-}
-
 typedef struct copy_plan {
-	copy_loop loop[64];
+	copy_loop loop[CU_MAX_COPY_LOOPS];
 	int nloops;
 	int64_t total;
 	const lir_stmt *root;
 } copy_plan;
 
+/* Emit the copy nest's lets, ifs and store around the linear index done. */
+static int copy_inner(cg_emit *e, const void *user)
+{
+	const lir_stmt *t = user;
+	LLVMBasicBlockRef join;
+	LLVMValueRef c;
+	int rc;
+
+	switch (t->kind) {
+	case LIR_FOR:
+		return copy_inner(e, t->u.loop.body);
+	case LIR_LET:
+		return cg_emit_let_then(e, t, copy_inner, t->u.let.body);
+	case LIR_IF:
+		if (!(c = cg_emit_expr(e, t->u.cond.cond).v))
+			return -1;
+		join = cg_emit_open_if(e, c, "copy.if");
+		rc = copy_inner(e, t->u.cond.then_s);
+		cg_emit_close_if(e, join);
+		return rc;
+	default:
+		return cu_store(cu_of(e), t, true);
+	}
+}
+
 /* One iteration n of the linearized nest: decode the loop variables. */
-static int copy_iter(cg *g, const void *user)
+static int copy_iter(cg_emit *e, const void *user)
 {
 	const copy_plan *cp = user;
-	LLVMValueRef rem = g->var[cp->loop[0].s->u.loop.var];
-	int rc;
+	LLVMValueRef rem = e->var[cp->loop[0].s->u.loop.var].v;
 
 	for (int i = cp->nloops - 1; i >= 0; i--) {
 		const copy_loop *l = &cp->loop[i];
-		LLVMValueRef q = i ? LLVMBuildUDiv(g->B, rem, cix(g, l->n), "") : NULL;
-		LLVMValueRef k = i ? LLVMBuildURem(g->B, rem, cix(g, l->n), "") : rem;
+		LLVMValueRef q = i ? LLVMBuildUDiv(e->B, rem, cg_emit_cix(e, l->n), "") : NULL;
+		LLVMValueRef k = i ? LLVMBuildURem(e->B, rem, cg_emit_cix(e, l->n), "") : rem;
+		int v = l->s->u.loop.var;
 
-		g->var[l->s->u.loop.var] =
-			LLVMBuildNSWAdd(g->B, cix(g, l->lo), LLVMBuildNSWMul(g->B, k, cix(g, l->s->u.loop.step), ""), "");
-		g->tz[l->s->u.loop.var] = min_tz(l->lo ? __builtin_ctzll((unsigned long long)l->lo) : 64,
-						 __builtin_ctzll((unsigned long long)l->s->u.loop.step));
+		e->var[v] = (cg_val){LLVMBuildNSWAdd(e->B, cg_emit_cix(e, l->lo),
+						     LLVMBuildNSWMul(e->B, k, cg_emit_cix(e, l->s->u.loop.step), ""), ""),
+				     false};
+		e->tz[v] = min_tz(l->lo ? __builtin_ctzll((unsigned long long)l->lo) : 64,
+				  __builtin_ctzll((unsigned long long)l->s->u.loop.step));
 		rem = q;
 	}
-	rc = copy_inner(g, cp->root);
-	return rc;
+	return copy_inner(e, cp->root);
 }
 
-static int copy_split(cg *g, const lir_stmt *s)
+/* The copy nest s as one loop over its linearized iterations, strided by
+ * the block's thread count. */
+static int copy_split(cu *g, const lir_stmt *s)
 {
+	cg_emit *e = &g->e;
 	copy_plan *cp = calloc(1, sizeof(*cp));
 	const lir_stmt *t = s;
 	LLVMValueRef lin;
-	int64_t nthreads = threads_of(g->K);
 	int rc;
-	acc a = {0};
 
 	if (!cp)
-		return cg_fail(g, "out of memory", NULL);
+		return cg_emit_fail(e, "out of memory", NULL);
 	cp->root = s;
 	cp->total = 1;
-	for (; t->kind != LIR_STORE && cp->nloops < 64;
+	for (; t->kind != LIR_STORE && cp->nloops < CU_MAX_COPY_LOOPS;
 	     t = t->kind == LIR_FOR ? t->u.loop.body : t->kind == LIR_LET ? t->u.let.body : t->u.cond.then_s)
 		if (t->kind == LIR_FOR) {
 			copy_loop *l = &cp->loop[cp->nloops++];
 
-			const_trip(t, &l->lo, &l->n);
+			l->lo = t->u.loop.lo->c.i;
+			l->n = t->u.loop.hi->c.i > l->lo ? (t->u.loop.hi->c.i - l->lo + t->u.loop.step - 1) / t->u.loop.step : 0;
 			l->s = t;
 			cp->total *= l->n;
 		}
-	accesses(g, s, LV_THREAD, &a);
-	step(g, &a);
+	{
+		acc a = {0};
+
+		accesses(g, s, LV_THREAD, &a);
+		step(g, &a);
+	}
 	if (cp->total == 0) {
 		free(cp);
 		return 0;
 	}
 	/* n = tid.x + bx * (tid.y + by * tid.z) */
-	lin = LLVMBuildAdd(g->B, g->tid[1],
-			   LLVMBuildMul(g->B, g->tid[2], LLVMConstInt(g->i32, (unsigned)g->K->block[1], 0), ""), "");
-	lin = LLVMBuildAdd(g->B, g->tid[0], LLVMBuildMul(g->B, lin, LLVMConstInt(g->i32, (unsigned)g->K->block[0], 0), ""),
+	lin = LLVMBuildAdd(e->B, g->tid[1],
+			   LLVMBuildMul(e->B, g->tid[2], LLVMConstInt(e->i32, (unsigned)g->K->block[1], 0), ""), "");
+	lin = LLVMBuildAdd(e->B, g->tid[0], LLVMBuildMul(e->B, lin, LLVMConstInt(e->i32, (unsigned)g->K->block[0], 0), ""),
 			   "");
-	rc = counted_loop(g, cp->loop[0].s->u.loop.var, LLVMBuildZExt(g->B, lin, g->ix, ""), cix(g, cp->total),
-			  cix(g, nthreads), copy_iter, cp);
+	rc = cg_emit_counted_loop(e, cp->loop[0].s->u.loop.var, LLVMBuildZExt(e->B, lin, e->ix, ""),
+				  cg_emit_cix(e, cp->total), cg_emit_cix(e, threads_of(g->K)), copy_iter, cp);
 	free(cp);
 	return rc;
 }
 
 /* ---- loops, allocations, the rest ---- */
 
-/* A loop at block level: the state at the top of its body is what any
- * iteration may find pending; after it, what any exit may leave. */
-static int block_loop(cg *g, const lir_stmt *s, body_fn fn, const void *user, LLVMValueRef lo, LLVMValueRef hi)
+/* A loop at block level, emitted by `emit`: the state at the top of its
+ * body is what any iteration may find pending; after it, what any exit
+ * may leave (`after`: also what the body leaves, for a real loop). */
+static int block_loop(cu *g, const lir_stmt *s, int (*emit)(cg_emit *, const lir_stmt *), bool after)
 {
 	acc before = g->pend, body = {0};
 	int rc;
 
 	accesses(g, s->u.loop.body, g->level, &body);
 	acc_or(&g->pend, &body);
-	rc = counted_loop(g, s->u.loop.var, lo, hi, cix(g, s->u.loop.step), fn, user);
+	rc = emit(&g->e, s);
 	acc_or(&g->pend, &before);
-	acc_or(&g->pend, &body);
+	if (after)
+		acc_or(&g->pend, &body);
 	return rc;
 }
 
-static int loop(cg *g, const lir_stmt *s)
+static int expand(cg_emit *e, const lir_stmt *s)
+{
+	int64_t lo, n;
+
+	cg_emit_const_trip(e, s, &lo, &n);
+	return cg_emit_unrolled(e, s, lo, n);
+}
+
+/* Unrolled loops and short vectorized ones are expanded: lanes of a
+ * vectorized loop become neighbouring accesses with the alignment their
+ * index proves, which LLVM's load/store vectorizer combines. */
+static bool expands(cu *g, const lir_stmt *s)
+{
+	int64_t lo, n;
+
+	return cg_emit_const_trip(&g->e, s, &lo, &n) &&
+	       ((s->u.loop.kind == LIR_UNROLLED && n <= CU_MAX_UNROLL) ||
+		(s->u.loop.kind == LIR_VECTORIZED && n <= CU_MAX_VECTOR));
+}
+
+static int cu_loop(cu *g, const lir_stmt *s)
 {
 	const note *n = find_note(g->K, s);
-	int v = s->u.loop.var, tz = g->tz[v], rc;
-	int64_t lo, cnt;
-	LLVMValueRef l, h;
+	bool block = g->level == LV_BLOCK;
 
 	if (n && (n->kind == NOTE_GRID || n->kind == NOTE_THREAD)) {
-		if (n->kind == NOTE_THREAD && g->level == LV_BLOCK) {
-			acc a = {0};
-
-			accesses(g, s, LV_BLOCK, &a);
-			step(g, &a);
-		}
+		if (n->kind == NOTE_THREAD && block)
+			step_stmt(g, s);
 		return mapped_loop(g, s, n);
 	}
-	if (n && n->kind == NOTE_COPY && g->level == LV_BLOCK)
+	if (n && n->kind == NOTE_COPY && block)
 		return copy_split(g, s);
-	if (const_trip(s, &lo, &cnt) && ((s->u.loop.kind == LIR_UNROLLED && cnt <= CU_MAX_UNROLL) ||
-					  (s->u.loop.kind == LIR_VECTORIZED && cnt <= CU_MAX_VECTOR))) {
-		acc before = g->pend, body = {0};
-
-		if (g->level != LV_BLOCK)
-			return expand(g, s, lo, cnt);
-		accesses(g, s->u.loop.body, g->level, &body);
-		acc_or(&g->pend, &body);
-		rc = expand(g, s, lo, cnt);
-		acc_or(&g->pend, &before);
-		return rc;
-	}
-	if (!(l = expr(g, s->u.loop.lo)) || !(h = expr(g, s->u.loop.hi)))
-		return -1;
-	g->tz[v] = min_tz(tzeros(g, s->u.loop.lo), __builtin_ctzll((unsigned long long)s->u.loop.step));
-	if (g->level == LV_BLOCK)
-		rc = block_loop(g, s, body_stmt, s->u.loop.body, l, h);
-	else
-		rc = counted_loop(g, v, l, h, cix(g, s->u.loop.step), body_stmt, s->u.loop.body);
-	g->tz[v] = tz;
-	return rc;
-}
-
-static int branch(cg *g, const lir_stmt *s)
-{
-	LLVMValueRef c = expr(g, s->u.cond.cond);
-	LLVMBasicBlockRef t, e, join;
-	acc before = g->pend, after_then;
-
-	if (!c)
-		return -1;
-	t = LLVMAppendBasicBlockInContext(g->C, g->fn, "then");
-	e = LLVMAppendBasicBlockInContext(g->C, g->fn, "else");
-	join = LLVMAppendBasicBlockInContext(g->C, g->fn, "endif");
-	LLVMBuildCondBr(g->B, c, t, e);
-	LLVMPositionBuilderAtEnd(g->B, t);
-	if (stmt(g, s->u.cond.then_s))
-		return -1;
-	LLVMBuildBr(g->B, join);
-	after_then = g->pend;
-	g->pend = before;
-	LLVMPositionBuilderAtEnd(g->B, e);
-	if (s->u.cond.else_s && stmt(g, s->u.cond.else_s))
-		return -1;
-	LLVMBuildBr(g->B, join);
-	acc_or(&g->pend, &after_then);
-	LLVMPositionBuilderAtEnd(g->B, join);
-	return 0;
-}
-
-/* An alloca in the kernel's entry block (loops reuse it). */
-static LLVMValueRef entry_alloca(cg *g, LLVMTypeRef t)
-{
-	LLVMBuilderRef b = LLVMCreateBuilderInContext(g->C);
-	LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(g->fn);
-	LLVMValueRef first = LLVMGetFirstInstruction(entry), a;
-
-	if (first)
-		LLVMPositionBuilderBefore(b, first);
-	else
-		LLVMPositionBuilderAtEnd(b, entry);
-	a = LLVMBuildAlloca(b, t, "");
-	LLVMSetAlignment(a, 16);
-	LLVMDisposeBuilder(b);
-	return a;
+	if (expands(g, s))
+		return block ? block_loop(g, s, expand, false) : expand(&g->e, s);
+	return block ? block_loop(g, s, cg_emit_for, true) : cg_emit_for(&g->e, s);
 }
 
 /* The memory of a block-level buffer in shared memory. */
-static LLVMValueRef shared_buffer(cg *g, const lir_buffer *b, int64_t offset)
+static LLVMValueRef shared_buffer(cu *g, const lir_buffer *b, int64_t offset)
 {
+	cg_emit *e = &g->e;
 	char name[160];
 	LLVMValueRef gv, base;
 
 	if (g->emu) {
-		base = LLVMBuildLoad2(g->B, g->ptr, LLVMBuildStructGEP2(g->B, g->ctx_ty, g->ctx, 4, ""), "");
-		return LLVMBuildGEP2(g->B, g->i8, base, (LLVMValueRef[]){LLVMConstInt(g->i64, (unsigned long long)offset, 0)},
+		base = LLVMBuildLoad2(e->B, e->ptr, LLVMBuildStructGEP2(e->B, g->ctx_ty, g->ctx, 4, ""), "");
+		return LLVMBuildGEP2(e->B, e->i8, base, (LLVMValueRef[]){LLVMConstInt(e->i64, (unsigned long long)offset, 0)},
 				     1, "");
 	}
-	snprintf(name, sizeof(name), "%s_sh%d", LLVMGetValueName(g->fn), g->nshared++);
+	snprintf(name, sizeof(name), "%s_sh%d", LLVMGetValueName(e->fn), g->nshared++);
 	for (char *p = name; *p; p++)
 		if (*p == '.')
 			*p = '_';
-	gv = LLVMAddGlobalInAddressSpace(g->M, LLVMArrayType2(type_of(g, b->type), (uint64_t)b->size), name, 3);
+	gv = LLVMAddGlobalInAddressSpace(e->M, LLVMArrayType2(cg_emit_type(e, b->type), (uint64_t)b->size), name, 3);
 	LLVMSetInitializer(gv, LLVMGetUndef(LLVMGlobalGetValueType(gv)));
 	LLVMSetLinkage(gv, LLVMInternalLinkage);
 	LLVMSetAlignment(gv, CU_SHARED_ALIGN);
 	return gv;
 }
 
-static int alloc(cg *g, const lir_stmt *s)
+/* A buffer: in shared memory where the plan placed it, else per thread. */
+static int cu_alloc(cu *g, const lir_stmt *s)
 {
 	const note *n = find_note(g->K, s);
 	const lir_buffer *b = lir_func_buffer(g->P->f, s->u.alloc.buf);
-	LLVMValueRef saved = g->buf[s->u.alloc.buf];
-	int align = g->buf_align[s->u.alloc.buf], rc;
 
 	if (n && n->offset >= 0)
-		g->buf[s->u.alloc.buf] = shared_buffer(g, b, n->offset);
-	else
-		g->buf[s->u.alloc.buf] = entry_alloca(g, LLVMArrayType2(type_of(g, b->type), (uint64_t)b->size));
-	g->buf_align[s->u.alloc.buf] = 16;
-	rc = stmt(g, s->u.alloc.body);
-	g->buf[s->u.alloc.buf] = saved;
-	g->buf_align[s->u.alloc.buf] = align;
-	return rc;
+		return cg_emit_scoped_buffer(&g->e, s, shared_buffer(g, b, n->offset), CU_SHARED_ALIGN);
+	return cg_emit_stmt_base(&g->e, s);
 }
 
-static int let(cg *g, const lir_stmt *s)
+/* Every statement at its level: grid, block (thread 0's stores, barriers
+ * between conflicting steps) or thread. */
+static int cu_stmt(cg_emit *e, const lir_stmt *s)
 {
-	int v = s->u.let.var, tz = g->tz[v], rc;
-	LLVMValueRef x = expr(g, s->u.let.value), saved = g->var[v];
-
-	if (!x)
-		return -1;
-	g->var[v] = x;
-	g->tz[v] = lir_type_is_float(s->u.let.value->type) ? 0 : tzeros(g, s->u.let.value);
-	rc = stmt(g, s->u.let.body);
-	g->var[v] = saved;
-	g->tz[v] = tz;
-	return rc;
-}
-
-static int stmt(cg *g, const lir_stmt *s)
-{
+	cu *g = cu_of(e);
 	int level = g->level, rc = 0;
 
-	if (!s || failed(g))
-		return failed(g) ? -1 : 0;
 	g->level = level_of(g->K, s, g->level);
 	switch (s->kind) {
 	case LIR_FOR:
-		rc = loop(g, s);
-		break;
-	case LIR_IF:
-		rc = branch(g, s);
-		break;
-	case LIR_LET:
-		rc = let(g, s);
+		rc = cu_loop(g, s);
 		break;
 	case LIR_ALLOC:
-		rc = alloc(g, s);
+		rc = cu_alloc(g, s);
 		break;
 	case LIR_STORE:
-		if (g->level == LV_BLOCK) {
-			acc a = {0};
-
-			accesses(g, s, LV_BLOCK, &a);
-			step(g, &a);
-		}
-		rc = store(g, s, false);
+		if (g->level == LV_BLOCK)
+			step_stmt(g, s);
+		rc = cu_store(g, s, false);
 		break;
-	case LIR_SEQ:
-		for (int i = 0; i < s->u.seq.n && !rc; i++)
-			rc = stmt(g, s->u.seq.s[i]);
-		break;
-	default: /* a barrier of the lir: one at block level */
+	case LIR_BARRIER: /* a barrier of the lir: one at block level */
 		if (g->level == LV_BLOCK && !one_thread(g))
 			barrier(g);
 		break;
+	default:
+		rc = cg_emit_stmt_base(e, s);
+		break;
 	}
 	g->level = level;
-	return failed(g) ? -1 : rc;
+	return rc;
 }
+
+static const cg_emit_hooks cu_hooks = {
+	.what = "cuda code generation",
+	.alloca_align = CU_SHARED_ALIGN,
+	.stmt = cu_stmt,
+	.exp_log = cu_exp_log,
+	.flow = cu_flow,
+	.flow_join = cu_flow_join,
+	.flow_size = sizeof(acc),
+};
 
 /* ---- kernels ---- */
 
-static void annotate(cg *g, LLVMValueRef fn, const char *key, int value)
+static void annotate(cg_emit *e, LLVMValueRef fn, const char *key, int value)
 {
-	LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(g->C, key, strlen(key)),
-				 LLVMValueAsMetadata(LLVMConstInt(g->i32, (unsigned)value, 0))};
+	LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(e->C, key, strlen(key)),
+				 LLVMValueAsMetadata(LLVMConstInt(e->i32, (unsigned)value, 0))};
 
-	LLVMAddNamedMetadataOperand(g->M, "nvvm.annotations",
-				    LLVMMetadataAsValue(g->C, LLVMMDNodeInContext2(g->C, md, 3)));
-}
-
-static void set_attr(cg *g, LLVMValueRef fn, unsigned idx, const char *name)
-{
-	unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
-
-	LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->C, kind, 0));
+	LLVMAddNamedMetadataOperand(e->M, "nvvm.annotations",
+				    LLVMMetadataAsValue(e->C, LLVMMDNodeInContext2(e->C, md, 3)));
 }
 
 /* Is buffer b stored anywhere in s? */
@@ -1979,118 +1516,124 @@ static bool stores_buf(const lir_stmt *s, int b)
 }
 
 /* The hardware indices, read once at the kernel's entry. */
-static void read_indices(cg *g)
+static void read_indices(cu *g)
 {
 	static const char *const names[2][3] = {
 		{"llvm.nvvm.read.ptx.sreg.tid.x", "llvm.nvvm.read.ptx.sreg.tid.y", "llvm.nvvm.read.ptx.sreg.tid.z"},
 		{"llvm.nvvm.read.ptx.sreg.ctaid.x", "llvm.nvvm.read.ptx.sreg.ctaid.y",
 		 "llvm.nvvm.read.ptx.sreg.ctaid.z"}};
+	cg_emit *e = &g->e;
 
 	for (int d = 0; d < 3; d++) {
 		if (g->emu) {
-			LLVMValueRef t = LLVMBuildStructGEP2(g->B, g->ctx_ty, g->ctx, 0, "");
-			LLVMValueRef c = LLVMBuildStructGEP2(g->B, g->ctx_ty, g->ctx, 1, "");
+			LLVMValueRef t = LLVMBuildStructGEP2(e->B, g->ctx_ty, g->ctx, 0, "");
+			LLVMValueRef c = LLVMBuildStructGEP2(e->B, g->ctx_ty, g->ctx, 1, "");
+			LLVMValueRef dim = LLVMConstInt(e->i32, (unsigned)d, 0);
 
-			g->tid[d] = LLVMBuildLoad2(g->B, g->i32,
-						   LLVMBuildGEP2(g->B, g->i32, t, (LLVMValueRef[]){LLVMConstInt(g->i32, (unsigned)d, 0)}, 1, ""), "tid");
-			g->ctaid[d] = LLVMBuildLoad2(g->B, g->i32,
-						     LLVMBuildGEP2(g->B, g->i32, c, (LLVMValueRef[]){LLVMConstInt(g->i32, (unsigned)d, 0)}, 1, ""), "ctaid");
+			g->tid[d] = LLVMBuildLoad2(e->B, e->i32, LLVMBuildGEP2(e->B, e->i32, t, &dim, 1, ""), "tid");
+			g->ctaid[d] = LLVMBuildLoad2(e->B, e->i32, LLVMBuildGEP2(e->B, e->i32, c, &dim, 1, ""), "ctaid");
 		} else {
-			g->tid[d] = g->K->block[d] > 1 ? call_intrinsic(g, names[0][d], NULL, 0, NULL, 0)
-						       : LLVMConstInt(g->i32, 0, 0);
-			g->ctaid[d] = g->K->grid[d] > 1 ? call_intrinsic(g, names[1][d], NULL, 0, NULL, 0)
-							: LLVMConstInt(g->i32, 0, 0);
+			g->tid[d] = g->K->block[d] > 1 ? cg_emit_intrinsic(e, names[0][d], NULL, 0, NULL, 0)
+						       : LLVMConstInt(e->i32, 0, 0);
+			g->ctaid[d] = g->K->grid[d] > 1 ? cg_emit_intrinsic(e, names[1][d], NULL, 0, NULL, 0)
+							: LLVMConstInt(e->i32, 0, 0);
 		}
 	}
 }
 
-/* The host-level lets and ifs above the unit, then the unit. */
-static int prefix(cg *g, int i)
+/* The host-level lets and ifs above the unit from prefix *i on, then the unit. */
+static int prefix(cg_emit *e, const void *user)
 {
+	cu *g = cu_of(e);
+	int i = *(const int *)user, next = i + 1, rc;
 	const lir_stmt *s;
-	LLVMValueRef x, saved;
+	LLVMValueRef x;
 	LLVMBasicBlockRef join;
-	int rc;
 
 	if (i == g->K->nprefix)
-		return stmt(g, g->K->unit);
+		return cg_emit_stmt(e, g->K->unit);
 	s = g->K->prefix[i];
-	if (s->kind == LIR_LET) {
-		if (!(x = expr(g, s->u.let.value)))
-			return -1;
-		saved = g->var[s->u.let.var];
-		g->var[s->u.let.var] = x;
-		g->tz[s->u.let.var] = lir_type_is_float(s->u.let.value->type) ? 0 : tzeros(g, s->u.let.value);
-		rc = prefix(g, i + 1);
-		g->var[s->u.let.var] = saved;
-		return rc;
-	}
-	if (!(x = expr(g, s->u.cond.cond)))
+	if (s->kind == LIR_LET)
+		return cg_emit_let_then(e, s, prefix, &next);
+	if (!(x = cg_emit_expr(e, s->u.cond.cond).v))
 		return -1;
-	join = open_if(g, x, "host.if");
-	rc = prefix(g, i + 1);
-	close_if(g, join);
+	join = cg_emit_open_if(e, x, "host.if");
+	rc = prefix(e, &next);
+	cg_emit_close_if(e, join);
 	return rc;
 }
 
-/* void NAME_kI(params..., temps...) [emulator: (ctx, params..., temps...)] */
-static int kernel(cg *g, int index)
+/* Kernel index's parameters: the function's (noalias readonly when never
+ * stored), then the temps, as device pointers of known alignment. */
+static void kernel_params(cu *g, int first)
 {
+	cg_emit *e = &g->e;
 	const plan *P = g->P;
-	int np = lir_func_nparams(P->f), nargs = np + P->ntemps, first = g->emu ? 1 : 0;
+	int np = lir_func_nparams(P->f);
+
+	for (int i = 0; i < np; i++) {
+		int b = lir_func_param(P->f, i);
+
+		if (!stores_buf(lir_func_body(P->f), b)) {
+			cg_emit_attr(e, e->fn, (unsigned)(first + i + 1), "noalias", 0);
+			cg_emit_attr(e, e->fn, (unsigned)(first + i + 1), "readonly", 0);
+		}
+		e->buf[b] = LLVMGetParam(e->fn, (unsigned)(first + i));
+		e->buf_align[b] = CU_PARAM_ALIGN;
+	}
+	for (int i = 0; i < P->ntemps; i++) {
+		e->buf[P->temp_buf[i]] = LLVMGetParam(e->fn, (unsigned)(first + np + i));
+		e->buf_align[P->temp_buf[i]] = 256;
+	}
+}
+
+/* void NAME_kI(params..., temps...) [emulator: (ctx, params..., temps...)] */
+static int kernel(cu *g, int index)
+{
+	cg_emit *e = &g->e;
+	const plan *P = g->P;
+	int nargs = lir_func_nparams(P->f) + P->ntemps, first = g->emu ? 1 : 0, start = 0;
 	LLVMTypeRef *pt = calloc((size_t)nargs + 2, sizeof(LLVMTypeRef));
 	char name[160];
 	int rc;
 
 	if (!pt)
-		return cg_fail(g, "out of memory", NULL);
+		return cg_emit_fail(e, "out of memory", NULL);
 	if (g->emu)
-		pt[0] = g->ptr;
+		pt[0] = e->ptr;
 	for (int i = 0; i < nargs; i++)
 		pt[first + i] = g->gptr;
 	snprintf(name, sizeof(name), "%s_k%d", lir_func_name(P->f), index);
-	g->fn = LLVMAddFunction(g->M, name, LLVMFunctionType(g->vd, pt, (unsigned)(nargs + first), 0));
+	e->fn = LLVMAddFunction(e->M, name, LLVMFunctionType(e->vd, pt, (unsigned)(nargs + first), 0));
 	free(pt);
 	g->K = &P->k[index];
-	set_attr(g, g->fn, LLVMAttributeFunctionIndex, "nounwind");
-	for (int i = 0; i < np; i++) {
-		int b = lir_func_param(P->f, i);
-
-		if (!stores_buf(lir_func_body(P->f), b)) {
-			set_attr(g, g->fn, (unsigned)(first + i + 1), "noalias");
-			set_attr(g, g->fn, (unsigned)(first + i + 1), "readonly");
-		}
-		g->buf[b] = LLVMGetParam(g->fn, (unsigned)(first + i));
-		g->buf_align[b] = CU_PARAM_ALIGN;
-	}
-	for (int i = 0; i < P->ntemps; i++) {
-		g->buf[P->temp_buf[i]] = LLVMGetParam(g->fn, (unsigned)(first + np + i));
-		g->buf_align[P->temp_buf[i]] = 256;
-	}
+	cg_emit_attr(e, e->fn, LLVMAttributeFunctionIndex, "nounwind", 0);
+	kernel_params(g, first);
 	if (g->emu) {
-		g->ctx = LLVMGetParam(g->fn, 0);
+		g->ctx = LLVMGetParam(e->fn, 0);
 	} else {
-		LLVMSetFunctionCallConv(g->fn, LLVMPTXKernelCallConv);
-		annotate(g, g->fn, "kernel", 1);
-		annotate(g, g->fn, "maxntidx", g->K->block[0]);
-		annotate(g, g->fn, "maxntidy", g->K->block[1]);
-		annotate(g, g->fn, "maxntidz", g->K->block[2]);
+		LLVMSetFunctionCallConv(e->fn, LLVMPTXKernelCallConv);
+		annotate(e, e->fn, "kernel", 1);
+		annotate(e, e->fn, "maxntidx", g->K->block[0]);
+		annotate(e, e->fn, "maxntidy", g->K->block[1]);
+		annotate(e, e->fn, "maxntidz", g->K->block[2]);
 	}
-	LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, g->fn, "entry"));
+	LLVMPositionBuilderAtEnd(e->B, LLVMAppendBasicBlockInContext(e->C, e->fn, "entry"));
 	read_indices(g);
 	g->level = LV_GRID;
 	g->active = 0;
 	memset(&g->pend, 0, sizeof(g->pend));
-	g->ix = g->K->idx32 ? g->i32 : g->i64;
-	rc = prefix(g, 0);
-	LLVMBuildRetVoid(g->B);
+	e->ix = g->K->idx32 ? e->i32 : e->i64;
+	rc = prefix(e, &start);
+	LLVMBuildRetVoid(e->B);
 	return rc;
 }
 
 /* NAME_packed(args) for the emulator: args[0] the kernel, args[1] the
  * context, then the buffers. */
-static void emu_dispatch(cg *g)
+static void emu_dispatch(cu *g)
 {
+	cg_emit *e = &g->e;
 	const plan *P = g->P;
 	int nargs = lir_func_nparams(P->f) + P->ntemps;
 	char name[160];
@@ -2098,85 +1641,54 @@ static void emu_dispatch(cg *g)
 	LLVMBasicBlockRef done;
 
 	snprintf(name, sizeof(name), "%s_packed", lir_func_name(P->f));
-	fn = LLVMAddFunction(g->M, name, LLVMFunctionType(g->i32, &g->ptr, 1, 0));
-	LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, fn, "entry"));
+	fn = LLVMAddFunction(e->M, name, LLVMFunctionType(e->i32, &e->ptr, 1, 0));
+	LLVMPositionBuilderAtEnd(e->B, LLVMAppendBasicBlockInContext(e->C, fn, "entry"));
 	for (int i = 0; args && i < nargs + 2; i++)
-		args[i] = LLVMBuildLoad2(g->B, g->ptr,
-					 LLVMBuildGEP2(g->B, g->ptr, LLVMGetParam(fn, 0),
-						       (LLVMValueRef[]){LLVMConstInt(g->i64, (unsigned)i, 0)}, 1, ""), "");
+		args[i] = LLVMBuildLoad2(e->B, e->ptr,
+					 LLVMBuildGEP2(e->B, e->ptr, LLVMGetParam(fn, 0),
+						       (LLVMValueRef[]){LLVMConstInt(e->i64, (unsigned)i, 0)}, 1, ""), "");
 	if (!args) {
-		LLVMBuildRet(g->B, LLVMConstInt(g->i32, 1, 0));
+		LLVMBuildRet(e->B, LLVMConstInt(e->i32, 1, 0));
 		return;
 	}
-	which = LLVMBuildPtrToInt(g->B, args[0], g->i64, "");
-	done = LLVMAppendBasicBlockInContext(g->C, fn, "done");
-	sw = LLVMBuildSwitch(g->B, which, done, (unsigned)P->nk);
+	which = LLVMBuildPtrToInt(e->B, args[0], e->i64, "");
+	done = LLVMAppendBasicBlockInContext(e->C, fn, "done");
+	sw = LLVMBuildSwitch(e->B, which, done, (unsigned)P->nk);
 	for (int i = 0; i < P->nk; i++) {
-		LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(g->C, fn, "kernel");
+		LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(e->C, fn, "kernel");
 		LLVMValueRef k;
-		LLVMTypeRef kt;
 
 		snprintf(name, sizeof(name), "%s_k%d", lir_func_name(P->f), i);
-		k = LLVMGetNamedFunction(g->M, name);
-		kt = LLVMGlobalGetValueType(k);
-		LLVMAddCase(sw, LLVMConstInt(g->i64, (unsigned)i, 0), bb);
-		LLVMPositionBuilderAtEnd(g->B, bb);
-		LLVMBuildCall2(g->B, kt, k, args + 1, (unsigned)nargs + 1, "");
-		LLVMBuildBr(g->B, done);
+		k = LLVMGetNamedFunction(e->M, name);
+		LLVMAddCase(sw, LLVMConstInt(e->i64, (unsigned)i, 0), bb);
+		LLVMPositionBuilderAtEnd(e->B, bb);
+		LLVMBuildCall2(e->B, LLVMGlobalGetValueType(k), k, args + 1, (unsigned)nargs + 1, "");
+		LLVMBuildBr(e->B, done);
 	}
-	LLVMPositionBuilderAtEnd(g->B, done);
-	LLVMBuildRet(g->B, LLVMConstInt(g->i32, 0, 0));
+	LLVMPositionBuilderAtEnd(e->B, done);
+	LLVMBuildRet(e->B, LLVMConstInt(e->i32, 0, 0));
 	free(args);
-}
-
-static void cg_types(cg *g)
-{
-	LLVMTypeRef arr = LLVMArrayType2(LLVMInt32TypeInContext(g->C), 3);
-
-	g->i1 = LLVMInt1TypeInContext(g->C);
-	g->i8 = LLVMInt8TypeInContext(g->C);
-	g->i32 = LLVMInt32TypeInContext(g->C);
-	g->i64 = LLVMInt64TypeInContext(g->C);
-	g->ix = g->i64;
-	g->f32 = LLVMFloatTypeInContext(g->C);
-	g->f64 = LLVMDoubleTypeInContext(g->C);
-	g->ptr = LLVMPointerTypeInContext(g->C, 0);
-	g->gptr = g->emu ? g->ptr : LLVMPointerTypeInContext(g->C, 1);
-	g->sptr = g->emu ? g->ptr : LLVMPointerTypeInContext(g->C, 3);
-	g->vd = LLVMVoidTypeInContext(g->C);
-	/* the emulator's context: tid[3], ctaid[3], ntid[3], nctaid[3], shared, barrier, barrier_arg */
-	g->ctx_ty = LLVMStructTypeInContext(g->C, (LLVMTypeRef[]){arr, arr, arr, arr, g->ptr, g->ptr, g->ptr}, 7, 0);
 }
 
 /* Generate every kernel of plan P into module M. */
 static int generate(const plan *P, LLVMContextRef C, LLVMModuleRef M, bool emu, rt_error *err)
 {
-	cg g = {0};
-	int nv = lir_func_nvars(P->f), nb = lir_func_nbuffers(P->f), rc = 0;
+	cu g = {0};
+	LLVMTypeRef arr = LLVMArrayType2(LLVMInt32TypeInContext(C), 3);
+	int rc = cg_emit_init(&g.e, &cu_hooks, P->f, C, M, err);
 
 	g.P = P;
-	g.err = err;
 	g.emu = emu;
-	g.C = C;
-	g.M = M;
-	g.B = LLVMCreateBuilderInContext(C);
-	cg_types(&g);
-	g.var = calloc((size_t)nv + 1, sizeof(LLVMValueRef));
-	g.tz = calloc((size_t)nv + 1, sizeof(int));
-	g.buf = calloc((size_t)nb + 1, sizeof(LLVMValueRef));
-	g.buf_align = calloc((size_t)nb + 1, sizeof(int));
-	if (!g.var || !g.tz || !g.buf || !g.buf_align)
-		rc = rt_error_set(err, 0, 0, "out of memory");
+	g.gptr = emu ? g.e.ptr : LLVMPointerTypeInContext(C, 1);
+	/* the emulator's context: tid[3], ctaid[3], ntid[3], nctaid[3], shared, barrier, barrier_arg */
+	g.ctx_ty = LLVMStructTypeInContext(C, (LLVMTypeRef[]){arr, arr, arr, arr, g.e.ptr, g.e.ptr, g.e.ptr}, 7, 0);
 	for (int i = 0; i < P->nk && !rc; i++)
 		rc = kernel(&g, i);
 	if (!rc && emu)
 		emu_dispatch(&g);
-	LLVMDisposeBuilder(g.B);
-	free(g.var);
-	free(g.tz);
-	free(g.buf);
-	free(g.buf_align);
-	return rc || failed(&g) ? -1 : 0;
+	rc = rc || cg_emit_failed(&g.e) ? -1 : 0;
+	cg_emit_release(&g.e);
+	return rc;
 }
 
 /* ---- NVPTX: target machine, passes, PTX ---- */

@@ -1,5 +1,6 @@
 /*
- * cg_priv: state shared by the CPU code generator's files.
+ * cg_priv: what the code generator's files share: the module, target
+ * machines, LLVM errors and integer ranges (the emitter's, cg_emit.h).
  */
 #ifndef FTC_CG_PRIV_H
 #define FTC_CG_PRIV_H

@@ -1,7 +1,7 @@
 /*
- * cg_range: integer ranges of loop IR expressions, for the CPU code
- * generator's folding of loop bounds and conditions and its splitting of
- * a tile loop into full and partial tiles.
+ * cg_range: integer ranges of loop IR expressions, for the emitter's
+ * folding of loop bounds and conditions (cg_emit.h) and the CPU's splitting
+ * of a tile loop into full and partial tiles.
  *
  * A range [lo, hi] holds every value an integer expression can take when
  * each variable lies in its own range.  Only exact, overflow-free bounds
