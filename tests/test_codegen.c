@@ -394,6 +394,68 @@ START_TEST(parallel_capture_limit)
 }
 END_TEST
 
+/* ---- one emitter, one semantics (cg_emit.h) ---- */
+
+#define SEM_N 16
+
+/* A[i] > 0 op B[i] > 0: the right side loads, so it is evaluated lazily
+ * (branches in scalar code, a lane mask in vector code). */
+static lir_expr *positive(lir_func *f, lir_op op, int A, int B, int i)
+{
+	lir_expr *zero = lir_const_float(f, 0, LIR_F32);
+
+	return lir_binary(f, op, lir_binary(f, LIR_GT, lir_load(f, A, lir_var_ref(f, i)), zero),
+			  lir_binary(f, LIR_GT, lir_load(f, B, lir_var_ref(f, i)), lir_const_float(f, 0, LIR_F32)));
+}
+
+/*
+ * C[i] = A[i] > 0 || B[i] > 0 and D[i] = A[i] > 0 && B[i] > 0 (as 1 or 0)
+ * over a loop of `kind` (16 lanes when vectorized): the JIT-run kernel
+ * against the loop IR interpreter.
+ */
+static void lazy_logic_case(lir_for_kind kind)
+{
+	static const float a[SEM_N] = {-3, 3, -3, 3, 5.5f, -5.5f, 0, 7, -1, 1, 2, -2, 9, -9, 4, 0.5f};
+	static const float b[SEM_N] = {2, -2, -2, 2, 0, 0, 3, 2.5f, 4, -4, 2, 2, -4, 4, 1, 0.25f};
+	lir_func *f = lir_func_new("lazy");
+	int A = lir_add_buffer(f, "A", LIR_F32, SEM_N, LIR_GLOBAL), B = lir_add_buffer(f, "B", LIR_F32, SEM_N, LIR_GLOBAL);
+	int C = lir_add_buffer(f, "C", LIR_F32, SEM_N, LIR_GLOBAL), D = lir_add_buffer(f, "D", LIR_F32, SEM_N, LIR_GLOBAL);
+	int i = lir_add_var(f, "i", LIR_I64);
+	lir_expr *one = lir_const_float(f, 1, LIR_F32), *zero = lir_const_float(f, 0, LIR_F32);
+	lir_stmt *st[2] = {lir_store(f, C, lir_var_ref(f, i), lir_select(f, positive(f, LIR_OR, A, B, i), one, zero)),
+			   lir_store(f, D, lir_var_ref(f, i), lir_select(f, positive(f, LIR_AND, A, B, i), one, zero))};
+	float c[SEM_N], d[SEM_N], want_c[SEM_N], want_d[SEM_N];
+	void *args[4] = {(void *)a, (void *)b, c, d}, *ref[4] = {(void *)a, (void *)b, want_c, want_d};
+	rt_error err;
+	cg_target t;
+	cg_jit *j;
+
+	lir_func_set_body(f, lir_for(f, i, lir_const_int(f, 0, LIR_I64), lir_const_int(f, SEM_N, LIR_I64), 1, kind,
+				     lir_seq(f, 2, st)));
+	rt_error_clear(&err);
+	ck_assert_msg(lir_verify(f, &err) == 0, "%s", err.msg);
+	ck_assert_msg(lir_interp_run(f, ref, &err) == 0, "%s", err.msg);
+	cg_target_host(&t, &err);
+	t.threads = 1;
+	j = cg_jit_new(cg_cpu_compile(f, &t, &err), &err);
+	ck_assert_msg(j != NULL, "%s", err.msg);
+	ck_assert_int_eq(cg_jit_entry(j)(args), 0);
+	for (int k = 0; k < SEM_N; k++)
+		ck_assert_msg(c[k] == want_c[k] && d[k] == want_d[k], "%s: A %g B %g: || %g, && %g; want %g, %g",
+			      lir_for_kind_name(kind), a[k], b[k], c[k], d[k], want_c[k], want_d[k]);
+	ck_assert(want_c[1] == 1 && want_d[1] == 0 && want_d[3] == 1); /* the cases differ */
+	cg_jit_free(j);
+	lir_func_free(f);
+}
+
+START_TEST(lazy_logic)
+{
+	static const lir_for_kind kinds[] = {LIR_SERIAL, LIR_VECTORIZED, LIR_UNROLLED};
+
+	lazy_logic_case(kinds[_i]);
+}
+END_TEST
+
 /* ---- cg_range: the ranges behind bound folding and tile versions ---- */
 
 /* min(c, k * q + r) + 1 over variable q. */
@@ -545,6 +607,7 @@ int main(void)
 	tcase_add_loop_test(tc, regressions, 0, sizeof(regress) / sizeof(regress[0]));
 	tcase_add_test(tc, ranges);
 	tcase_add_test(tc, parallel_capture_limit);
+	tcase_add_loop_test(tc, lazy_logic, 0, 3);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sweep");
 	tcase_set_timeout(tc, 900);
