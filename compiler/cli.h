@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "srch_tune.h"
 #include "te.h"
 #include "te_parse.h"
 
@@ -41,6 +42,7 @@ typedef struct cli_opts {
 	bool no_db;                          /* --no-db */
 	/* ftc compile */
 	bool no_check;                       /* --no-check: write unchecked */
+	bool emit_llvm;                      /* --emit-llvm: also the LLVM IR */
 } cli_opts;
 
 /* Which options a command accepts beyond -D and --help. */
@@ -167,19 +169,8 @@ int cli_db_path(const cli_opts *o, char *out, size_t n);
  */
 te_graph *cli_load(const cli_opts *o, isl_ctx *ctx, char **src);
 
-/*
- * Read and parse the schedule file o->schedule (NULL: *out = NULL, the
- * naive schedule).  0, or 1 after printing FILE:LINE:COL: error.
- * *src receives the text for later diagnostics (caller frees).
- */
-struct sch_schedule;
-int cli_load_schedule(const cli_opts *o, struct sch_schedule **out, char **src);
-
 /* Print a lowering error: against the schedule file when it has a line. */
 void cli_lower_error(const cli_opts *o, const char *sched_src, const rt_error *err);
-
-/* Whether s is a C or C++ keyword. */
-bool cli_is_keyword(const char *s);
 
 /*
  * Why `name` cannot name a generated function, or NULL when it can: not a
@@ -192,9 +183,28 @@ const char *cli_bad_function_name(const char *name, char *why, size_t n);
 /* The C-identifier stem of a path ("examples/gemm.te" -> "gemm"). */
 void cli_stem(const char *path, char *out, size_t n);
 
-/* Load the schedule of `o` and lower g with it, verified; NULL after
- * printing the error. */
+/* A schedule to lower: its text (NULL: the naive schedule), the function's
+ * name, and where the text came from when not o->schedule (e.g. "the
+ * tuning db's schedule"; NULL: the --schedule file). */
+typedef struct cli_sched {
+	const char *text;
+	const char *name;
+	const char *origin;
+} cli_sched;
+
+/*
+ * Lower g under sc through the one lowering entry (lir_pipe: parse, lower,
+ * verify).  *canonical (when not NULL) gets the canonical schedule text
+ * (malloc'd; NULL for the naive schedule).  NULL after printing the error
+ * against the schedule file (or sc->origin), *rc the exit status: a
+ * lowered function that fails lir_verify is ftc's bug (internal error).
+ */
 struct lir_func;
+struct lir_func *cli_lower_text(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cli_sched *sc,
+				char **canonical, int *rc);
+
+/* Read o->schedule (none: naive) and lower g with it under the .te file's
+ * stem (cli_lower_text); NULL after printing the error. */
 struct lir_func *cli_lower_graph(const cli_opts *o, const te_graph *g, isl_ctx *ctx);
 
 /* A new isl context that reports errors by return value only (every
@@ -214,6 +224,72 @@ int cli_db_open(const cli_opts *o, bool create, struct tdb **db);
 #define CLI_DB_HELP                                                                               \
 	"  --db PATH             the tuning db (default: $FTC_DB, else\n"                          \
 	"                        $XDG_CACHE_HOME/ftc/tuning.db or ~/.cache/ftc/tuning.db)\n"
+
+/* ---- ftc tune's pieces, one copy for every target ---- */
+
+/*
+ * The search options o gives (--method, --trials, --time, --seed,
+ * --patience) over srch_tune_opts_default, the same for every target.
+ * An exit status (an unknown method is printed as a user error).
+ */
+int cli_tune_options(const cli_opts *o, srch_tune_opts *to);
+
+/* The progress of a tune on stderr: one line redrawn on a terminal, else a
+ * line every 10% of the trial budget (every 10 trials without one); none
+ * with --quiet or --json.  It keeps the best GFLOP/s after each trial
+ * (curve) for --json. */
+typedef struct cli_progress {
+	bool live, lines;
+	int last_tenth;
+	const char *unit;  /* after "GFLOP/s": "" or " (model)" (borrowed) */
+	double *curve;     /* owned: cli_progress_end frees it */
+	int ncurve, cap;
+} cli_progress;
+
+/* Start ui for o's --quiet and --json and hang it on to (progress, user). */
+void cli_progress_start(cli_progress *ui, const cli_opts *o, const char *unit, srch_tune_opts *to);
+
+/* End the redrawn line (a newline), when there is one. */
+void cli_progress_stop(const cli_progress *ui);
+
+/* Release the curve. */
+void cli_progress_end(cli_progress *ui);
+
+/* Like `mkdir -p dir`, then check it is a directory ftc can write into.
+ * 0, or 1 after printing "ftc CMD: ..." why not. */
+int cli_make_dirs(const char *cmd, const char *dir);
+
+/* Write n bytes to DIR/FILE atomically (cli_write_atomic).  0, or 1 after
+ * printing why not. */
+int cli_write_in(const char *cmd, const char *dir, const char *file, const void *data, size_t n);
+
+/* s as a JSON string (quoted, escaped) on f. */
+void cli_json_string(FILE *f, const char *s);
+
+/* DIR/FILE, malloc'd (NULL when out of memory). */
+char *cli_path_join(const char *dir, const char *file);
+
+/* ---- the back end asked, not the target kind ---- */
+
+/*
+ * Refuse an option that means nothing for back end `be` (cg_backend.h):
+ * --emit-llvm where it writes no LLVM IR, --db where the tuning db does
+ * not keep its records.  0, or 1 after printing "ftc CMD: OPTION means
+ * nothing for the KIND target (why)".
+ */
+struct cg_backend;
+int cli_refuse_options(const char *cmd, const cli_opts *o, const struct cg_backend *be);
+
+/*
+ * ftc compile's work once the graph is loaded: the schedule (schedule_text,
+ * else o->schedule's file, else the tuning db's best where the back end
+ * keeps its records there, else the kind's default), lowered (lir_pipe),
+ * linted, compiled and checked by t's back end, and its library written
+ * into outdir (created when missing).  `name` is a valid C identifier.
+ * An exit status.
+ */
+int cli_compile_library(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const struct cg_target *t,
+			const char *outdir, const char *name, const char *schedule_text);
 
 int cli_check(int argc, char **argv);
 int cli_lower(int argc, char **argv);

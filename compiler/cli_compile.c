@@ -1,27 +1,23 @@
 /*
- * ftc compile FILE.te -o DIR: lower a .te file, compile it for the target
- * and write a C library into DIR: NAME.h (the prototype and what it
- * computes), NAME.o, libNAME.a (NAME.o with a GNU/SysV symbol index, written
- * here: no `ar` is needed) and a copy of libftcrt.a, the runtime it calls.
+ * ftc compile FILE.te -o DIR: pick the schedule, lower it (lir_pipe), let
+ * the target's back end lint and compile it, check what it compiled
+ * against the reference, and write the back end's library into DIR
+ * (cg_backend.h).  Nothing here depends on the target's kind.
  */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cg.h"
+#include "cg_backend.h"
 #include "cli.h"
-#include "cli_cuda.h"
-#include "cli_hls.h"
 #include "cli_verify.h"
 #include "lir.h"
-#include "lower.h"
-#include "sched.h"
+#include "srch_cuda.h"
+#include "srch_hls.h"
 #include "srch_db.h"
 
 #ifndef FTC_VERSION
@@ -75,461 +71,6 @@ static const char compile_help[] =
 	"The runtime copied is $FTC_RUNTIME_LIB when set, else the build tree's,\n"
 	"else the installed one; when none is found compile warns and goes on.\n";
 
-/* ---- a growable byte buffer ---- */
-
-typedef struct sbuf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const void *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->cap - b->n < n + 1) {
-		size_t cap = (b->cap + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	char small[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-	} else if ((size_t)n < sizeof(small)) {
-		sb_put(b, small, n);
-	} else {
-		char *big = malloc((size_t)n + 1);
-
-		if (!big) {
-			b->oom = true;
-			return;
-		}
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		sb_put(b, big, n);
-		free(big);
-	}
-}
-
-/*
- * Append `text` as lines of a C block comment, each prefixed by `prefix`;
- * a "*" "/" inside the text is broken up so that it cannot end the comment.
- */
-static void sb_comment_lines(sbuf *b, const char *prefix, const char *text)
-{
-	while (*text) {
-		size_t len = strcspn(text, "\n");
-
-		sb_str(b, prefix);
-		for (size_t i = 0; i < len; i++) {
-			sb_put(b, text + i, 1);
-			if (text[i] == '*' && i + 1 < len && text[i + 1] == '/')
-				sb_put(b, " ", 1);
-		}
-		sb_put(b, "\n", 1);
-		text += len + (text[len] == '\n');
-	}
-}
-
-/* ---- names ---- */
-
-/*
- * The C parameter name of tensor `tensor`: its own name, with '_' appended
- * while that is a keyword, a type the header uses or another tensor's name.
- */
-static void param_name(const te_graph *g, const char *tensor, char *out, size_t n)
-{
-	bool renamed = false;
-
-	snprintf(out, n, "%s", tensor);
-	while (strlen(out) + 1 < n &&
-	       (cli_is_keyword(out) || strcmp(out, "int32_t") == 0 || (renamed && te_graph_find(g, out)))) {
-		strcat(out, "_");
-		renamed = true;
-	}
-}
-
-static const char *c_type(te_dtype t)
-{
-	switch (t) {
-	case TE_F32:
-		return "float";
-	case TE_F64:
-		return "double";
-	case TE_I32:
-		return "int32_t";
-	default:
-		return NULL;
-	}
-}
-
-/* Whether stage s is a parameter, and in which pass: inputs 0, outputs 1. */
-static bool is_param(const te_stage *s, int pass)
-{
-	return pass == 0 ? s->kind == TE_STAGE_INPUT : s->kind == TE_STAGE_COMPUTE && s->is_output;
-}
-
-/* ---- the header ---- */
-
-typedef struct lib_info {
-	const char *name;        /* the function */
-	const char *target;      /* canonical target string */
-	const char *sched_file;  /* NULL: naive */
-	const char *sched_text;  /* canonical schedule text, NULL: naive */
-	bool unchecked;          /* --no-check: written without the check */
-} lib_info;
-
-/* The prototype's parameter list, one a line, into b. */
-static void header_params(sbuf *b, const te_graph *g)
-{
-	int n = te_graph_nstages(g), k = 0, np = 0;
-	char pname[TE_MAX_NAME + 16];
-
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < n; i++)
-			np += is_param(te_graph_stage(g, i), pass);
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < n; i++) {
-			const te_stage *s = te_graph_stage(g, i);
-
-			if (!is_param(s, pass))
-				continue;
-			param_name(g, s->name, pname, sizeof(pname));
-			sb_printf(b, "\t%s%s *%s /* ", pass == 0 ? "const " : "", c_type(s->type), pname);
-			for (int d = 0; d < s->rank; d++)
-				sb_printf(b, "[%lld]", (long long)s->shape[d]);
-			if (s->rank == 0)
-				sb_str(b, "scalar");
-			sb_printf(b, " */%s\n", ++k < np ? "," : ");");
-		}
-}
-
-/*
- * The text of NAME.h for graph g (every parameter of f32, f64 or i32).
- * Returns a malloc'd string, or NULL when out of memory.
- */
-static char *header_text(const te_graph *g, const lib_info *li)
-{
-	sbuf b = {0};
-	char hash[17], *te = te_graph_print(g, false);
-	bool need_stdint = false;
-
-	if (!te)
-		return NULL;
-	te_graph_hash(g, hash);
-	for (int i = 0; i < te_graph_nstages(g); i++) {
-		const te_stage *s = te_graph_stage(g, i);
-
-		need_stdint |= (is_param(s, 0) || is_param(s, 1)) && s->type == TE_I32;
-	}
-	sb_printf(&b, "/*\n * %s.h: generated by ftc %s (ftc compile); do not edit.\n *\n", li->name,
-		  FTC_VERSION);
-	sb_printf(&b, " * %s computes, in ftc's tensor-expression language:\n *\n", li->name);
-	sb_comment_lines(&b, " *   ", te);
-	sb_printf(&b, " *\n * workload hash: %s\n * target:        %s\n", hash, li->target);
-	sb_printf(&b, " * checked:       %s\n", li->unchecked ? "no (ftc compile --no-check)"
-				: "against ftc's reference interpreter at these shapes, seeded inputs");
-	if (li->sched_text && li->sched_text[0]) {
-		sb_str(&b, " * schedule:      ");
-		sb_comment_lines(&b, "", li->sched_file);
-		sb_comment_lines(&b, " *   ", li->sched_text);
-	} else {
-		sb_printf(&b, " * schedule:      naive (every stage's loops in axis order)\n");
-	}
-	sb_printf(&b,
-		  " *\n"
-		  " * Parameters are the inputs, then the outputs, in the order they are\n"
-		  " * defined above.  Each is a dense row-major array (the last index varies\n"
-		  " * fastest) of the shape noted beside it; it needs no alignment beyond\n"
-		  " * its element type's and must not overlap any other.  Inputs are only\n"
-		  " * read; every element of every output is written.  %s returns 0, or 1\n"
-		  " * when a temporary buffer could not be allocated (the outputs are then\n"
-		  " * unspecified).  Parallel loops run on libftcrt's thread pool\n"
-		  " * (FTC_NUM_THREADS caps its size).\n"
-		  " *\n"
-		  " * Link: cc ... lib%s.a libftcrt.a -lpthread -lm\n"
-		  " */\n",
-		  li->name, li->name);
-	sb_printf(&b, "#ifndef FTC_GENERATED_%s_H\n#define FTC_GENERATED_%s_H\n\n", li->name, li->name);
-	if (need_stdint)
-		sb_str(&b, "#include <stdint.h>\n\n");
-	sb_str(&b, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-	sb_printf(&b, "int %s(\n", li->name);
-	header_params(&b, g);
-	sb_printf(&b,
-		  "\n/* The same call with args[i] holding the i-th parameter above. */\n"
-		  "int %s_packed(void **args);\n"
-		  "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
-		  li->name);
-	free(te);
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
-}
-
-/* ---- the static archive ---- */
-
-/* The n-byte integer at p, little- or big-endian. */
-static uint64_t rd(const unsigned char *p, int n, bool be)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v |= (uint64_t)p[be ? i : n - 1 - i] << (8 * (n - 1 - i));
-	return v;
-}
-
-/* Whether [off, off + len) lies inside a file of `size` bytes. */
-static bool in_file(uint64_t off, uint64_t len, size_t size)
-{
-	return off <= size && len <= size - off;
-}
-
-/*
- * The names of the symbols an ELF object (32 or 64 bits, either byte
- * order) defines with global or weak binding, each NUL-terminated, appended
- * to `names`; *count gets their number.  These are what a linker looks up
- * in an archive's index.  0, or -1 when `obj` is not an ELF file this reads.
- */
-static int elf_defined_globals(const unsigned char *obj, size_t size, sbuf *names, int *count)
-{
-	bool is64, be;
-	uint64_t shoff, shentsize, shnum;
-	int w;
-
-	*count = 0;
-	if (size < 52 || memcmp(obj, "\177ELF", 4) != 0 || (obj[4] != 1 && obj[4] != 2) ||
-	    (obj[5] != 1 && obj[5] != 2))
-		return -1;
-	is64 = obj[4] == 2;
-	be = obj[5] == 2;
-	w = is64 ? 8 : 4;
-	if (is64 && size < 64)
-		return -1;
-	shoff = rd(obj + (is64 ? 0x28 : 0x20), w, be);
-	shentsize = rd(obj + (is64 ? 0x3a : 0x2e), 2, be);
-	shnum = rd(obj + (is64 ? 0x3c : 0x30), 2, be);
-	if (shentsize < (uint64_t)(is64 ? 64 : 40) || !in_file(shoff, shentsize, size))
-		return -1;
-	if (shnum == 0) /* extended numbering: the count is section 0's size */
-		shnum = rd(obj + shoff + (is64 ? 32 : 20), w, be);
-	if (shnum > (size - shoff) / shentsize)
-		return -1;
-	for (uint64_t i = 0; i < shnum; i++) {
-		const unsigned char *sh = obj + shoff + i * shentsize, *str;
-		uint64_t off, sz, link, entsize, stroff, strsz;
-
-		if (rd(sh + 4, 4, be) != 2) /* SHT_SYMTAB */
-			continue;
-		off = rd(sh + (is64 ? 24 : 16), w, be);
-		sz = rd(sh + (is64 ? 32 : 20), w, be);
-		link = rd(sh + (is64 ? 40 : 24), 4, be);
-		entsize = rd(sh + (is64 ? 56 : 36), w, be);
-		if (link >= shnum || entsize < (uint64_t)(is64 ? 24 : 16) || !in_file(off, sz, size))
-			return -1;
-		stroff = rd(obj + shoff + link * shentsize + (is64 ? 24 : 16), w, be);
-		strsz = rd(obj + shoff + link * shentsize + (is64 ? 32 : 20), w, be);
-		if (!in_file(stroff, strsz, size))
-			return -1;
-		str = obj + stroff;
-		for (uint64_t j = 1; j < sz / entsize; j++) {
-			const unsigned char *sym = obj + off + j * entsize;
-			uint64_t name = rd(sym, 4, be);
-			int bind = (is64 ? sym[4] : sym[12]) >> 4;
-			uint64_t shndx = rd(sym + (is64 ? 6 : 14), 2, be);
-
-			/* STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE; defined */
-			if ((bind != 1 && bind != 2 && bind != 10) || shndx == 0 || name == 0 ||
-			    name >= strsz || !memchr(str + name, '\0', strsz - name))
-				continue;
-			sb_put(names, str + name, strlen((const char *)str + name) + 1);
-			++*count;
-		}
-	}
-	return 0;
-}
-
-/*
- * Append one 60-byte ar member header: name, date, uid, gid, mode (octal),
- * size; fields that are NULL stay blank, as in GNU ar's "//" header.
- */
-static void ar_member_header(sbuf *b, const char *name, const char *owner, const char *mode, size_t size)
-{
-	char h[96]; /* 60 used: ar_build keeps sizes under 10 digits */
-
-	snprintf(h, sizeof(h), "%-16.16s%-12s%-6s%-6s%-8s%-10zu`\n", name, owner ? owner : "",
-		 owner ? owner : "", owner ? owner : "", mode ? mode : "", size);
-	sb_put(b, h, 60);
-}
-
-/* Append a member's data padded to an even length, as ar requires. */
-static void ar_member_data(sbuf *b, const void *data, size_t size)
-{
-	sb_put(b, data, size);
-	if (size % 2)
-		sb_put(b, "\n", 1);
-}
-
-static void put_be32(sbuf *b, uint64_t v)
-{
-	unsigned char p[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-			      (unsigned char)(v >> 8), (unsigned char)v};
-
-	sb_put(b, p, 4);
-}
-
-/*
- * A GNU/SysV ar archive holding one object, `member` (e.g. "gemm.o"), with
- * the symbol index "/" naming each of the object's `nsyms` defined global
- * symbols `syms` (NUL-separated), and a "//" long-name table when the
- * member's name does not fit in 15 characters; byte for byte what
- * `ar rcsD` (GNU binutils, deterministic mode) writes.  0, or -1 when out of
- * memory or over 4 GiB.
- */
-static int ar_build(sbuf *ar, const char *member, const void *obj, size_t size,
-		    const sbuf *syms, int nsyms)
-{
-	size_t symsz = 4 + 4 * (size_t)nsyms + syms->n, longsz = strlen(member) + 2;
-	bool longname = strlen(member) + 1 > 16;
-	uint64_t objoff;
-	char shortname[17];
-
-	symsz += symsz % 2;
-	longsz += longsz % 2;
-	objoff = 8 + 60 + symsz + (longname ? 60 + longsz : 0);
-	if (objoff + 60 + size > UINT32_MAX)
-		return -1;
-	sb_str(ar, "!<arch>\n");
-	ar_member_header(ar, "/", "0", "0", symsz);
-	put_be32(ar, nsyms);
-	for (int i = 0; i < nsyms; i++)
-		put_be32(ar, objoff);
-	sb_put(ar, syms->p ? syms->p : "", syms->n);
-	sb_put(ar, "\0", (4 + syms->n) % 2);
-	if (longname) {
-		ar_member_header(ar, "//", NULL, NULL, longsz);
-		sb_str(ar, member);
-		sb_put(ar, "/\n\n", longsz - strlen(member));
-		ar_member_header(ar, "/0", "0", "644", size);
-	} else {
-		snprintf(shortname, sizeof(shortname), "%s/", member);
-		ar_member_header(ar, shortname, "0", "644", size);
-	}
-	ar_member_data(ar, obj, size);
-	return ar->oom ? -1 : 0;
-}
-
-/* ---- files ---- */
-
-/* The largest libftcrt.a compile copies (it is about 1 MiB). */
-#define CLI_MAX_RUNTIME_BYTES ((size_t)64 << 20)
-/* The largest object read back: an ar member's offsets are 32 bits. */
-#define CLI_MAX_OBJECT_BYTES ((size_t)UINT32_MAX)
-
-/* One file of the library, its text or bytes prepared before any is
- * written.  `name` is the file's name in the output directory. */
-typedef struct lib_file {
-	char name[TE_MAX_NAME + 16];
-	void *data;
-	size_t size;
-} lib_file;
-
-/* DIR/FILE, malloc'd (NULL when out of memory). */
-static char *path_join(const char *dir, const char *file)
-{
-	size_t n = strlen(dir) + strlen(file) + 2;
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s/%s", dir, file);
-	return p;
-}
-
-/* Like `mkdir -p dir`.  0, or 1 after printing why not. */
-static int make_dirs(const char *dir)
-{
-	char *p = strdup(dir);
-	struct stat st;
-
-	if (!p) {
-		fprintf(stderr, "ftc compile: out of memory\n");
-		return 1;
-	}
-	for (char *s = p + 1;; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-			fprintf(stderr, "ftc compile: cannot create directory '%s': %s\n", p, strerror(errno));
-			free(p);
-			return 1;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "ftc compile: '%s' is not a directory\n", dir);
-		return 1;
-	}
-	if (access(dir, W_OK | X_OK) != 0) {
-		fprintf(stderr, "ftc compile: cannot write into '%s': %s\n", dir, strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * Write DIR/FILE atomically (cli_write_atomic).  0, or 1 after printing
- * why not.
- */
-static int write_file(const char *dir, const char *file, const void *data, size_t n)
-{
-	char *path = path_join(dir, file);
-	int rc;
-
-	if (!path) {
-		fprintf(stderr, "ftc compile: out of memory\n");
-		return 1;
-	}
-	rc = cli_write_atomic("compile", path, data, n);
-	free(path);
-	return rc;
-}
-
 static const char *const runtime_paths[] = {
 #ifdef FTC_RUNTIME_LIB
 	FTC_RUNTIME_LIB, /* the build tree's */
@@ -558,13 +99,16 @@ static const char *find_runtime(bool *from_env)
 	return NULL;
 }
 
+/* The largest libftcrt.a compile copies (it is about 1 MiB). */
+#define CLI_MAX_RUNTIME_BYTES ((size_t)64 << 20)
+
 /*
  * The bytes of libftcrt.a into f (f->data NULL when none was found: a
  * warning says where to get it).  A runtime that exists but cannot be
  * read, is not a regular file (FTC_RUNTIME_LIB=/dev/zero) or is over
  * CLI_MAX_RUNTIME_BYTES is an error.  0, or 1 after printing.
  */
-static int load_runtime(lib_file *f)
+static int load_runtime(cg_file *f)
 {
 	bool from_env;
 	const char *rt = find_runtime(&from_env);
@@ -587,61 +131,13 @@ static int load_runtime(lib_file *f)
 	return 0;
 }
 
-/*
- * Emit m as an object file (obj->data) and the archive holding it
- * (ar->data), named for `name`.  The object goes through a temporary file
- * in dir, removed after.  0, 1 for an error writing, 2 for an internal
- * error; the message is printed.
- */
-static int object_and_archive(cg_module *m, const char *dir, const char *name, lib_file *obj, lib_file *ar)
-{
-	char file[TE_MAX_NAME + 16], *path;
-	sbuf syms = {0}, a = {0};
-	cli_wfile w;
-	rt_error err;
-	int rc = CLI_USER_ERROR, nsyms;
-
-	rt_error_clear(&err);
-	snprintf(file, sizeof(file), "%s.o", name);
-	if (!(path = path_join(dir, file))) {
-		fprintf(stderr, "ftc compile: out of memory\n");
-		return CLI_USER_ERROR;
-	}
-	if (cli_wfile_open(&w, "compile", path))
-		goto out;
-	if (cg_module_emit_object(m, w.tmp, &err))
-		fprintf(stderr, "ftc compile: cannot write '%s': %s\n", path, err.msg);
-	else
-		obj->data = cli_read_bytes(w.tmp, CLI_MAX_OBJECT_BYTES, &obj->size);
-	cli_wfile_abort(&w);
-	if (!obj->data)
-		goto out;
-	if (elf_defined_globals(obj->data, obj->size, &syms, &nsyms) || nsyms == 0) {
-		fprintf(stderr, "ftc compile: internal error: the object file has no symbols to index\n");
-		rc = CLI_INTERNAL_ERROR;
-		goto out;
-	}
-	if (ar_build(&a, file, obj->data, obj->size, &syms, nsyms)) {
-		fprintf(stderr, "ftc compile: out of memory, or the archive would be over 4 GiB\n");
-		free(a.p);
-		goto out;
-	}
-	ar->data = a.p;
-	ar->size = a.n;
-	rc = CLI_OK;
-out:
-	free(path);
-	free(syms.p);
-	return rc;
-}
-
 /* ---- the command ---- */
 
 typedef struct compile_opts {
 	cli_opts o;
 	const char *outdir;   /* -o */
 	const char *name;     /* --name */
-	bool emit_llvm;
+	bool emit_llvm;       /* --emit-llvm */
 	bool no_check;        /* --no-check */
 	/* the common options and the files, for cli_parse_common */
 	char **rest, **files;
@@ -724,54 +220,12 @@ static int compile_parse(int argc, char **argv, compile_opts *c)
 		c->rest[c->nrest++] = c->files[i];
 	rc = cli_parse_common("compile", c->nrest, c->rest, &c->o, CLI_SCHEDULE | CLI_TARGET | CLI_DB);
 	c->o.no_check = c->no_check;
+	c->o.emit_llvm = c->emit_llvm;
 out:
 	free(c->rest);
 	free(c->files);
 	c->rest = c->files = NULL;
 	return rc;
-}
-
-/*
- * Lower g under o's schedule into a function named `name`, verified (as
- * cli_lower_graph does, with the name given).  On success *sched_text gets
- * the canonical schedule text, or NULL for the naive schedule (caller
- * frees).  NULL after printing the error.
- */
-static lir_func *lower_named(const cli_opts *o, const te_graph *g, isl_ctx *ctx,
-			     const char *name, const char *db_text, char **sched_text)
-{
-	sch_schedule *s = NULL;
-	char *ssrc = NULL;
-	rt_error err;
-	lir_func *f = NULL;
-
-	*sched_text = NULL;
-	rt_error_clear(&err);
-	if (cli_load_schedule(o, &s, &ssrc))
-		goto out;
-	if (!s && db_text && db_text[0] && !(s = sch_parse(db_text, &err))) {
-		fprintf(stderr, "%s: error: the tuning db's schedule does not parse: %s\n", o->file, err.msg);
-		goto out;
-	}
-	if (s && !(*sched_text = sch_print(s))) {
-		fprintf(stderr, "ftc compile: out of memory\n");
-		goto out;
-	}
-	f = lir_lower(g, s, ctx, name, &err);
-	if (f && lir_verify(f, &err)) {
-		fprintf(stderr, "%s: internal error: the lowered loop IR is invalid: %s\n", o->file, err.msg);
-		f = lir_func_free(f);
-	} else if (!f) {
-		cli_lower_error(o, ssrc, &err);
-	}
-out:
-	if (!f) {
-		free(*sched_text);
-		*sched_text = NULL;
-	}
-	sch_free(s);
-	free(ssrc);
-	return f;
 }
 
 /*
@@ -808,10 +262,63 @@ static int db_schedule(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const
 	return 0;
 }
 
-/* The files compile writes for each target kind: printf formats of NAME. */
-static const char *const cpu_outputs[] = {"%s.h", "%s.o", "lib%s.a", "libftcrt.a", "%s.ll", NULL};
-static const char *const cuda_outputs[] = {"%s.ptx", "%s.h", "%s.c", NULL};
-static const char *const hls_outputs[] = {"%s.c", "%s.h", "%s_tb.c", "%s.tcl", NULL};
+/*
+ * The schedule of a target kind when none is given or tuned: search's
+ * default point of that kind's space (cpu: the naive schedule, NULL).
+ * The one table here keyed by kind, until search offers the default of
+ * any target (srch_measurer's `naive`).
+ */
+static char *cuda_default(const te_graph *g, rt_error *err)
+{
+	char *text = srch_cuda_naive_schedule(g);
+
+	if (!text)
+		rt_error_set(err, 0, 0, "out of memory");
+	return text;
+}
+
+static const struct {
+	cg_target_kind kind;
+	const char *origin;
+	char *(*make)(const te_graph *g, rt_error *err);
+} defaults[] = {
+	{CG_TARGET_CPU, "naive", NULL},
+	{CG_TARGET_CUDA, "the naive GPU schedule: spatial loops fused, 256 threads a block", cuda_default},
+	{CG_TARGET_HLS, "naive pipelined: the innermost loop of the naive loop nest", srch_hls_default_schedule},
+};
+
+static const char db_origin[] = "the tuning db's best";
+
+/* The schedule text compile lowers (*own, caller frees; NULL: naive) and
+ * where it came from: --schedule FILE, else the tuning db's best where
+ * the back end keeps its records there, else the kind's default.  An
+ * exit status. */
+static int pick_schedule(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t, char **own,
+			 const char **origin)
+{
+	rt_error err;
+
+	*own = NULL;
+	*origin = o->schedule;
+	if (o->schedule)
+		return (*own = cli_read_file(o->schedule)) ? CLI_OK : CLI_USER_ERROR;
+	if (cg_backend_of(t->kind)->tuning_db && db_schedule(o, g, ctx, t, own))
+		return CLI_USER_ERROR;
+	if (*own) {
+		*origin = db_origin;
+		return CLI_OK;
+	}
+	rt_error_clear(&err);
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		if (defaults[i].kind == t->kind) {
+			*origin = defaults[i].origin;
+			if (defaults[i].make && !(*own = defaults[i].make(g, &err))) {
+				fprintf(stderr, "%s: error: %s\n", o->file, err.msg);
+				return CLI_INTERNAL_ERROR;
+			}
+		}
+	return CLI_OK;
+}
 
 /*
  * Refuse, before anything is read or written, an output file that is one
@@ -819,24 +326,23 @@ static const char *const hls_outputs[] = {"%s.c", "%s.h", "%s_tb.c", "%s.tcl", N
  * copied) or an existing file that is not a regular file.  0, or 1 after
  * printing.
  */
-static int check_outputs(const compile_opts *c, cg_target_kind k, const char *name)
+static int check_outputs(const compile_opts *c, const cg_backend *be, const char *name)
 {
-	const char *const *outs = k == CG_TARGET_CUDA ? cuda_outputs : k == CG_TARGET_HLS ? hls_outputs : cpu_outputs;
 	char db[4096], file[TE_MAX_NAME + 16], *path;
 	bool from_env;
 	cli_input in[4] = {
 		{"the .te file", c->o.file},
 		{"the schedule", c->o.schedule},
 		{"the tuning db", NULL},
-		{"the runtime library", k == CG_TARGET_CPU ? find_runtime(&from_env) : NULL},
+		{"the runtime library", be->runtime_lib ? find_runtime(&from_env) : NULL},
 	};
 	int rc = 0;
 
-	if (!c->o.schedule && k == CG_TARGET_CPU && cli_db_path(&c->o, db, sizeof(db)) == 0)
+	if (!c->o.schedule && be->tuning_db && cli_db_path(&c->o, db, sizeof(db)) == 0)
 		in[2].path = db;
-	for (int i = 0; outs[i] && rc == 0; i++) {
-		snprintf(file, sizeof(file), outs[i], name);
-		if (!(path = path_join(c->outdir, file))) {
+	for (int i = 0; be->outputs[i] && rc == 0; i++) {
+		snprintf(file, sizeof(file), be->outputs[i], name);
+		if (!(path = cli_path_join(c->outdir, file))) {
 			fprintf(stderr, "ftc compile: out of memory\n");
 			return 1;
 		}
@@ -851,8 +357,9 @@ static int check_param_types(const cli_opts *o, const te_graph *g)
 {
 	for (int i = 0; i < te_graph_nstages(g); i++) {
 		const te_stage *s = te_graph_stage(g, i);
+		bool param = s->kind == TE_STAGE_INPUT || (s->kind == TE_STAGE_COMPUTE && s->is_output);
 
-		if ((is_param(s, 0) || is_param(s, 1)) && !c_type(s->type)) {
+		if (param && s->type != TE_F32 && s->type != TE_F64 && s->type != TE_I32) {
 			fprintf(stderr, "%s: error: tensor '%s' of type %s cannot be a parameter of a C library\n",
 				o->file, s->name, te_dtype_name(s->type));
 			return 1;
@@ -861,59 +368,9 @@ static int check_param_types(const cli_opts *o, const te_graph *g)
 	return 0;
 }
 
-/* Write the n files into dir, each atomically.  An exit status. */
-static int write_files(const char *dir, const lib_file *files, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (files[i].data && write_file(dir, files[i].name, files[i].data, files[i].size)) {
-			if (i > 0)
-				fprintf(stderr, "ftc compile: the library in '%s' is incomplete\n", dir);
-			return CLI_USER_ERROR;
-		}
-	return CLI_OK;
-}
-
-/* Set file f to the malloc'd text (taken), named NAME+suffix.  An exit
- * status (out of memory when text is NULL). */
-static int text_file(lib_file *f, const char *name, const char *suffix, char *text)
-{
-	snprintf(f->name, sizeof(f->name), "%s%s", name, suffix);
-	f->data = text;
-	f->size = text ? strlen(text) : 0;
-	if (text)
-		return CLI_OK;
-	fprintf(stderr, "ftc compile: out of memory\n");
-	return CLI_INTERNAL_ERROR;
-}
-
-enum { F_OBJ, F_AR, F_H, F_LL, F_RT, NFILES };
-
-/* Prepare every file of the library, then write them into the output
- * directory.  An exit status. */
-static int write_library(const compile_opts *c, const te_graph *g, cg_module *m, const lib_info *li)
-{
-	lib_file files[NFILES];
-	int rc;
-
-	memset(files, 0, sizeof(files));
-	snprintf(files[F_OBJ].name, sizeof(files[F_OBJ].name), "%s.o", li->name);
-	snprintf(files[F_AR].name, sizeof(files[F_AR].name), "lib%s.a", li->name);
-	if ((rc = load_runtime(&files[F_RT])) == CLI_OK && (rc = make_dirs(c->outdir)) == CLI_OK &&
-	    (rc = object_and_archive(m, c->outdir, li->name, &files[F_OBJ], &files[F_AR])) == CLI_OK &&
-	    (rc = text_file(&files[F_H], li->name, ".h", header_text(g, li))) == CLI_OK &&
-	    (!c->emit_llvm || (rc = text_file(&files[F_LL], li->name, ".ll", cg_module_print(m))) == CLI_OK) &&
-	    (rc = write_files(c->outdir, files, NFILES)) == CLI_OK)
-		printf("wrote %s/: %s.h %s.o lib%s.a%s%s%s\n", c->outdir, li->name, li->name, li->name,
-		       files[F_RT].data ? " libftcrt.a" : "", c->emit_llvm ? " " : "",
-		       c->emit_llvm ? files[F_LL].name : "");
-	for (int i = 0; i < NFILES; i++)
-		free(files[i].data);
-	return rc;
-}
-
 /* Run the JIT'd kernel j against the reference (cli_check_kernel) at the
  * workload's own shape.  An exit status; the verdict is printed. */
-static int check_jit(const compile_opts *c, const te_graph *g, cg_jit *j)
+static int check_jit(const cli_opts *o, const te_graph *g, cg_jit *j)
 {
 	cg_packed_fn fn = cg_jit_entry(j);
 	cli_bufs b;
@@ -921,83 +378,153 @@ static int check_jit(const compile_opts *c, const te_graph *g, cg_jit *j)
 	int rc;
 
 	memset(&v, 0, sizeof(v));
-	if ((rc = cli_bufs_alloc(&b, c->o.file, g, c->o.seed)) == CLI_OK)
-		rc = cli_check_kernel(c->o.file, g, &b, cli_run_packed, &fn, CLI_CHECK_TIMEOUT_S, NULL, &v);
+	if ((rc = cli_bufs_alloc(&b, o->file, g, o->seed)) == CLI_OK)
+		rc = cli_check_kernel(o->file, g, &b, cli_run_packed, &fn, CLI_CHECK_TIMEOUT_S, NULL, &v);
 	cli_bufs_free(&b);
-	cli_print_verdict(&c->o, rc, &v, "the compiled kernel");
-	return rc;
-}
-
-/* Compile f, JIT it and check it (check_jit); *ir gets the module's
- * LLVM IR (caller frees).  An exit status. */
-static int compile_and_check(const compile_opts *c, const te_graph *g, const lir_func *f, const cg_target *t,
-			     char **ir)
-{
-	rt_error err;
-	cg_module *m;
-	cg_jit *j;
-	int rc;
-
-	rt_error_clear(&err);
-	if (!(m = cg_cpu_compile(f, t, &err))) {
-		fprintf(stderr, "%s: internal error: %s\n", c->o.file, err.msg);
-		return CLI_INTERNAL_ERROR;
-	}
-	if (!(*ir = cg_module_print(m))) {
-		cg_module_free(m);
-		fprintf(stderr, "ftc compile: out of memory\n");
-		return CLI_INTERNAL_ERROR;
-	}
-	if (!(j = cg_jit_new(m, &err))) { /* m is consumed */
-		fprintf(stderr, "%s: internal error: %s\n", c->o.file, err.msg);
-		return CLI_INTERNAL_ERROR;
-	}
-	rc = check_jit(c, g, j);
-	cg_jit_free(j);
+	cli_print_verdict(o, rc, &v, "the compiled kernel");
 	return rc;
 }
 
 /*
- * Compile f for the target, check it, write the library.  The check runs
- * a JIT of one compilation, the object file is emitted from a second one
- * of the same loop IR; both modules' LLVM IR must be the same text, so
- * the code checked is the code written.  An exit status.
+ * Check what the back end compiled before it is written: code that runs
+ * on this CPU is run (a JIT of the same loop IR, whose LLVM IR must be
+ * the artifact's), otherwise the loop IR it translated is interpreted.
+ * *unchecked is set under --no-check.  An exit status; the verdict is
+ * printed.
  */
-static int compile_and_write(const compile_opts *c, const te_graph *g, const lir_func *f,
-			     const cg_target *t, lib_info *li)
+static int check_artifact(const cli_opts *o, const te_graph *g, const lir_func *f, const cg_backend *be,
+			  const cg_artifact *a, bool *unchecked)
 {
-	char ts[256], *ir = NULL, *ir2 = NULL;
 	rt_error err;
-	cg_module *m = NULL;
-	bool skip;
+	cg_jit *j;
 	int rc;
 
+	*unchecked = o->no_check;
+	if (!be->host_code)
+		return cli_check_lir(o, g, f);
+	if ((rc = cli_check_allowed(o, g, CLI_CHECK_MAX_FLOPS, "the reference interpreter", unchecked)) || *unchecked)
+		return rc;
 	rt_error_clear(&err);
-	if (cli_check_allowed(&c->o, g, CLI_CHECK_MAX_FLOPS, "the reference interpreter", &skip))
+	if (!(j = be->jit(a, &err))) {
+		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
+		return CLI_INTERNAL_ERROR;
+	}
+	rc = check_jit(o, g, j);
+	cg_jit_free(j);
+	return rc;
+}
+
+/* Lower, lint, compile and check.  The artifact (*f borrowed by it), or
+ * NULL after printing (*rc the exit status). */
+static cg_artifact *build(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t,
+			  const cli_sched *sc, lir_func **f, char **canon, bool *unchecked, int *rc)
+{
+	const cg_backend *be = cg_backend_of(t->kind);
+	cg_artifact *a = NULL;
+	rt_error err;
+
+	rt_error_clear(&err);
+	if (!(*f = cli_lower_text(o, g, ctx, sc, canon, rc)))
+		return NULL;
+	*rc = CLI_USER_ERROR;
+	if (be->lint(*f, t, &err)) {
+		fprintf(stderr, "%s: error: %s\n", o->schedule ? o->schedule : o->file, err.msg);
+		return NULL;
+	}
+	*rc = CLI_INTERNAL_ERROR;
+	if (!(a = be->compile(*f, t, &err))) {
+		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
+		return NULL;
+	}
+	if ((*rc = check_artifact(o, g, *f, be, a, unchecked)))
+		a = be->free(a);
+	return a;
+}
+
+/* Say what was written, then the back end's notes and warnings. */
+static void report(const cg_lib_info *li, const cg_library *lib, const cg_file *rt)
+{
+	printf("wrote %s/:", li->dir);
+	for (int i = 0; i < lib->nfiles; i++)
+		printf(" %s", lib->files[i].name);
+	printf("%s\n", rt->data ? " libftcrt.a" : "");
+	if (lib->notes)
+		fputs(lib->notes, stdout);
+	for (const char *w = lib->warnings; w && *w; w += strcspn(w, "\n") + (w[strcspn(w, "\n")] != 0))
+		fprintf(stderr, "ftc compile: warning: %.*s\n", (int)strcspn(w, "\n"), w);
+}
+
+/* Write the library's files (and the runtime) into li->dir, each
+ * atomically.  An exit status. */
+static int write_library(const cg_lib_info *li, const cg_library *lib, const cg_file *rt)
+{
+	if (cli_make_dirs("compile", li->dir))
 		return CLI_USER_ERROR;
-	li->unchecked = skip;
+	for (int i = 0; i <= lib->nfiles; i++) {
+		const cg_file *f = i < lib->nfiles ? &lib->files[i] : rt;
+
+		if (f->data && cli_write_in("compile", li->dir, f->name, f->data, f->size)) {
+			if (i > 0)
+				fprintf(stderr, "ftc compile: the library in '%s' is incomplete\n", li->dir);
+			return CLI_USER_ERROR;
+		}
+	}
+	report(li, lib, rt);
+	return CLI_OK;
+}
+
+int cli_compile_library(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *outdir,
+			const char *name, const char *schedule_text)
+{
+	const cg_backend *be = cg_backend_of(t->kind);
+	char ts[256], *own = NULL, *canon = NULL, *comment = NULL;
+	cg_lib_info li = {g, ctx, name, ts, o->file, o->schedule ? o->schedule : "given", NULL, outdir, false,
+			  o->emit_llvm};
+	cli_sched sc = {schedule_text, name, NULL};
+	cg_library lib = {0};
+	cg_file rt = {0};
+	cg_artifact *a = NULL;
+	lir_func *f = NULL;
+	rt_error err;
+	int rc;
+
 	cg_target_string(t, ts, sizeof(ts));
-	li->target = ts;
-	if (!skip && (rc = compile_and_check(c, g, f, t, &ir)))
+	if (check_param_types(o, g))
+		return CLI_USER_ERROR;
+	if (!schedule_text && (rc = pick_schedule(o, g, ctx, t, &own, &li.origin)))
+		return rc;
+	if (own) {
+		sc.text = own;
+		sc.origin = li.origin == db_origin ? "the tuning db's schedule" : NULL;
+	}
+	if (!(a = build(o, g, ctx, t, &sc, &f, &canon, &li.unchecked, &rc)))
+		goto out;
+	li.schedule = canon;
+	if (canon && own && !o->schedule && li.origin != db_origin) {
+		/* the kind's default: say so, as a comment of the schedule */
+		free(comment);
+		if ((comment = malloc(strlen(canon) + strlen(li.origin) + 8)))
+			sprintf(comment, "# %s\n%s", li.origin, canon);
+		li.schedule = comment ? comment : canon;
+	}
+	printf("compiled %s for %s, schedule %s\n", name, ts, li.origin);
+	rt_error_clear(&err);
+	if ((rc = be->runtime_lib ? load_runtime(&rt) : CLI_OK))
 		goto out;
 	rc = CLI_INTERNAL_ERROR;
-	if (!(m = cg_cpu_compile(f, t, &err))) {
-		fprintf(stderr, "%s: internal error: %s\n", c->o.file, err.msg);
+	if (be->write_library(a, &li, &lib, &err)) {
+		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
 		goto out;
 	}
-	if (ir && (!(ir2 = cg_module_print(m)) || strcmp(ir, ir2) != 0)) {
-		fprintf(stderr, "%s: internal error: two compilations of the same loop IR differ\n", c->o.file);
-		goto out;
-	}
-	printf("compiled %s for %s, schedule %s\n", li->name, ts, li->sched_file ? li->sched_file : "naive");
-	rc = write_library(c, g, m, li);
-	if (rc == CLI_OK)
-		printf("link: cc prog.c -I %s %s/lib%s.a %s/libftcrt.a -lpthread -lm\n", c->outdir, c->outdir,
-		       li->name, c->outdir);
+	rc = write_library(&li, &lib, &rt);
 out:
-	cg_module_free(m);
-	free(ir);
-	free(ir2);
+	cg_library_release(&lib);
+	free(rt.data);
+	be->free(a);
+	lir_func_free(f);
+	free(canon);
+	free(comment);
+	free(own);
 	return rc;
 }
 
@@ -1006,10 +533,9 @@ int cli_compile(int argc, char **argv)
 	compile_opts c;
 	isl_ctx *ctx = NULL;
 	te_graph *g = NULL;
-	lir_func *f = NULL;
-	char *src = NULL, *sched_text = NULL, *db_text = NULL, stem[TE_MAX_NAME], whybuf[256];
-	const char *why;
-	lib_info li = {0};
+	char *src = NULL, stem[TE_MAX_NAME], whybuf[256];
+	const char *why, *name;
+	const cg_backend *be;
 	cg_target t;
 	rt_error err;
 	int rc = CLI_USER_ERROR;
@@ -1026,9 +552,9 @@ int cli_compile(int argc, char **argv)
 		goto out;
 	}
 	cli_stem(c.o.file, stem, sizeof(stem));
-	li.name = c.name ? c.name : stem;
-	if ((why = cli_bad_function_name(li.name, whybuf, sizeof(whybuf)))) {
-		fprintf(stderr, "ftc compile: the function name '%s' %s%s\n", li.name, why,
+	name = c.name ? c.name : stem;
+	if ((why = cli_bad_function_name(name, whybuf, sizeof(whybuf)))) {
+		fprintf(stderr, "ftc compile: the function name '%s' %s%s\n", name, why,
 			c.name ? "" : "; choose another with --name");
 		goto out;
 	}
@@ -1037,40 +563,12 @@ int cli_compile(int argc, char **argv)
 		fprintf(stderr, "ftc compile: %s\n", err.msg);
 		goto out;
 	}
-	if (check_outputs(&c, t.kind, li.name))
+	be = cg_backend_of(t.kind);
+	if (cli_refuse_options("compile", &c.o, be) || check_outputs(&c, be, name))
 		goto out;
-	if (t.kind == CG_TARGET_CUDA) {
-		/* --schedule FILE, else the naive GPU schedule (no GPU records in the db yet) */
-		if ((ctx = cli_isl_ctx()) && (g = cli_load(&c.o, ctx, &src)) && check_param_types(&c.o, g) == 0 &&
-		    (!c.o.schedule || (sched_text = cli_read_file(c.o.schedule))))
-			rc = cli_compile_cuda(&c.o, g, ctx, &t, c.outdir, li.name, sched_text);
-		goto out;
-	}
-	if (t.kind == CG_TARGET_HLS) {
-		/* --schedule FILE, else the naive pipelined schedule (no HLS records in the db yet) */
-		if ((ctx = cli_isl_ctx()) && (g = cli_load(&c.o, ctx, &src)) && check_param_types(&c.o, g) == 0 &&
-		    (!c.o.schedule || (sched_text = cli_read_file(c.o.schedule))))
-			rc = cli_compile_hls(&c.o, g, ctx, &t, c.outdir, li.name, sched_text);
-		goto out;
-	}
-	if (t.kind != CG_TARGET_CPU) {
-		fprintf(stderr, "ftc compile: the %s back end is not available to ftc compile in this version\n",
-			cg_target_kind_name(t.kind));
-		goto out;
-	}
-	li.sched_file = c.o.schedule;
-	if (!(ctx = cli_isl_ctx()) || !(g = cli_load(&c.o, ctx, &src)) || check_param_types(&c.o, g) ||
-	    db_schedule(&c.o, g, ctx, &t, &db_text) ||
-	    !(f = lower_named(&c.o, g, ctx, li.name, db_text, &sched_text)))
-		goto out;
-	if (db_text && !li.sched_file)
-		li.sched_file = "the tuning db's best";
-	li.sched_text = sched_text;
-	rc = compile_and_write(&c, g, f, &t, &li);
+	if ((ctx = cli_isl_ctx()) && (g = cli_load(&c.o, ctx, &src)))
+		rc = cli_compile_library(&c.o, g, ctx, &t, c.outdir, name, NULL);
 out:
-	lir_func_free(f);
-	free(sched_text);
-	free(db_text);
 	free(src);
 	te_graph_free(g);
 	isl_ctx_free(ctx);

@@ -1,5 +1,5 @@
 /*
- * cli_cuda: the CUDA target of ftc compile, ftc run and ftc tune.
+ * cli_cuda: the CUDA target of ftc run and ftc tune.
  *
  * Each entry point takes the parsed options, the verified graph, the isl
  * context and the parsed cuda target, prints what ftc prints for that
@@ -16,17 +16,6 @@
 #include "cg.h"
 #include "cli.h"
 #include "te.h"
-
-/*
- * ftc compile --target cuda -o DIR: write DIR/NAME.ptx (the kernels),
- * DIR/NAME.h and DIR/NAME.c: `int NAME(const float *A, ..., float *C)` on
- * device pointers, launching the kernels with the schedule's grid and
- * block sizes, and NAME_load() which loads the PTX with the driver API
- * (libcuda.so.1 opened with dlopen: NAME.c builds with a plain C compiler
- * and no CUDA header).  `name` is a valid C identifier.
- */
-int cli_compile_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *outdir,
-		     const char *name, const char *schedule_text);
 
 /* ftc run --target cuda: run the schedule on the GPU, compare with the
  * reference, time it (CUDA events, warm-up, median) and print GFLOP/s. */

@@ -8,8 +8,7 @@
 #include "cg.h"
 #include "cli.h"
 #include "lir.h"
-#include "lower.h"
-#include "sched.h"
+#include "lir_pipe.h"
 
 static const char lower_help[] =
 	"usage: ftc lower FILE.te [-D NAME=VALUE]... [--schedule FILE] [--target T]\n"
@@ -43,27 +42,42 @@ void cli_stem(const char *path, char *out, size_t n)
 		snprintf(out, n, "kernel");
 }
 
-lir_func *cli_lower_graph(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
+lir_func *cli_lower_text(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cli_sched *sc, char **canonical,
+			 int *rc)
 {
-	sch_schedule *s = NULL;
-	char *ssrc = NULL, name[64];
+	lir_pipe p = {sc->text, sc->name, 0, NULL, LIR_PASS_NONE};
 	rt_error err;
-	lir_func *f = NULL;
+	lir_func *f;
 
 	rt_error_clear(&err);
-	if (cli_load_schedule(o, &s, &ssrc))
-		goto out;
+	f = lir_pipe_run(g, ctx, &p, &err);
+	*rc = p.failed == LIR_PASS_VERIFY ? CLI_INTERNAL_ERROR : CLI_USER_ERROR;
+	if (p.failed == LIR_PASS_VERIFY)
+		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
+	else if (p.failed == LIR_PASS_PARSE && sc->origin)
+		fprintf(stderr, "%s: error: %s does not parse: %s\n", o->file, sc->origin, err.msg);
+	else if (!f)
+		cli_lower_error(o, sc->text, &err);
+	if (canonical)
+		*canonical = p.canonical;
+	else
+		lir_pipe_release(&p);
+	return f;
+}
+
+lir_func *cli_lower_graph(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
+{
+	char *text = NULL, name[64];
+	cli_sched sc = {NULL, name, NULL};
+	lir_func *f = NULL;
+	int rc;
+
+	if (o->schedule && !(text = cli_read_file(o->schedule)))
+		return NULL;
 	cli_stem(o->file, name, sizeof(name));
-	f = lir_lower(g, s, ctx, name, &err);
-	if (f && lir_verify(f, &err)) {
-		fprintf(stderr, "%s: internal error: the lowered loop IR is invalid: %s\n", o->file, err.msg);
-		f = lir_func_free(f);
-	} else if (!f) {
-		cli_lower_error(o, ssrc, &err);
-	}
-out:
-	sch_free(s);
-	free(ssrc);
+	sc.text = text;
+	f = cli_lower_text(o, g, ctx, &sc, NULL, &rc);
+	free(text);
 	return f;
 }
 

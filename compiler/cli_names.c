@@ -19,35 +19,11 @@
  * name: refusing `total` or `isotropic` would be pedantry without a clash.
  */
 #include "cli.h"
+#include "cg_backend.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *const c_keywords[] = {
-	/* C11 */
-	"auto", "break", "case", "char", "const", "continue", "default", "do", "double",
-	"else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long",
-	"register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
-	"switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
-	"_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
-	"_Static_assert", "_Thread_local",
-	/* C23 */
-	"alignas", "alignof", "bool", "constexpr", "false", "nullptr", "static_assert",
-	"thread_local", "true", "typeof", "typeof_unqual", "_BitInt", "_Decimal32",
-	"_Decimal64", "_Decimal128",
-};
-
-/* Those of C++, where the header is also meant to be usable. */
-static const char *const cxx_keywords[] = {
-	"and", "and_eq", "asm", "bitand", "bitor", "catch", "char8_t", "char16_t",
-	"char32_t", "class", "compl", "concept", "consteval", "constinit", "const_cast",
-	"co_await", "co_return", "co_yield", "decltype", "delete", "dynamic_cast",
-	"explicit", "export", "friend", "mutable", "namespace", "new", "noexcept", "not",
-	"not_eq", "operator", "or", "or_eq", "private", "protected", "public",
-	"reinterpret_cast", "requires", "static_cast", "template", "this", "throw", "try",
-	"typeid", "typename", "using", "virtual", "wchar_t", "xor", "xor_eq",
-};
 
 /* The C standard library's functions and objects (C11 clause 7, without
  * math.h and complex.h, below), and `main`. */
@@ -114,11 +90,6 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 }
 
 #define IN_LIST(s, list) in_list(s, list, sizeof(list) / sizeof(list[0]))
-
-bool cli_is_keyword(const char *s)
-{
-	return IN_LIST(s, c_keywords) || IN_LIST(s, cxx_keywords);
-}
 
 /* Whether s is a math function, or one with a trailing f or l. */
 static bool is_libm(const char *s)
@@ -212,10 +183,8 @@ const char *cli_bad_function_name(const char *name, char *why, size_t n)
 
 	if ((w = bad_identifier(name)))
 		return w;
-	if (IN_LIST(name, c_keywords))
-		return "is a C keyword";
-	if (IN_LIST(name, cxx_keywords))
-		return "is a C++ keyword";
+	if ((w = cg_keyword(name)))
+		return strcmp(w, "C") == 0 ? "is a C keyword" : "is a C++ keyword";
 	if (name[0] == '_' && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
 		return "is reserved to the C implementation";
 	if ((w = reserved_prefix(name, library_prefixes, NPREFIX(library_prefixes), "a family of C library functions",

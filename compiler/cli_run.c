@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cg.h"
+#include "cg_backend.h"
 #include "cli.h"
 #include "cli_cuda.h"
 #include "cli_verify.h"
@@ -76,11 +77,10 @@ static void dump_llvm(const cli_opts *o, cg_module *m)
 }
 
 /* Compile f for the target, check it against the reference, time it. */
-static int run_cpu(const cli_opts *o, const te_graph *g, const lir_func *f)
+static int run_cpu(const cli_opts *o, const te_graph *g, const lir_func *f, const cg_target *t)
 {
 	cli_bufs b = {0};
 	rt_error err;
-	cg_target t;
 	cg_module *m;
 	cg_jit *j = NULL;
 	rt_bench_opts bo;
@@ -91,23 +91,14 @@ static int run_cpu(const cli_opts *o, const te_graph *g, const lir_func *f)
 	char ts[256];
 
 	rt_error_clear(&err);
-	if (cg_target_parse(o->target ? o->target : "cpu", &t, &err)) {
-		fprintf(stderr, "ftc run: %s\n", err.msg);
-		return CLI_USER_ERROR;
-	}
-	if (t.kind != CG_TARGET_CPU) {
-		fprintf(stderr, "ftc run: the %s back end is not available to ftc run in this version\n",
-			cg_target_kind_name(t.kind));
-		return CLI_USER_ERROR;
-	}
 	t0 = rt_now();
-	if ((m = cg_cpu_compile(f, &t, &err)))
+	if ((m = cg_cpu_compile(f, t, &err)))
 		dump_llvm(o, m);
 	if (!m || !(j = cg_jit_new(m, &err))) {
 		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
 		return CLI_INTERNAL_ERROR;
 	}
-	cg_target_string(&t, ts, sizeof(ts));
+	cg_target_string(t, ts, sizeof(ts));
 	printf("compiled for %s in %.2f s\n", ts, rt_now() - t0);
 	call.fn = cg_jit_entry(j);
 	if ((rc = cli_bufs_alloc(&b, o->file, g, o->seed)) ||
@@ -143,15 +134,11 @@ static int run_interp(const cli_opts *o, const te_graph *g, const lir_func *f)
 	return rc;
 }
 
-/* Whether --target names a cuda target (parsed into *t). */
-static bool is_cuda(const cli_opts *o, cg_target *t)
-{
-	return o->target && cg_target_parse(o->target, t, NULL) == 0 && t->kind == CG_TARGET_CUDA;
-}
-
 int cli_run(int argc, char **argv)
 {
+	const cg_backend *be;
 	cg_target t;
+	rt_error err;
 	cli_opts o;
 	isl_ctx *ctx = NULL;
 	te_graph *g = NULL;
@@ -166,14 +153,26 @@ int cli_run(int argc, char **argv)
 		rc = CLI_OK;
 		goto out;
 	}
-	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src)) && !o.interp && is_cuda(&o, &t)) {
-		/* the CUDA back end: the schedule file's text, or NULL for the naive GPU schedule */
+	rt_error_clear(&err);
+	if (cg_target_parse(o.target ? o.target : "cpu", &t, &err)) {
+		fprintf(stderr, "ftc run: %s\n", err.msg);
+		goto out;
+	}
+	be = cg_backend_of(t.kind);
+	if (!o.interp && be->measure == CG_MEASURE_MODEL) {
+		fprintf(stderr, "ftc run: the %s back end is estimated by a model, not run: 'ftc tune --target %s' "
+				"estimates, 'ftc compile --target %s' writes a C simulation (or give --interp)\n",
+			be->name, be->name, be->name);
+		goto out;
+	}
+	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src)) && !o.interp && be->measure == CG_MEASURE_LAUNCH) {
+		/* launched through search's measurer: the schedule file's text, or NULL for the default */
 		char *text = o.schedule ? cli_read_file(o.schedule) : NULL;
 
 		rc = o.schedule && !text ? CLI_USER_ERROR : cli_run_cuda(&o, g, ctx, &t, text);
 		free(text);
 	} else if (g && (f = cli_lower_graph(&o, g, ctx))) {
-		rc = o.interp ? run_interp(&o, g, f) : run_cpu(&o, g, f);
+		rc = o.interp ? run_interp(&o, g, f) : run_cpu(&o, g, f, &t);
 	}
 out:
 	lir_func_free(f);

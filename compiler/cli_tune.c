@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cg.h"
+#include "cg_backend.h"
 #include "cli.h"
 #include "cli_cuda.h"
 #include "cli_hls.h"
@@ -82,64 +83,6 @@ static void on_sigint(int sig)
 	tune_interrupted = 1;
 }
 
-typedef struct tune_ui {
-	bool live;   /* progress line on a terminal */
-	bool lines;  /* a progress line every 10% when not a terminal */
-	int last_tenth;
-	double *curve; /* the best GFLOP/s after each trial, as the search saw it */
-	int ncurve, cap;
-} tune_ui;
-
-static void add_point(tune_ui *ui, double best)
-{
-	if (ui->ncurve == ui->cap) {
-		int n = ui->cap ? 2 * ui->cap : 128;
-		double *p = realloc(ui->curve, n * sizeof(*p));
-
-		if (!p)
-			return; /* the curve is a report only */
-		ui->curve = p;
-		ui->cap = n;
-	}
-	ui->curve[ui->ncurve++] = best;
-}
-
-static void progress(void *user, const srch_progress *p)
-{
-	tune_ui *ui = user;
-	char eta[32] = "?";
-
-	add_point(ui, p->best_gflops);
-	if (p->eta >= 0)
-		snprintf(eta, sizeof(eta), "%.0fs", p->eta);
-	if (ui->live) {
-		fprintf(stderr, "\r\033[Ktrial %d%s%.0d  best %.2f GFLOP/s  last %.2f  failures %d  elapsed %.0fs  ETA %s",
-			p->trial, p->trials ? "/" : "", p->trials, p->best_gflops, p->last_gflops, p->failures,
-			p->elapsed, eta);
-		fflush(stderr);
-	} else if (ui->lines && p->trials > 0 && p->trial * 10 / p->trials > ui->last_tenth) {
-		ui->last_tenth = p->trial * 10 / p->trials;
-		fprintf(stderr, "trial %d/%d  best %.2f GFLOP/s  failures %d  elapsed %.0fs  ETA %s\n", p->trial,
-			p->trials, p->best_gflops, p->failures, p->elapsed, eta);
-	}
-}
-
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if (*s == '\n')
-			fputs("\\n", f);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 /* The breakdown of the tune's time (srch_times) as JSON members. */
 static void print_times(const srch_times *t)
 {
@@ -157,7 +100,7 @@ typedef struct model_info {
 } model_info;
 
 static void print_result(const cli_opts *o, const te_graph *g, const srch_result *r, const char *target,
-			 const tune_ui *ui, const model_info *mi)
+			 const cli_progress *ui, const model_info *mi)
 {
 	const srch_record *b = r->best >= 0 ? &r->records[r->best] : NULL;
 	double naive_gflops = isfinite(r->naive_seconds) ? te_graph_flops(g) * 1e-9 / r->naive_seconds : 0;
@@ -167,18 +110,18 @@ static void print_result(const cli_opts *o, const te_graph *g, const srch_result
 		failures += r->records[i].status != SRCH_OK;
 	if (o->json) {
 		printf("{\"file\": ");
-		json_string(stdout, o->file);
+		cli_json_string(stdout, o->file);
 		printf(", \"target\": ");
-		json_string(stdout, target);
+		cli_json_string(stdout, target);
 		printf(", \"trials\": %d, \"failures\": %d, \"seconds\": %.3f, \"stop\": ", r->nrecords, failures,
 		       r->elapsed);
-		json_string(stdout, r->stop_reason);
+		cli_json_string(stdout, r->stop_reason);
 		printf(", \"naive_gflops\": %.4f", naive_gflops);
 		if (b) {
 			printf(", \"best_gflops\": %.4f, \"best_seconds\": %.6g, \"speedup\": %.3f, \"verified\": %s, \"schedule\": ",
 			       b->gflops, b->seconds, isfinite(r->naive_seconds) ? r->naive_seconds / b->seconds : 0,
 			       b->verified ? "true" : "false");
-			json_string(stdout, b->schedule);
+			cli_json_string(stdout, b->schedule);
 		}
 		printf(", \"measured\": %d, \"from_db\": %d, \"constructed\": %d, \"interrupted\": %s", r->measured,
 		       r->nhistory, r->seeded, r->interrupted ? "true" : "false");
@@ -279,13 +222,13 @@ static int db_finish(tune_db *d, const srch_result *r)
 	return rc;
 }
 
-/* The options of the search from the command line.  An exit status. */
+/* The target and the options of the search from the command line.  An
+ * exit status. */
 static int tune_options(const cli_opts *o, srch_tune_opts *to, cg_target *t)
 {
 	rt_error err;
 
 	rt_error_clear(&err);
-	srch_tune_opts_default(to);
 	if (cg_target_parse(o->target ? o->target : "cpu", t, &err)) {
 		fprintf(stderr, "ftc tune: %s\n", err.msg);
 		return CLI_USER_ERROR;
@@ -295,22 +238,7 @@ static int tune_options(const cli_opts *o, srch_tune_opts *to, cg_target *t)
 			cg_target_kind_name(t->kind));
 		return CLI_USER_ERROR;
 	}
-	if (o->method && srch_method_parse(o->method, &to->method)) {
-		fprintf(stderr, "ftc tune: unknown method '%s' (sa-q or random)\n", o->method);
-		return CLI_USER_ERROR;
-	}
-	if (o->trials >= 0)
-		to->trials = o->trials;
-	if (o->seconds > 0) {
-		to->seconds = o->seconds;
-		if (o->trials < 0)
-			to->trials = 0;
-	}
-	to->seed = o->seed;
-	to->patience = to->trials > 0 ? (to->trials / 2 > 30 ? to->trials / 2 : 30) : 100;
-	if (o->patience >= 0)
-		to->patience = o->patience;
-	return CLI_OK;
+	return cli_tune_options(o, to);
 }
 
 /* srch_tune with SIGINT caught (opts.interrupt): the first Ctrl-C stops
@@ -355,7 +283,7 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 	srch_result r;
 	cg_target t;
 	rt_error err;
-	tune_ui ui = {false, false, 0, NULL, 0, 0};
+	cli_progress ui;
 	tune_db d;
 	char ts[256];
 	model_info mi = {0, 0, 0};
@@ -363,32 +291,28 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 
 	if ((rc = tune_options(o, &to, &t)))
 		return rc;
-	ui.live = !o->quiet && !o->json && isatty(2);
-	ui.lines = !o->quiet && !o->json && !ui.live;
-	to.progress = progress;
-	to.user = &ui;
+	cli_progress_start(&ui, o, "", &to);
 	cg_target_string(&t, ts, sizeof(ts));
 	if ((rc = db_start(o, g, ctx, &t, &to, &d))) {
+		cli_progress_end(&ui);
 		db_finish(&d, NULL);
 		return rc;
 	}
 	rt_error_clear(&err);
 	if (search(g, ctx, &t, &to, &r, &err)) {
-		if (ui.live)
-			fputc('\n', stderr);
+		cli_progress_stop(&ui);
 		fprintf(stderr, "%s: error: %s\n", o->file, err.msg);
 		/* Out of memory is the user's machine, not ftc's bug. */
 		rc = r.out_of_memory ? CLI_USER_ERROR : CLI_INTERNAL_ERROR;
 		if (r.out_of_memory && d.db)
 			fprintf(stderr, "ftc tune: %d records stored; run the same command again to resume\n",
 				d.sd.stored);
-		free(ui.curve);
+		cli_progress_end(&ui);
 		db_finish(&d, NULL);
 		srch_result_release(&r);
 		return rc;
 	}
-	if (ui.live)
-		fputc('\n', stderr);
+	cli_progress_stop(&ui);
 	if (r.interrupted)
 		say_interrupted(o, &r, &d);
 	mi.records = d.model_records;
@@ -399,7 +323,7 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 	}
 	rc = db_finish(&d, &r);
 	print_result(o, g, &r, ts, &ui, &mi);
-	free(ui.curve);
+	cli_progress_end(&ui);
 	if (r.best < 0)
 		rc = CLI_USER_ERROR;
 	else if (o->save_schedule && cli_save_schedule("tune", o, r.records[r.best].schedule))
@@ -427,6 +351,10 @@ int cli_tune(int argc, char **argv)
 	}
 	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src))) {
 		cg_target t;
+
+		if (o.target && cg_target_parse(o.target, &t, NULL) == 0 &&
+		    cli_refuse_options("tune", &o, cg_backend_of(t.kind)))
+			goto out;
 
 		if (o.target && cg_target_parse(o.target, &t, NULL) == 0 && t.kind == CG_TARGET_CUDA)
 			rc = cli_tune_cuda(&o, g, ctx, &t);

@@ -2,6 +2,7 @@
  * cli_util: argument parsing and loading of .te files for the driver.
  */
 #include "cli.h"
+#include "cg_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,6 @@
 
 #include <isl/options.h>
 
-#include "sched.h"
 #include "tdb.h"
 #include "te_verify.h"
 
@@ -611,24 +611,6 @@ te_graph *cli_load(const cli_opts *o, isl_ctx *ctx, char **src)
 	return NULL;
 }
 
-int cli_load_schedule(const cli_opts *o, sch_schedule **out, char **src)
-{
-	rt_error err;
-
-	*out = NULL;
-	*src = NULL;
-	if (!o->schedule)
-		return 0;
-	if (!(*src = cli_read_file(o->schedule)))
-		return 1;
-	rt_error_clear(&err);
-	*out = sch_parse(*src, &err);
-	if (*out)
-		return 0;
-	te_diag_print(stderr, o->schedule, *src, &err);
-	return 1;
-}
-
 void cli_lower_error(const cli_opts *o, const char *sched_src, const rt_error *err)
 {
 	if (err->line > 0 && o->schedule)
@@ -646,4 +628,185 @@ isl_ctx *cli_isl_ctx(void)
 	else
 		fprintf(stderr, "ftc: out of memory\n");
 	return ctx;
+}
+
+/* ---- ftc tune's pieces ---- */
+
+int cli_tune_options(const cli_opts *o, srch_tune_opts *to)
+{
+	srch_tune_opts_default(to);
+	if (o->method && srch_method_parse(o->method, &to->method)) {
+		fprintf(stderr, "ftc tune: unknown method '%s' (sa-q or random)\n", o->method);
+		return CLI_USER_ERROR;
+	}
+	if (o->trials >= 0)
+		to->trials = o->trials;
+	if (o->seconds > 0) {
+		to->seconds = o->seconds;
+		if (o->trials < 0)
+			to->trials = 0;
+	}
+	to->seed = o->seed;
+	to->patience = to->trials > 0 ? (to->trials / 2 > 30 ? to->trials / 2 : 30) : 100;
+	if (o->patience >= 0)
+		to->patience = o->patience;
+	return CLI_OK;
+}
+
+/* Keep the best after this trial (the curve is a report only: out of
+ * memory drops the point). */
+static void add_point(cli_progress *ui, double best)
+{
+	if (ui->ncurve == ui->cap) {
+		int n = ui->cap ? 2 * ui->cap : 128;
+		double *p = realloc(ui->curve, (size_t)n * sizeof(*p));
+
+		if (!p)
+			return;
+		ui->curve = p;
+		ui->cap = n;
+	}
+	ui->curve[ui->ncurve++] = best;
+}
+
+/* The srch_tune_opts.progress callback; user is a cli_progress. */
+static void progress(void *user, const srch_progress *p)
+{
+	cli_progress *ui = user;
+	char eta[32] = "?";
+
+	add_point(ui, p->best_gflops);
+	if (p->eta >= 0)
+		snprintf(eta, sizeof(eta), "%.0fs", p->eta);
+	if (ui->live) {
+		fprintf(stderr, "\r\033[Ktrial %d%s%.0d  best %.2f GFLOP/s%s  last %.2f  failures %d  elapsed %.0fs  ETA %s",
+			p->trial, p->trials ? "/" : "", p->trials, p->best_gflops, ui->unit, p->last_gflops, p->failures,
+			p->elapsed, eta);
+		fflush(stderr);
+	} else if (ui->lines && p->trials > 0 && p->trial * 10 / p->trials > ui->last_tenth) {
+		ui->last_tenth = p->trial * 10 / p->trials;
+		fprintf(stderr, "trial %d/%d  best %.2f GFLOP/s%s  failures %d  elapsed %.0fs  ETA %s\n", p->trial,
+			p->trials, p->best_gflops, ui->unit, p->failures, p->elapsed, eta);
+	} else if (ui->lines && p->trials == 0 && p->trial % 10 == 0) {
+		fprintf(stderr, "trial %d  best %.2f GFLOP/s%s  failures %d  elapsed %.0fs\n", p->trial, p->best_gflops,
+			ui->unit, p->failures, p->elapsed);
+	}
+}
+
+void cli_progress_start(cli_progress *ui, const cli_opts *o, const char *unit, srch_tune_opts *to)
+{
+	memset(ui, 0, sizeof(*ui));
+	ui->live = !o->quiet && !o->json && isatty(2);
+	ui->lines = !o->quiet && !o->json && !ui->live;
+	ui->unit = unit;
+	to->progress = progress;
+	to->user = ui;
+}
+
+void cli_progress_stop(const cli_progress *ui)
+{
+	if (ui->live)
+		fputc('\n', stderr);
+}
+
+void cli_progress_end(cli_progress *ui)
+{
+	free(ui->curve);
+	ui->curve = NULL;
+	ui->ncurve = ui->cap = 0;
+}
+
+/* ---- output directories ---- */
+
+char *cli_path_join(const char *dir, const char *file)
+{
+	size_t n = strlen(dir) + strlen(file) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s", dir, file);
+	return p;
+}
+
+int cli_make_dirs(const char *cmd, const char *dir)
+{
+	char *p = strdup(dir);
+	struct stat st;
+
+	if (!p) {
+		fprintf(stderr, "ftc %s: out of memory\n", cmd);
+		return 1;
+	}
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+			fprintf(stderr, "ftc %s: cannot create directory '%s': %s\n", cmd, p, strerror(errno));
+			free(p);
+			return 1;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ftc %s: '%s' is not a directory\n", cmd, dir);
+		return 1;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		fprintf(stderr, "ftc %s: cannot write into '%s': %s\n", cmd, dir, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+int cli_write_in(const char *cmd, const char *dir, const char *file, const void *data, size_t n)
+{
+	char *path = cli_path_join(dir, file);
+	int rc;
+
+	if (!path) {
+		fprintf(stderr, "ftc %s: out of memory\n", cmd);
+		return 1;
+	}
+	rc = cli_write_atomic(cmd, path, data, n);
+	free(path);
+	return rc;
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+int cli_refuse_options(const char *cmd, const cli_opts *o, const cg_backend *be)
+{
+	const char *opt = NULL, *why = NULL;
+
+	if (o->emit_llvm && !be->llvm_ir) {
+		opt = "--emit-llvm";
+		why = "it writes no LLVM IR";
+	} else if (o->db && !be->tuning_db) {
+		opt = "--db";
+		why = "the tuning db does not keep its records yet";
+	}
+	if (!opt)
+		return 0;
+	fprintf(stderr, "ftc %s: %s means nothing for the %s target (%s)\n", cmd, opt, be->name, why);
+	return 1;
 }

@@ -508,7 +508,7 @@ START_TEST(compile_writes_a_launcher)
 
 	memset(&o, 0, sizeof(o));
 	o.file = "examples/gemm.te";
-	ck_assert_int_eq(cli_compile_cuda(&o, g, ctx, &t, dir, "gemm", NULL), 0);
+	ck_assert_int_eq(cli_compile_library(&o, g, ctx, &t, dir, "gemm", NULL), 0);
 	snprintf(path, sizeof(path), "%s/gemm.ptx", dir);
 	ck_assert_ptr_nonnull(ptx = read_text(path));
 	snprintf(path, sizeof(path), "%s/gemm.h", dir);
@@ -560,7 +560,7 @@ START_TEST(compile_reports_a_bad_schedule)
 
 	memset(&o, 0, sizeof(o));
 	o.file = "gemm.te";
-	ck_assert_int_eq(cli_compile_cuda(&o, g, ctx, &t, dir, "gemm", "bind C nosuch threadIdx.x\n"), 1);
+	ck_assert_int_eq(cli_compile_library(&o, g, ctx, &t, dir, "gemm", "bind C nosuch threadIdx.x\n"), 1);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 0);
 	te_graph_free(g);

@@ -845,7 +845,7 @@ START_TEST(cli_compile_writes_files)
 	memset(&o, 0, sizeof(o));
 	o.file = "gemm16.te";
 	snprintf(out, sizeof(out), "%s/out/sub", dir);
-	ck_assert_int_eq(cli_compile_hls(&o, g, ctx, &t, out, "k", NULL), 0);
+	ck_assert_int_eq(cli_compile_library(&o, g, ctx, &t, out, "k", NULL), 0);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", out, files[i]);
 		ck_assert_msg(access(path, R_OK) == 0, "%s missing", path);
@@ -861,8 +861,8 @@ START_TEST(cli_compile_writes_files)
 	ck_assert_msg(strstr(text, "#pragma HLS PIPELINE II=1") && strstr(text, "# naive pipelined"), "%s", text);
 	free(text);
 	/* a schedule HLS cannot synthesize is a user error */
-	ck_assert_int_eq(cli_compile_hls(&o, g, ctx, &t, out, "k", "pipeline C j\npipeline C k\n"), 1);
-	ck_assert_int_eq(cli_compile_hls(&o, g, ctx, &t, out, "k", "split C x 2\n"), 1);
+	ck_assert_int_eq(cli_compile_library(&o, g, ctx, &t, out, "k", "pipeline C j\npipeline C k\n"), 1);
+	ck_assert_int_eq(cli_compile_library(&o, g, ctx, &t, out, "k", "split C x 2\n"), 1);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", out, files[i]);
 		remove(path);
