@@ -83,9 +83,6 @@ cg_module *cg_module_free(cg_module *m);
 /* The module's LLVM IR as text (malloc'd; NULL when out of memory). */
 char *cg_module_print(const cg_module *m);
 
-/* Write m as an ELF object file at `path`.  0, or -1 with `err` set. */
-int cg_module_emit_object(cg_module *m, const char *path, rt_error *err);
-
 typedef struct cg_jit cg_jit;
 typedef int (*cg_packed_fn)(void **args);
 

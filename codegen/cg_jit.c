@@ -111,38 +111,3 @@ cg_jit *cg_jit_free(cg_jit *j)
 	free(j);
 	return NULL;
 }
-
-/*
- * Emitted to memory, then written with stdio: LLVM's file stream ends the
- * process ("LLVM ERROR: IO failure on output stream") when a write fails,
- * e.g. on a full disk; here that is an error the caller reports.
- */
-int cg_module_emit_object(cg_module *m, const char *path, rt_error *err)
-{
-	LLVMTargetMachineRef tm = cg_target_machine(&m->target, err);
-	LLVMMemoryBufferRef buf = NULL;
-	char *msg = NULL;
-	FILE *f;
-	size_t n;
-	bool ok;
-	int rc = 0;
-
-	if (!tm)
-		return -1;
-	if (LLVMTargetMachineEmitToMemoryBuffer(tm, m->mod, LLVMObjectFile, &msg, &buf)) {
-		rc = rt_error_set(err, 0, 0, "%s: cannot emit the object file: %s", path, msg ? msg : "");
-		LLVMDisposeMessage(msg);
-	} else if (!(f = fopen(path, "wb"))) {
-		rc = rt_error_set(err, 0, 0, "%s: cannot write the object file: %s", path, strerror(errno));
-	} else {
-		n = LLVMGetBufferSize(buf);
-		ok = fwrite(LLVMGetBufferStart(buf), 1, n, f) == n;
-		ok = fclose(f) == 0 && ok;
-		if (!ok)
-			rc = rt_error_set(err, 0, 0, "%s: cannot write the object file: %s", path, strerror(errno));
-	}
-	if (buf)
-		LLVMDisposeMemoryBuffer(buf);
-	LLVMDisposeTargetMachine(tm);
-	return rc;
-}
