@@ -62,9 +62,10 @@ static const char compile_help[] =
 	"  --target T        cpu [-mcpu=NAME] [-mattr=FEATURES] [-threads=N] (default: the host);\n"
 	"                    cuda [-arch=sm_NN]: NAME.ptx, NAME.h, NAME.c (a launcher; docs/cuda.md);\n"
 	"                    hls [-part=P] [-clock=F]: NAME.c, NAME.h, NAME_tb.c, NAME.tcl (docs/hls.md)\n"
-	"  --emit-llvm       also write NAME.ll\n"
+	"  --emit-llvm       also write NAME.ll (cpu; refused for the other targets)\n"
 	"  --no-check        write the library without checking it against the reference\n"
-	"  --db PATH         the tuning db (default: $FTC_DB, else ~/.cache/ftc/tuning.db)\n"
+	"  --db PATH         the tuning db (default: $FTC_DB, else ~/.cache/ftc/tuning.db);\n"
+	"                    refused for a target whose records the db does not keep yet\n"
 	"  -D NAME=VALUE     replace the value of param NAME\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -386,44 +387,23 @@ static int check_jit(const cli_opts *o, const te_graph *g, cg_jit *j)
 }
 
 /*
- * Check what the back end compiled before it is written: code that runs
- * on this CPU is run (a JIT of the same loop IR, whose LLVM IR must be
- * the artifact's), otherwise the loop IR it translated is interpreted.
- * *unchecked is set under --no-check.  An exit status; the verdict is
- * printed.
+ * Lower, lint, compile and check before anything is written.  Code that
+ * runs on this CPU is checked by running a JIT of the same loop IR (whose
+ * LLVM IR must be the artifact's); other code by interpreting the loop IR
+ * it translates, before it is compiled.  *unchecked is set under
+ * --no-check.  The artifact (*f borrowed by it), or NULL after printing
+ * (*rc the exit status).
  */
-static int check_artifact(const cli_opts *o, const te_graph *g, const lir_func *f, const cg_backend *be,
-			  const cg_artifact *a, bool *unchecked)
-{
-	rt_error err;
-	cg_jit *j;
-	int rc;
-
-	*unchecked = o->no_check;
-	if (!be->host_code)
-		return cli_check_lir(o, g, f);
-	if ((rc = cli_check_allowed(o, g, CLI_CHECK_MAX_FLOPS, "the reference interpreter", unchecked)) || *unchecked)
-		return rc;
-	rt_error_clear(&err);
-	if (!(j = be->jit(a, &err))) {
-		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
-		return CLI_INTERNAL_ERROR;
-	}
-	rc = check_jit(o, g, j);
-	cg_jit_free(j);
-	return rc;
-}
-
-/* Lower, lint, compile and check.  The artifact (*f borrowed by it), or
- * NULL after printing (*rc the exit status). */
 static cg_artifact *build(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t,
 			  const cli_sched *sc, lir_func **f, char **canon, bool *unchecked, int *rc)
 {
 	const cg_backend *be = cg_backend_of(t->kind);
 	cg_artifact *a = NULL;
 	rt_error err;
+	cg_jit *j = NULL;
 
 	rt_error_clear(&err);
+	*unchecked = o->no_check;
 	if (!(*f = cli_lower_text(o, g, ctx, sc, canon, rc)))
 		return NULL;
 	*rc = CLI_USER_ERROR;
@@ -431,14 +411,20 @@ static cg_artifact *build(const cli_opts *o, const te_graph *g, isl_ctx *ctx, co
 		fprintf(stderr, "%s: error: %s\n", o->schedule ? o->schedule : o->file, err.msg);
 		return NULL;
 	}
-	*rc = CLI_INTERNAL_ERROR;
-	if (!(a = be->compile(*f, t, &err))) {
-		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
+	if ((*rc = be->host_code ? cli_check_allowed(o, g, CLI_CHECK_MAX_FLOPS, "the reference interpreter", unchecked)
+				 : cli_check_lir(o, g, *f)))
 		return NULL;
+	*rc = CLI_INTERNAL_ERROR;
+	if (!(a = be->compile(*f, t, &err)) || (be->host_code && !*unchecked && !(j = be->jit(a, &err)))) {
+		fprintf(stderr, "%s: internal error: %s\n", o->file, err.msg);
+		return be->free(a);
 	}
-	if ((*rc = check_artifact(o, g, *f, be, a, unchecked)))
-		a = be->free(a);
-	return a;
+	*rc = CLI_OK;
+	if (be->host_code && !*unchecked) {
+		*rc = check_jit(o, g, j);
+		cg_jit_free(j);
+	}
+	return *rc ? be->free(a) : a;
 }
 
 /* Say what was written, then the back end's notes and warnings. */
@@ -502,7 +488,6 @@ int cli_compile_library(const cli_opts *o, const te_graph *g, isl_ctx *ctx, cons
 	li.schedule = canon;
 	if (canon && own && !o->schedule && li.origin != db_origin) {
 		/* the kind's default: say so, as a comment of the schedule */
-		free(comment);
 		if ((comment = malloc(strlen(canon) + strlen(li.origin) + 8)))
 			sprintf(comment, "# %s\n%s", li.origin, canon);
 		li.schedule = comment ? comment : canon;
