@@ -459,3 +459,17 @@ const char *const examples[] = {
 	"conv3d", "conv3d_transposed", "depthwise_conv2d", "dilated_conv2d", "gemm", "gemv",
 	"group_conv2d", "maxpool2d", "mttkrp", "softmax",
 };
+
+uint64_t test_seed(void)
+{
+	const char *e = getenv("FTC_TEST_SEED");
+
+	return e && e[0] ? strtoull(e, NULL, 10) : 0;
+}
+
+uint64_t test_case_index(int j, int fixed, int rotating)
+{
+	if (j < fixed)
+		return (uint64_t)j;
+	return (uint64_t)fixed + test_seed() % TEST_SEED_PERIOD * (uint64_t)rotating + (uint64_t)(j - fixed);
+}

@@ -48,4 +48,18 @@ typedef struct sched_gen_opts {
 } sched_gen_opts;
 void random_schedule_opts(const te_graph *g, uint64_t seed, const sched_gen_opts *o, char *out, size_t size);
 
+/*
+ * The rotation of the randomized tests.  A loop over random cases runs
+ * `fixed` of them every time and `rotating` more that move with
+ * $FTC_TEST_SEED (./test sets it to the day; 0 when unset), so that the
+ * suite stays short while successive seeds reach every case.
+ */
+uint64_t test_seed(void);
+/* The case index of the j-th of fixed + rotating iterations: j itself for
+ * j < fixed, else fixed + test_seed() % TEST_SEED_PERIOD * rotating +
+ * (j - fixed).  Seed 0 runs cases 0 .. fixed + rotating - 1. */
+uint64_t test_case_index(int j, int fixed, int rotating);
+/* Seeds repeat after this many: the case indices stay small. */
+#define TEST_SEED_PERIOD 1000
+
 #endif

@@ -17,7 +17,10 @@
 #include "sched_gen.h"
 #include "te_verify.h"
 
-#define RANDOM_PER_EXAMPLE 10
+/* Random schedules per example: RANDOM_FIXED every run, RANDOM_ROTATING
+ * more chosen by $FTC_TEST_SEED (sched_gen.h). */
+#define RANDOM_FIXED 4
+#define RANDOM_ROTATING 2
 
 typedef struct jit_run {
 	cg_packed_fn fn;
@@ -85,10 +88,13 @@ START_TEST(examples_compile_and_match)
 	bad = compile_and_check(g, ctx, hand, 2);
 	ck_assert_msg(!bad[0], "%s hand schedule: %s", examples[_i], bad);
 	free(hand);
-	for (int seed = 0; seed < RANDOM_PER_EXAMPLE; seed++) {
-		random_schedule(g, (uint64_t)seed * 104729 + 17 + (uint64_t)_i, text, sizeof(text));
-		bad = compile_and_check(g, ctx, text, 1 + seed % 3);
-		ck_assert_msg(!bad[0], "%s random schedule %d: %s\n%s", examples[_i], seed, bad, text);
+	for (int j = 0; j < RANDOM_FIXED + RANDOM_ROTATING; j++) {
+		uint64_t seed = test_case_index(j, RANDOM_FIXED, RANDOM_ROTATING);
+
+		random_schedule(g, seed * 104729 + 17 + (uint64_t)_i, text, sizeof(text));
+		bad = compile_and_check(g, ctx, text, 1 + (int)(seed % 3));
+		ck_assert_msg(!bad[0], "%s random schedule %llu: %s\n%s", examples[_i], (unsigned long long)seed, bad,
+			      text);
 	}
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -281,9 +287,11 @@ static void targeted_schedule(const te_graph *g, uint64_t seed, char *out, size_
 		}
 }
 
-/* Random schedules per example and shape in the sweep: SWEEP_PER_SHAPE,
- * or $FTC_CG_SWEEP for a longer run. */
-#define SWEEP_PER_SHAPE 6
+/* Random schedules per example and shape in the sweep: SWEEP_FIXED and
+ * SWEEP_ROTATING (even, so that random and targeted ones alternate), or
+ * $FTC_CG_SWEEP fixed ones for a longer run. */
+#define SWEEP_FIXED 2
+#define SWEEP_ROTATING 2
 
 /*
  * The differential sweep: random schedules of every example at two small,
@@ -295,30 +303,33 @@ static void targeted_schedule(const te_graph *g, uint64_t seed, char *out, size_
 START_TEST(random_schedule_sweep)
 {
 	const char *env = getenv("FTC_CG_SWEEP");
-	int per = env ? atoi(env) : SWEEP_PER_SHAPE, ran = 0, refused = 0, wrong = 0;
+	int fixed = env ? atoi(env) : SWEEP_FIXED, rot = env ? 0 : SWEEP_ROTATING, ran = 0, refused = 0, wrong = 0;
 	char text[16384], first[20000] = "";
 
 	for (int shape = 0; shape < 2; shape++) {
 		isl_ctx *ctx = new_ctx();
 		te_graph *g = shape ? example_at(examples[_i], odd_shapes[_i], ctx) : small_example(examples[_i], ctx);
 
-		for (int seed = 0; seed < per; seed++) {
+		for (int j = 0; j < fixed + rot; j++) {
+			uint64_t seed = test_case_index(j, fixed, rot);
 			const char *bad;
 
 			if (seed % 2)
-				targeted_schedule(g, (uint64_t)seed * 7919 + 1000003u * (uint64_t)(shape + 1) + (uint64_t)_i,
+				targeted_schedule(g, seed * 7919 + 1000003u * (uint64_t)(shape + 1) + (uint64_t)_i,
 						  text, sizeof(text));
 			else
-				random_schedule(g, (uint64_t)seed * 7919 + 1000003u * (uint64_t)(shape + 1) + (uint64_t)_i,
+				random_schedule(g, seed * 7919 + 1000003u * (uint64_t)(shape + 1) + (uint64_t)_i,
 						text, sizeof(text));
-			bad = compile_and_check(g, ctx, text, 1 + seed % 2);
+			bad = compile_and_check(g, ctx, text, 1 + (int)(seed % 2));
 			ran++;
 			if (!strncmp(bad, "lowering:", 9)) {
 				refused++;
 			} else if (bad[0]) {
 				if (!wrong++)
-					snprintf(first, sizeof(first), "shape %d seed %d: %s\n%s", shape, seed, bad, text);
-				fprintf(stderr, "sweep %s shape %d seed %d: %s\n", examples[_i], shape, seed, bad);
+					snprintf(first, sizeof(first), "shape %d seed %llu: %s\n%s", shape,
+						 (unsigned long long)seed, bad, text);
+				fprintf(stderr, "sweep %s shape %d seed %llu: %s\n", examples[_i], shape,
+					(unsigned long long)seed, bad);
 			}
 		}
 		te_graph_free(g);
@@ -588,31 +599,45 @@ START_TEST(hanging_kernel_times_out)
 }
 END_TEST
 
-int main(void)
+/*
+ * test_codegen [PART NPARTS]: the example tests of the examples with index
+ * % NPARTS == PART (all by default), so that the suite can run them in
+ * parallel; part 0 also runs the hand-made cases.  CK_RUN_CASE=regress or
+ * sweep runs one test case alone.
+ */
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("codegen");
-	TCase *tc = tcase_create("codegen");
+	TCase *tc = tcase_create("codegen"), *sweep = tcase_create("sweep");
+	int part = argc > 2 ? atoi(argv[1]) : 0, nparts = argc > 2 ? atoi(argv[2]) : 1;
 	SRunner *sr;
 	int failed;
 
+	if (nparts < 1 || part < 0 || part >= nparts) {
+		fprintf(stderr, "usage: test_codegen [PART NPARTS]\n");
+		return EXIT_FAILURE;
+	}
 	tcase_set_timeout(tc, 900);
-	tcase_add_loop_test(tc, awkward_sizes, 0, sizeof(awkward) / sizeof(awkward[0]));
-	tcase_add_test(tc, crashing_kernel_is_reported);
-	tcase_add_test(tc, hanging_kernel_times_out);
-	tcase_add_loop_test(tc, examples_compile_and_match, 0, NEXAMPLES);
+	tcase_set_timeout(sweep, 900);
+	if (part == 0) {
+		TCase *rc = tcase_create("regress");
+
+		tcase_add_loop_test(tc, awkward_sizes, 0, sizeof(awkward) / sizeof(awkward[0]));
+		tcase_add_test(tc, crashing_kernel_is_reported);
+		tcase_add_test(tc, hanging_kernel_times_out);
+		tcase_set_timeout(rc, 900);
+		tcase_add_loop_test(rc, regressions, 0, sizeof(regress) / sizeof(regress[0]));
+		tcase_add_test(rc, ranges);
+		tcase_add_test(rc, parallel_capture_limit);
+		tcase_add_loop_test(rc, lazy_logic, 0, 3);
+		suite_add_tcase(s, rc);
+	}
+	for (int i = part; i < NEXAMPLES; i += nparts) {
+		tcase_add_loop_test(tc, examples_compile_and_match, i, i + 1);
+		tcase_add_loop_test(sweep, random_schedule_sweep, i, i + 1);
+	}
 	suite_add_tcase(s, tc);
-	/* CK_RUN_CASE=regress or sweep runs one of these alone */
-	tc = tcase_create("regress");
-	tcase_set_timeout(tc, 900);
-	tcase_add_loop_test(tc, regressions, 0, sizeof(regress) / sizeof(regress[0]));
-	tcase_add_test(tc, ranges);
-	tcase_add_test(tc, parallel_capture_limit);
-	tcase_add_loop_test(tc, lazy_logic, 0, 3);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("sweep");
-	tcase_set_timeout(tc, 900);
-	tcase_add_loop_test(tc, random_schedule_sweep, 0, NEXAMPLES);
-	suite_add_tcase(s, tc);
+	suite_add_tcase(s, sweep);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -723,14 +723,15 @@ static const char *compare_outputs(const te_graph *g, const char *path)
 	return msg;
 }
 
-/* Generate kernel, header and testbench for schedule text, compile them
- * with the host C compiler, run the testbench and compare its outputs
- * with the reference interpreter.  "" or a message. */
-static const char *csim(const te_graph *g, isl_ctx *ctx, const char *sched)
+/* Generate kernel, header and testbench for schedule text (ref: g's naive
+ * loop IR, named k_ref, kept), compile them with the host C compiler, run
+ * the testbench and compare its outputs with the reference interpreter.
+ * "" or a message. */
+static const char *csim(const te_graph *g, isl_ctx *ctx, const lir_func *ref, const char *sched)
 {
 	static char msg[4096];
 	cg_hls_info info = {"k", "hls", sched, NULL};
-	lir_func *f = lower_ok(g, ctx, sched, "k"), *ref = lower_ok(g, ctx, NULL, "k_ref");
+	lir_func *f = lower_ok(g, ctx, sched, "k");
 	char *dir = temp_dir(), *c, *h, *tb, cmd[4096];
 	const char *cc = getenv("CC") && getenv("CC")[0] ? getenv("CC") : "cc";
 	rt_error err;
@@ -776,7 +777,6 @@ out:
 		remove_dir(dir);
 	free(dir);
 	lir_func_free(f);
-	lir_func_free(ref);
 	return msg;
 }
 
@@ -808,6 +808,7 @@ START_TEST(csim_examples)
 	counter c = {0, 0};
 	srch_result r;
 	rt_error err;
+	lir_func *ref;
 	char *naive;
 	const char *bad;
 	int n;
@@ -815,17 +816,19 @@ START_TEST(csim_examples)
 	rt_error_clear(&err);
 	naive = srch_hls_default_schedule(g, &err);
 	ck_assert_msg(naive != NULL, "%s", err.msg);
-	bad = csim(g, ctx, naive);
+	ref = lower_ok(g, ctx, NULL, "k_ref");
+	bad = csim(g, ctx, ref, naive);
 	ck_assert_msg(!bad[0], "%s naive pipelined: %s\n%s", examples[_i], bad, naive);
 	free(naive);
 	tune(g, ctx, "hls", 16, SRCH_SA_Q, &c, &r);
 	n = searched(&r, list, SEARCHED);
 	ck_assert_msg(n == SEARCHED, "%s: only %d schedules within budget", examples[_i], n);
 	for (int i = 0; i < n; i++) {
-		bad = csim(g, ctx, list[i]);
+		bad = csim(g, ctx, ref, list[i]);
 		ck_assert_msg(!bad[0], "%s searched schedule %d: %s\n%s", examples[_i], i, bad, list[i]);
 	}
 	srch_result_release(&r);
+	lir_func_free(ref);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
 }
@@ -899,34 +902,52 @@ START_TEST(cli_tune_prints)
 }
 END_TEST
 
-int main(void)
+/*
+ * test_hls [PART NPARTS]: the space and C simulation tests of the examples
+ * with index % NPARTS == PART (all by default), so that the suite can run
+ * them in parallel; part 0 also runs the other tests.
+ */
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("hls");
-	TCase *tc = tcase_create("hls");
+	TCase *ex = tcase_create("examples");
+	int part = argc > 2 ? atoi(argv[1]) : 0, nparts = argc > 2 ? atoi(argv[2]) : 1;
 	SRunner *sr;
 	int failed;
 
-	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, steps_round_trip);
-	tcase_add_loop_test(tc, steps_bad_text, 0, sizeof(bad_steps) / sizeof(bad_steps[0]));
-	tcase_add_test(tc, lowering_carries_directives);
-	tcase_add_test(tc, cpu_runs_directives);
-	tcase_add_loop_test(tc, lowering_refuses, 0, sizeof(bad_lowering) / sizeof(bad_lowering[0]));
-	tcase_add_test(tc, lint_rejects_lir);
-	tcase_add_loop_test(tc, lint_rejects_c, 0, sizeof(bad_c) / sizeof(bad_c[0]));
-	tcase_add_test(tc, lint_accepts_helpers_and_math);
-	tcase_add_test(tc, model_accumulation_ii);
-	tcase_add_test(tc, model_partition_ii);
-	tcase_add_test(tc, model_resources);
-	tcase_add_test(tc, model_latency_and_budget);
-	tcase_add_loop_test(tc, space_points, 0, NEXAMPLES);
-	tcase_add_test(tc, tuner_runs_and_repeats);
-	tcase_add_test(tc, tripcount_pragma);
-	tcase_add_test(tc, golden_gemm_hls);
-	tcase_add_loop_test(tc, csim_examples, 0, NEXAMPLES);
-	tcase_add_test(tc, cli_compile_writes_files);
-	tcase_add_test(tc, cli_tune_prints);
-	suite_add_tcase(s, tc);
+	if (nparts < 1 || part < 0 || part >= nparts) {
+		fprintf(stderr, "usage: test_hls [PART NPARTS]\n");
+		return EXIT_FAILURE;
+	}
+	tcase_set_timeout(ex, 600);
+	if (part == 0) {
+		TCase *tc = tcase_create("hls");
+
+		tcase_set_timeout(tc, 600);
+		tcase_add_test(tc, steps_round_trip);
+		tcase_add_loop_test(tc, steps_bad_text, 0, sizeof(bad_steps) / sizeof(bad_steps[0]));
+		tcase_add_test(tc, lowering_carries_directives);
+		tcase_add_test(tc, cpu_runs_directives);
+		tcase_add_loop_test(tc, lowering_refuses, 0, sizeof(bad_lowering) / sizeof(bad_lowering[0]));
+		tcase_add_test(tc, lint_rejects_lir);
+		tcase_add_loop_test(tc, lint_rejects_c, 0, sizeof(bad_c) / sizeof(bad_c[0]));
+		tcase_add_test(tc, lint_accepts_helpers_and_math);
+		tcase_add_test(tc, model_accumulation_ii);
+		tcase_add_test(tc, model_partition_ii);
+		tcase_add_test(tc, model_resources);
+		tcase_add_test(tc, model_latency_and_budget);
+		tcase_add_test(tc, tuner_runs_and_repeats);
+		tcase_add_test(tc, tripcount_pragma);
+		tcase_add_test(tc, golden_gemm_hls);
+		tcase_add_test(tc, cli_compile_writes_files);
+		tcase_add_test(tc, cli_tune_prints);
+		suite_add_tcase(s, tc);
+	}
+	for (int i = part; i < NEXAMPLES; i += nparts) {
+		tcase_add_loop_test(ex, space_points, i, i + 1);
+		tcase_add_loop_test(ex, csim_examples, i, i + 1);
+	}
+	suite_add_tcase(s, ex);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -429,23 +429,40 @@ START_TEST(killed_children_are_transient)
 }
 END_TEST
 
-int main(void)
+/*
+ * test_tune [PART NPARTS]: the seeds of the examples with index % NPARTS
+ * == PART (all by default), so that the suite can run them in parallel;
+ * part 0 also runs the other tests.
+ */
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("tune");
-	TCase *tc = tcase_create("tune");
+	TCase *ex = tcase_create("examples");
+	int part = argc > 2 ? atoi(argv[1]) : 0, nparts = argc > 2 ? atoi(argv[2]) : 1;
 	SRunner *sr;
 	int failed;
 
-	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, crashing_candidates_are_failures);
-	tcase_add_test(tc, tune_small_gemm_beats_naive);
-	tcase_add_test(tc, machine_facts);
-	tcase_add_loop_test(tc, seeds_of_every_example_verify, 0, NEXAMPLES);
-	tcase_add_test(tc, seeds_beat_naive_on_gemm);
-	tcase_add_test(tc, cutoffs_are_bounds_and_naive_is_remeasured);
-	tcase_add_test(tc, interrupt_stops_the_search);
-	tcase_add_test(tc, killed_children_are_transient);
-	suite_add_tcase(s, tc);
+	if (nparts < 1 || part < 0 || part >= nparts) {
+		fprintf(stderr, "usage: test_tune [PART NPARTS]\n");
+		return EXIT_FAILURE;
+	}
+	tcase_set_timeout(ex, 600);
+	if (part == 0) {
+		TCase *tc = tcase_create("tune");
+
+		tcase_set_timeout(tc, 600);
+		tcase_add_test(tc, crashing_candidates_are_failures);
+		tcase_add_test(tc, tune_small_gemm_beats_naive);
+		tcase_add_test(tc, machine_facts);
+		tcase_add_test(tc, seeds_beat_naive_on_gemm);
+		tcase_add_test(tc, cutoffs_are_bounds_and_naive_is_remeasured);
+		tcase_add_test(tc, interrupt_stops_the_search);
+		tcase_add_test(tc, killed_children_are_transient);
+		suite_add_tcase(s, tc);
+	}
+	for (int i = part; i < NEXAMPLES; i += nparts)
+		tcase_add_loop_test(ex, seeds_of_every_example_verify, i, i + 1);
+	suite_add_tcase(s, ex);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
