@@ -380,7 +380,6 @@ static const cg_backend backends[] = {
 		.host_code = true,
 		.llvm_ir = true,
 		.runtime_lib = true,
-		.tuning_db = true,
 		.outputs = cpu_outputs,
 		.defaults = cpu_defaults,
 		.parse_opt = cpu_parse_opt,

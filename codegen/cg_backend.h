@@ -88,7 +88,6 @@ typedef struct cg_backend {
 				  * code itself (jit), else the loop IR it translates */
 	bool llvm_ir;            /* --emit-llvm: it can write its LLVM IR */
 	bool runtime_lib;        /* its library links libftcrt.a (copied beside it) */
-	bool tuning_db;          /* the tuning db keeps its records (--db means something) */
 	const char *const *outputs; /* printf formats of NAME: the files it may write */
 
 	/* The target's defaults for this kind (t has the host's fields). */

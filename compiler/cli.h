@@ -273,8 +273,8 @@ char *cli_path_join(const char *dir, const char *file);
 
 /*
  * Refuse an option that means nothing for back end `be` (cg_backend.h):
- * --emit-llvm where it writes no LLVM IR, --db where the tuning db does
- * not keep its records.  0, or 1 after printing "ftc CMD: OPTION means
+ * --emit-llvm where it writes no LLVM IR.  (The tuning db keeps the
+ * records of every back end.)  0, or 1 after printing "ftc CMD: OPTION means
  * nothing for the KIND target (why)".
  */
 struct cg_backend;
@@ -295,6 +295,18 @@ int cli_check(int argc, char **argv);
 int cli_lower(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_tune(int argc, char **argv);
+
+struct cg_target;
+struct srch_measurer;
+/* ftc tune of a loaded graph with options o, on any target (cli_tune.c).
+ * An exit status. */
+int cli_tune_graph(const cli_opts *o, const te_graph *g, isl_ctx *ctx);
+/* The measurer of target t for command `cmd` (cuda: the device, or the
+ * CPU emulator when FTC_CUDA_EMULATE is set, or when `lookup` (only the
+ * tuning db's key is wanted) and there is no driver or device).  NULL after printing
+ * why, with *status set. */
+struct srch_measurer *cli_measurer(const char *cmd, const te_graph *g, isl_ctx *ctx, const struct cg_target *t,
+				   bool lookup, int *status);
 int cli_eval(int argc, char **argv);
 int cli_compile(int argc, char **argv);
 int cli_db(int argc, char **argv);

@@ -64,8 +64,7 @@ static const char compile_help[] =
 	"                    hls [-part=P] [-clock=F]: NAME.c, NAME.h, NAME_tb.c, NAME.tcl (docs/hls.md)\n"
 	"  --emit-llvm       also write NAME.ll (cpu; refused for the other targets)\n"
 	"  --no-check        write the library without checking it against the reference\n"
-	"  --db PATH         the tuning db (default: $FTC_DB, else ~/.cache/ftc/tuning.db);\n"
-	"                    refused for a target whose records the db does not keep yet\n"
+	"  --db PATH         the tuning db (default: $FTC_DB, else ~/.cache/ftc/tuning.db)\n"
 	"  -D NAME=VALUE     replace the value of param NAME\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -238,9 +237,10 @@ static int db_schedule(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const
 {
 	tdb *db = NULL;
 	srch_db sd;
+	srch_measurer *m = NULL;
 	rt_error err;
 	double gflops = 0;
-	int found = 0;
+	int found = 0, rc = 0;
 
 	*text = NULL;
 	if (o->schedule)
@@ -248,13 +248,21 @@ static int db_schedule(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const
 	if (cli_db_open(o, false, &db))
 		return 1;
 	rt_error_clear(&err);
-	if (db && (srch_db_init(&sd, db, g, t, FTC_VERSION, "compile", 0, &err) ||
-		   (found = srch_db_best(&sd, ctx, t, text, &gflops, &err)) < 0)) {
-		fprintf(stderr, "ftc compile: the tuning db: %s\n", err.msg);
+	if (db && !(m = cli_measurer("compile", g, ctx, t, true, &rc))) {
 		tdb_close(db);
 		return 1;
 	}
+	if (db && (srch_db_init(&sd, db, m, FTC_VERSION, "compile", 0, &err) ||
+		   (found = srch_db_best(&sd, ctx, text, &gflops, &err)) < 0)) {
+		fprintf(stderr, "ftc compile: the tuning db: %s\n", err.msg);
+		rc = 1;
+	}
+	if (db)
+		srch_db_release(&sd);
+	srch_measurer_free(m);
 	tdb_close(db);
+	if (rc)
+		return 1;
 	if (found)
 		fprintf(stderr, "ftc compile: using the tuning db's best schedule (%.2f GFLOP/s when measured)\n", gflops);
 	else
@@ -291,8 +299,8 @@ static const struct {
 static const char db_origin[] = "the tuning db's best";
 
 /* The schedule text compile lowers (*own, caller frees; NULL: naive) and
- * where it came from: --schedule FILE, else the tuning db's best where
- * the back end keeps its records there, else the kind's default.  An
+ * where it came from: --schedule FILE, else the tuning db's best, else
+ * the kind's default.  An
  * exit status. */
 static int pick_schedule(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t, char **own,
 			 const char **origin)
@@ -303,7 +311,7 @@ static int pick_schedule(const cli_opts *o, const te_graph *g, isl_ctx *ctx, con
 	*origin = o->schedule;
 	if (o->schedule)
 		return (*own = cli_read_file(o->schedule)) ? CLI_OK : CLI_USER_ERROR;
-	if (cg_backend_of(t->kind)->tuning_db && db_schedule(o, g, ctx, t, own))
+	if (db_schedule(o, g, ctx, t, own))
 		return CLI_USER_ERROR;
 	if (*own) {
 		*origin = db_origin;
@@ -339,7 +347,7 @@ static int check_outputs(const compile_opts *c, const cg_backend *be, const char
 	};
 	int rc = 0;
 
-	if (!c->o.schedule && be->tuning_db && cli_db_path(&c->o, db, sizeof(db)) == 0)
+	if (!c->o.schedule && cli_db_path(&c->o, db, sizeof(db)) == 0)
 		in[2].path = db;
 	for (int i = 0; be->outputs[i] && rc == 0; i++) {
 		snprintf(file, sizeof(file), be->outputs[i], name);

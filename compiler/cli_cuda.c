@@ -1,6 +1,7 @@
 /*
- * cli_cuda: ftc run and tune for a cuda target (cli_cuda.h); ftc compile's
- * library is the cuda back end's (codegen/cg_cuda_lib.c).
+ * cli_cuda: ftc run for a cuda target (cli_cuda.h); ftc compile's
+ * library is the cuda back end's (codegen/cg_cuda_lib.c) and ftc tune is
+ * cli_tune.c's for every target.
  */
 #include "cli_cuda.h"
 
@@ -18,7 +19,7 @@ static const char no_driver_tail[] =
 	"ftc compile --target cuda works without one; FTC_CUDA_EMULATE=1 runs the kernels on the CPU emulator "
 	"(results only, no timings)";
 
-/* ---- run and tune ---- */
+/* ---- run ---- */
 
 static bool emulate(void)
 {
@@ -80,68 +81,6 @@ int cli_run_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_ta
 	}
 	free(r.schedule);
 	free(naive);
-	srch_cuda_free(m);
-	return rc;
-}
-
-static void print_tuned(const cli_opts *o, const srch_cuda *m, const srch_result *r, const char *target)
-{
-	const srch_record *b = r->best >= 0 ? &r->records[r->best] : NULL;
-	double naive = isfinite(r->naive_seconds) && r->naive_seconds > 0 ? r->naive_seconds : 0;
-	int failures = 0;
-
-	for (int i = 0; i < r->nrecords; i++)
-		failures += r->records[i].status != SRCH_OK;
-	if (o->json) {
-		printf("{\"target\": \"%s\", \"device\": \"%s\", \"trials\": %d, \"failures\": %d, \"seconds\": %.3f, "
-		       "\"best_gflops\": %.4f, \"naive_gflops\": %.4f}\n",
-		       target, srch_cuda_device(m), r->nrecords, failures, r->elapsed, b ? b->gflops : 0,
-		       naive > 0 && b ? b->gflops * b->seconds / naive : 0);
-		return;
-	}
-	printf("tuned %s for %s on %s: %d trials (%d failed) in %.1f s, stopped by %s\n", o->file ? o->file : "?",
-	       target, srch_cuda_device(m), r->nrecords, failures, r->elapsed,
-	       r->stop_reason[0] ? r->stop_reason : "?");
-	if (!b) {
-		printf("no candidate ran successfully\n");
-		return;
-	}
-	printf("best: %.2f GFLOP/s (%.4g ms, verified%s), naive %.2f GFLOP/s, speedup %.2fx\n", b->gflops,
-	       b->seconds * 1e3, r->remeasured ? ", re-measured" : "", naive > 0 ? b->gflops * b->seconds / naive : 0,
-	       naive > 0 ? naive / b->seconds : 0);
-	printf("schedule:\n%s%s", b->schedule, b->schedule[0] && b->schedule[strlen(b->schedule) - 1] != '\n' ? "\n" : "");
-}
-
-int cli_tune_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t)
-{
-	srch_tune_opts to;
-	srch_result r;
-	rt_error err;
-	srch_cuda *m;
-	cli_progress ui;
-	char ts[256];
-	int rc = CLI_OK;
-
-	if ((rc = cli_tune_options(o, &to)) || !(m = open_gpu("tune", g, ctx, t, &rc)))
-		return rc;
-	to.min_time = 0.05;
-	cli_progress_start(&ui, o, "", &to);
-	cg_target_string(t, ts, sizeof(ts));
-	rt_error_clear(&err);
-	rc = srch_cuda_tune(m, ctx, &to, &r, &err);
-	cli_progress_stop(&ui);
-	cli_progress_end(&ui);
-	if (rc) {
-		fprintf(stderr, "%s: error: %s\n", o->file ? o->file : "ftc tune", err.msg);
-		srch_cuda_free(m);
-		return CLI_INTERNAL_ERROR;
-	}
-	print_tuned(o, m, &r, ts);
-	if (r.best < 0)
-		rc = CLI_USER_ERROR;
-	else if (o->save_schedule && cli_save_schedule("tune", o, r.records[r.best].schedule))
-		rc = CLI_USER_ERROR;
-	srch_result_release(&r);
 	srch_cuda_free(m);
 	return rc;
 }

@@ -1,12 +1,12 @@
 /*
- * cli_cuda: the CUDA target of ftc run and ftc tune.
+ * cli_cuda: the CUDA target of ftc run.
  *
  * Each entry point takes the parsed options, the verified graph, the isl
  * context and the parsed cuda target, prints what ftc prints for that
  * command and returns its exit status (CLI_OK, CLI_USER_ERROR,
  * CLI_INTERNAL_ERROR).  `schedule_text` NULL means the naive GPU schedule
- * (srch_cuda_naive_schedule).  Setting FTC_CUDA_EMULATE=1 makes run and
- * tune use the CPU emulator instead of the driver (correctness only).
+ * (srch_cuda_naive_schedule).  Setting FTC_CUDA_EMULATE=1 makes run
+ * use the CPU emulator instead of the driver (correctness only).
  */
 #ifndef FTC_CLI_CUDA_H
 #define FTC_CLI_CUDA_H
@@ -21,10 +21,5 @@
  * reference, time it (CUDA events, warm-up, median) and print GFLOP/s. */
 int cli_run_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t,
 		 const char *schedule_text);
-
-/* ftc tune --target cuda: tune on the GPU (o->trials, o->seconds,
- * o->method, o->seed, o->quiet, o->json, o->save_schedule); without a
- * driver it says so and returns CLI_USER_ERROR. */
-int cli_tune_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t);
 
 #endif

@@ -1,5 +1,7 @@
 /*
- * ftc tune FILE.te: search the schedule space by measuring candidates.
+ * ftc tune FILE.te: search the schedule space by measuring candidates, on
+ * any target: the target picks the measurer (srch_measurer.h); the loop,
+ * the tuning db, the options and the report are the same for all.
  */
 #include <math.h>
 #include <signal.h>
@@ -11,9 +13,9 @@
 #include "cg.h"
 #include "cg_backend.h"
 #include "cli.h"
-#include "cli_cuda.h"
-#include "cli_hls.h"
+#include "rt_cuda.h"
 #include "srch_db.h"
+#include "srch_measurer.h"
 #include "srch_model.h"
 #include "srch_tune.h"
 
@@ -27,10 +29,13 @@ static const char tune_help[] =
 	"                [--db PATH | --no-db] [--no-model]\n"
 	"\n"
 	"Search FILE.te's schedule space for the fastest schedule on the target:\n"
-	"each candidate is lowered, compiled with LLVM and timed in a child\n"
-	"process (a crash, a hang or a wrong result is recorded as a failure and\n"
-	"the search goes on); the naive schedule, the first candidate and every\n"
-	"new best are checked against the reference.  On a terminal a progress\n"
+	"on the CPU each candidate is lowered, compiled with LLVM and timed in a\n"
+	"child process; with --target cuda it is launched on the GPU (or the CPU\n"
+	"emulator with FTC_CUDA_EMULATE=1: results only, no meaningful times);\n"
+	"with --target hls the analytic model estimates it.  A crash, a hang or a\n"
+	"wrong result is recorded as a failure and the search goes on; the naive\n"
+	"schedule, the first candidate and every new best are checked against\n"
+	"the reference before it can be the best.  On a terminal a progress\n"
 	"line shows the trial, the best and last GFLOP/s, failures, elapsed time\n"
 	"and ETA.  Before the search, ftc measures a handful of schedules built\n"
 	"from the machine's facts (vector width and registers, cache sizes,\n"
@@ -41,7 +46,9 @@ static const char tune_help[] =
 	"stops after the candidate in flight (exit status 130); the same command\n"
 	"resumes from the db.\n"
 	"\n"
-	"Every measurement is stored in the tuning db as it is made.  A tune starts\n"
+	"Every measurement is stored in the tuning db as it is made, for every\n"
+	"target (keyed by the target string and what measured: the CPU, the GPU\n"
+	"or its emulator, the FPGA part).  A tune starts\n"
 	"from the db's records of the same workload and target: they count toward\n"
 	"the trial budget and are never measured again, so a second tune with the\n"
 	"same budget measures nothing, and a tune that was killed resumes.  A cost\n"
@@ -99,66 +106,126 @@ typedef struct model_info {
 	int audits, misses;  /* would-be skips measured, and those within 4x of the best */
 } model_info;
 
-static void print_result(const cli_opts *o, const te_graph *g, const srch_result *r, const char *target,
-			 const cli_progress *ui, const model_info *mi)
-{
-	const srch_record *b = r->best >= 0 ? &r->records[r->best] : NULL;
-	double naive_gflops = isfinite(r->naive_seconds) ? te_graph_flops(g) * 1e-9 / r->naive_seconds : 0;
-	int failures = 0;
+/* What a tune's report shows. */
+typedef struct tune_report {
+	model_info mi;
+	const srch_result *r;
+	const srch_measurer *m;
+	char target[256];
+	double naive_gflops;
+	int failures;
+	char naive_detail[2048], best_detail[2048];
+} tune_report;
 
-	for (int i = 0; i < r->nrecords; i++)
-		failures += r->records[i].status != SRCH_OK;
-	if (o->json) {
-		printf("{\"file\": ");
-		cli_json_string(stdout, o->file);
-		printf(", \"target\": ");
-		cli_json_string(stdout, target);
-		printf(", \"trials\": %d, \"failures\": %d, \"seconds\": %.3f, \"stop\": ", r->nrecords, failures,
-		       r->elapsed);
-		cli_json_string(stdout, r->stop_reason);
-		printf(", \"naive_gflops\": %.4f", naive_gflops);
-		if (b) {
-			printf(", \"best_gflops\": %.4f, \"best_seconds\": %.6g, \"speedup\": %.3f, \"verified\": %s, \"schedule\": ",
-			       b->gflops, b->seconds, isfinite(r->naive_seconds) ? r->naive_seconds / b->seconds : 0,
-			       b->verified ? "true" : "false");
-			cli_json_string(stdout, b->schedule);
-		}
-		printf(", \"measured\": %d, \"from_db\": %d, \"constructed\": %d, \"interrupted\": %s", r->measured,
-		       r->nhistory, r->seeded, r->interrupted ? "true" : "false");
-		printf(", \"model_records\": %d, \"skipped_by_model\": %d, \"model_audits\": %d, \"model_misses\": %d",
-		       mi->records, r->skipped_by_model, mi->audits, mi->misses);
-		print_times(&r->times);
-		printf(", \"best_by_trial\": [");
-		for (int i = 0; i < ui->ncurve; i++)
-			printf("%s%.3f", i ? ", " : "", ui->curve[i]);
-		printf("]}\n");
-		return;
+/* What the measurer says of a schedule beyond its time (the HLS model's
+ * cycles and resources), "" when nothing. */
+static void describe(srch_measurer *m, isl_ctx *ctx, const char *schedule, char *out, size_t n)
+{
+	rt_error err;
+
+	out[0] = '\0';
+	rt_error_clear(&err);
+	if (m->ops->describe && m->ops->describe(m, ctx, schedule, out, n, &err))
+		snprintf(out, n, "(%s)\n", err.msg);
+}
+
+static void print_json(const cli_opts *o, const tune_report *t, const cli_progress *ui)
+{
+	const srch_result *r = t->r;
+	const srch_record *b = r->best >= 0 ? &r->records[r->best] : NULL;
+
+	printf("{\"file\": ");
+	cli_json_string(stdout, o->file);
+	printf(", \"target\": ");
+	cli_json_string(stdout, t->target);
+	printf(", \"device\": ");
+	cli_json_string(stdout, t->m->device);
+	printf(", \"measured_by\": ");
+	cli_json_string(stdout, t->m->name);
+	printf(", \"trials\": %d, \"failures\": %d, \"seconds\": %.3f, \"stop\": ", r->nrecords, t->failures,
+	       r->elapsed);
+	cli_json_string(stdout, r->stop_reason);
+	printf(", \"naive_gflops\": %.4f", t->naive_gflops);
+	if (t->naive_detail[0]) {
+		printf(", \"naive_detail\": ");
+		cli_json_string(stdout, t->naive_detail);
 	}
-	printf("tuned %s for %s: %d trials (%d failed) in %.1f s, stopped by %s\n", o->file, target, r->nrecords,
-	       failures, r->elapsed, r->stop_reason[0] ? r->stop_reason : "?");
+	if (b) {
+		printf(", \"best_gflops\": %.4f, \"best_seconds\": %.6g, \"speedup\": %.3f, \"verified\": %s, \"schedule\": ",
+		       b->gflops, b->seconds, isfinite(r->naive_seconds) ? r->naive_seconds / b->seconds : 0,
+		       b->verified ? "true" : "false");
+		cli_json_string(stdout, b->schedule);
+	}
+	if (t->best_detail[0]) {
+		printf(", \"best_detail\": ");
+		cli_json_string(stdout, t->best_detail);
+	}
+	printf(", \"measured\": %d, \"from_db\": %d, \"constructed\": %d, \"interrupted\": %s", r->measured,
+	       r->nhistory, r->seeded, r->interrupted ? "true" : "false");
+	printf(", \"model_records\": %d, \"skipped_by_model\": %d, \"model_audits\": %d, \"model_misses\": %d",
+	       t->mi.records, r->skipped_by_model, t->mi.audits, t->mi.misses);
+	print_times(&r->times);
+	printf(", \"best_by_trial\": [");
+	for (int i = 0; i < ui->ncurve; i++)
+		printf("%s%.3f", i ? ", " : "", ui->curve[i]);
+	printf("]}\n");
+}
+
+static void print_text(const cli_opts *o, const tune_report *t)
+{
+	const srch_result *r = t->r;
+	const srch_record *b = r->best >= 0 ? &r->records[r->best] : NULL;
+
+	printf("tuned %s for %s on %s (%s): %d trials (%d failed) in %.1f s, stopped by %s\n", o->file, t->target,
+	       t->m->device, t->m->name, r->nrecords, t->failures, r->elapsed,
+	       r->stop_reason[0] ? r->stop_reason : "?");
 	if (r->nhistory > 0 && r->measured == 0)
 		printf("the tuning db already holds %d trials of this workload on this target: nothing measured\n",
 		       r->nhistory);
 	else if (r->nhistory > 0)
 		printf("%d trials came from the tuning db, %d candidates measured now\n", r->nhistory, r->measured);
-	if (mi->records > 0)
+	if (t->mi.records > 0)
 		printf("the cost model, trained on %d records of this target, skipped %d candidates (%d of %d audits "
-		       "ran within 4x of the best)\n", mi->records, r->skipped_by_model, mi->misses, mi->audits);
+		       "ran within 4x of the best)\n", t->mi.records, r->skipped_by_model, t->mi.misses, t->mi.audits);
+	if (t->naive_detail[0])
+		printf("naive:\n%s", t->naive_detail);
 	if (!b) {
-		printf("no candidate ran successfully; the naive schedule runs at %.2f GFLOP/s\n", naive_gflops);
+		printf("no candidate ran successfully; the naive schedule runs at %.2f GFLOP/s\n", t->naive_gflops);
 		return;
 	}
-	printf("best: %.2f GFLOP/s (%.4g ms, verified%s), naive %.2f GFLOP/s, speedup %.2fx\n", b->gflops,
-	       b->seconds * 1e3, r->remeasured ? ", re-measured beside the naive schedule" : "", naive_gflops,
+	printf("best: %.2f GFLOP/s (%.4g ms, %s%s), naive %.2f GFLOP/s, speedup %.2fx\n", b->gflops,
+	       b->seconds * 1e3, b->verified ? "verified" : "not checked: the measurer cannot check this graph",
+	       r->remeasured ? ", re-measured beside the naive schedule" : "", t->naive_gflops,
 	       isfinite(r->naive_seconds) ? r->naive_seconds / b->seconds : 0);
+	if (t->best_detail[0])
+		printf("%s", t->best_detail);
 	printf("schedule:\n%s%s", b->schedule,
 	       b->schedule[0] && b->schedule[strlen(b->schedule) - 1] != '\n' ? "\n" : "");
+}
+
+static void print_result(const cli_opts *o, srch_measurer *m, isl_ctx *ctx, const srch_result *r,
+			 const cli_progress *ui, const model_info *mi)
+{
+	tune_report t = {*mi, r, m, "", 0, 0, "", ""};
+
+	cg_target_string(&m->t, t.target, sizeof(t.target));
+	t.naive_gflops = isfinite(r->naive_seconds) ? te_graph_flops(m->g) * 1e-9 / r->naive_seconds : 0;
+	for (int i = 0; i < r->nrecords; i++)
+		t.failures += r->records[i].status != SRCH_OK;
+	describe(m, ctx, m->naive, t.naive_detail, sizeof(t.naive_detail));
+	if (r->best >= 0)
+		describe(m, ctx, r->records[r->best].schedule, t.best_detail, sizeof(t.best_detail));
+	if (o->json)
+		print_json(o, &t, ui);
+	else
+		print_text(o, &t);
 }
 
 /* The tuning db side of a tune: opened unless --no-db. */
 typedef struct tune_db {
 	tdb *db;
 	srch_db sd;
+	bool init;
 	srch_record *hist;
 	int nhist;
 	srch_model *model;   /* NULL: none (--no-model, or too few records) */
@@ -179,8 +246,7 @@ static void model_start(tune_db *d, const cg_target *t, srch_tune_opts *to)
 }
 
 /* Open the db and load the history into `to`.  An exit status. */
-static int db_start(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t, srch_tune_opts *to,
-		    tune_db *d)
+static int db_start(const cli_opts *o, srch_measurer *m, isl_ctx *ctx, srch_tune_opts *to, tune_db *d)
 {
 	rt_error err;
 
@@ -190,8 +256,9 @@ static int db_start(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg
 	if (cli_db_open(o, true, &d->db))
 		return CLI_USER_ERROR;
 	rt_error_clear(&err);
-	if (srch_db_init(&d->sd, d->db, g, t, FTC_VERSION, srch_method_name(to->method), to->seed, &err) ||
-	    srch_db_history(&d->sd, ctx, t, &d->hist, &d->nhist, &to->history_best, &to->naive_seconds, &err)) {
+	d->init = true;
+	if (srch_db_init(&d->sd, d->db, m, FTC_VERSION, srch_method_name(to->method), to->seed, &err) ||
+	    srch_db_history(&d->sd, ctx, &d->hist, &d->nhist, &to->history_best, &to->naive_seconds, &err)) {
 		fprintf(stderr, "ftc tune: the tuning db: %s\n", err.msg);
 		return CLI_USER_ERROR; /* the db's file, disk or memory: the user's environment */
 	}
@@ -200,7 +267,7 @@ static int db_start(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg
 	to->record = srch_db_record;
 	to->record_user = &d->sd;
 	if (!o->no_model)
-		model_start(d, t, to);
+		model_start(d, &m->t, to);
 	return CLI_OK;
 }
 
@@ -215,6 +282,8 @@ static int db_finish(tune_db *d, const srch_result *r)
 		fprintf(stderr, "ftc tune: the tuning db: %s\n", err.msg);
 		rc = CLI_USER_ERROR; /* a write failed: a full disk, a read-only file */
 	}
+	if (d->init)
+		srch_db_release(&d->sd);
 	srch_records_free(d->hist, d->nhist);
 	srch_model_free(d->model);
 	tdb_close(d->db);
@@ -233,19 +302,15 @@ static int tune_options(const cli_opts *o, srch_tune_opts *to, cg_target *t)
 		fprintf(stderr, "ftc tune: %s\n", err.msg);
 		return CLI_USER_ERROR;
 	}
-	if (t->kind != CG_TARGET_CPU) {
-		fprintf(stderr, "ftc tune: the %s back end is not available to ftc tune in this version\n",
-			cg_target_kind_name(t->kind));
+	if (cli_refuse_options("tune", o, cg_backend_of(t->kind)))
 		return CLI_USER_ERROR;
-	}
 	return cli_tune_options(o, to);
 }
 
-/* srch_tune with SIGINT caught (opts.interrupt): the first Ctrl-C stops
- * the search after the current trial, a second one (SA_RESETHAND) kills
- * as usual.  The previous handler is restored afterwards. */
-static int search(const te_graph *g, isl_ctx *ctx, const cg_target *t, srch_tune_opts *to, srch_result *r,
-		  rt_error *err)
+/* srch_tune_with with SIGINT caught (opts.interrupt): the first Ctrl-C
+ * stops the search after the current trial, a second one (SA_RESETHAND)
+ * kills as usual.  The previous handler is restored afterwards. */
+static int search(srch_measurer *m, isl_ctx *ctx, srch_tune_opts *to, srch_result *r, rt_error *err)
 {
 	struct sigaction sa, old;
 	int rc;
@@ -257,7 +322,7 @@ static int search(const te_graph *g, isl_ctx *ctx, const cg_target *t, srch_tune
 	tune_interrupted = 0;
 	to->interrupt = &tune_interrupted;
 	sigaction(SIGINT, &sa, &old);
-	rc = srch_tune(g, ctx, t, to, r, err);
+	rc = srch_tune_with(m, ctx, to, r, err);
 	sigaction(SIGINT, &old, NULL);
 	return rc;
 }
@@ -277,33 +342,83 @@ static void say_interrupted(const cli_opts *o, const srch_result *r, const tune_
 		fprintf(stderr, "; %d stored in the tuning db: run the same command again to resume\n", d->sd.stored);
 }
 
-static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
+static const char no_driver[] =
+	"no CUDA driver on this machine (libcuda.so.1 not found); ftc compile --target cuda works without one; "
+	"FTC_CUDA_EMULATE=1 runs the kernels on the CPU emulator (results only, no timings)";
+
+srch_measurer *cli_measurer(const char *cmd, const te_graph *g, isl_ctx *ctx, const cg_target *t, bool lookup,
+			    int *status)
 {
-	srch_tune_opts to;
-	srch_result r;
-	cg_target t;
+	const char *e = getenv("FTC_CUDA_EMULATE");
+	bool emulate = e && *e && strcmp(e, "0") != 0;
+	srch_measurer *m;
 	rt_error err;
-	cli_progress ui;
-	tune_db d;
-	char ts[256];
-	model_info mi = {0, 0, 0};
+
+	rt_error_clear(&err);
+	if (t->kind == CG_TARGET_CUDA && !emulate && !rt_cuda_driver_present()) {
+		if (lookup) {
+			emulate = true;
+		} else {
+			fprintf(stderr, "ftc %s: %s\n", cmd, no_driver);
+			*status = CLI_USER_ERROR;
+			return NULL;
+		}
+	}
+	m = srch_measurer_new(g, ctx, t, emulate ? SRCH_MEASURE_EMULATE : 0, &err);
+	if (!m && lookup && !emulate) /* a driver without a device: the emulator's key */
+		m = srch_measurer_new(g, ctx, t, SRCH_MEASURE_EMULATE, &err);
+	if (!m) {
+		fprintf(stderr, "ftc %s: cannot measure on the %s target: %s\n", cmd, cg_target_kind_name(t->kind),
+			err.msg);
+		*status = CLI_USER_ERROR;
+	}
+	return m;
+}
+
+/* The space must fit (SRCH_MAX_SLOTS) before a tune: the user's to
+ * change.  An exit status. */
+static int space_fits(const cli_opts *o, const srch_measurer *m)
+{
+	srch_space *sp = calloc(1, sizeof(*sp));
+	rt_error err;
 	int rc;
 
-	if ((rc = tune_options(o, &to, &t)))
-		return rc;
-	cli_progress_start(&ui, o, "", &to);
-	cg_target_string(&t, ts, sizeof(ts));
-	if ((rc = db_start(o, g, ctx, &t, &to, &d))) {
+	rt_error_clear(&err);
+	if (!sp) {
+		fprintf(stderr, "ftc tune: out of memory\n");
+		return CLI_INTERNAL_ERROR;
+	}
+	rc = srch_space_init_for(sp, m->g, &m->t, &err);
+	srch_space_release(sp);
+	free(sp);
+	if (rc)
+		fprintf(stderr, "%s: error: %s\n", o->file, err.msg);
+	return rc ? CLI_USER_ERROR : CLI_OK;
+}
+
+/* Search, then report and store: an exit status. */
+static int tune_with(const cli_opts *o, srch_measurer *m, isl_ctx *ctx, srch_tune_opts *to)
+{
+	srch_result r;
+	rt_error err;
+	cli_progress ui;
+	model_info mi = {0, 0, 0};
+	tune_db d;
+	int rc;
+
+	cli_progress_start(&ui, o, m->t.kind == CG_TARGET_HLS ? " (model)" : "", to);
+	if ((rc = db_start(o, m, ctx, to, &d))) {
 		cli_progress_end(&ui);
 		db_finish(&d, NULL);
 		return rc;
 	}
 	rt_error_clear(&err);
-	if (search(g, ctx, &t, &to, &r, &err)) {
+	if (search(m, ctx, to, &r, &err)) {
 		cli_progress_stop(&ui);
 		fprintf(stderr, "%s: error: %s\n", o->file, err.msg);
-		/* Out of memory is the user's machine, not ftc's bug. */
-		rc = r.out_of_memory ? CLI_USER_ERROR : CLI_INTERNAL_ERROR;
+		/* Out of memory, or a measurer that cannot start (no device), is
+		 * the user's machine, not ftc's bug. */
+		rc = r.out_of_memory || r.unready ? CLI_USER_ERROR : CLI_INTERNAL_ERROR;
 		if (r.out_of_memory && d.db)
 			fprintf(stderr, "ftc tune: %d records stored; run the same command again to resume\n",
 				d.sd.stored);
@@ -322,7 +437,7 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 		srch_model_audits(d.model, &mi.audits, &mi.misses, &skipping);
 	}
 	rc = db_finish(&d, &r);
-	print_result(o, g, &r, ts, &ui, &mi);
+	print_result(o, m, ctx, &r, &ui, &mi);
 	cli_progress_end(&ui);
 	if (r.best < 0)
 		rc = CLI_USER_ERROR;
@@ -331,6 +446,21 @@ static int tune(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 	if (r.interrupted)
 		rc = TUNE_EXIT_INTERRUPTED;
 	srch_result_release(&r);
+	return rc;
+}
+
+int cli_tune_graph(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
+{
+	srch_tune_opts to;
+	srch_measurer *m;
+	cg_target t;
+	int rc;
+
+	if ((rc = tune_options(o, &to, &t)) || !(m = cli_measurer("tune", g, ctx, &t, false, &rc)))
+		return rc;
+	if ((rc = space_fits(o, m)) == CLI_OK)
+		rc = tune_with(o, m, ctx, &to);
+	srch_measurer_free(m);
 	return rc;
 }
 
@@ -349,20 +479,8 @@ int cli_tune(int argc, char **argv)
 		rc = CLI_OK;
 		goto out;
 	}
-	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src))) {
-		cg_target t;
-
-		if (o.target && cg_target_parse(o.target, &t, NULL) == 0 &&
-		    cli_refuse_options("tune", &o, cg_backend_of(t.kind)))
-			goto out;
-
-		if (o.target && cg_target_parse(o.target, &t, NULL) == 0 && t.kind == CG_TARGET_CUDA)
-			rc = cli_tune_cuda(&o, g, ctx, &t);
-		else if (o.target && cg_target_parse(o.target, &t, NULL) == 0 && t.kind == CG_TARGET_HLS)
-			rc = cli_tune_hls(&o, g, ctx, &t);
-		else
-			rc = tune(&o, g, ctx);
-	}
+	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src)))
+		rc = cli_tune_graph(&o, g, ctx);
 out:
 	free(src);
 	te_graph_free(g);

@@ -801,9 +801,6 @@ int cli_refuse_options(const char *cmd, const cli_opts *o, const cg_backend *be)
 	if (o->emit_llvm && !be->llvm_ir) {
 		opt = "--emit-llvm";
 		why = "it writes no LLVM IR";
-	} else if (o->db && !be->tuning_db) {
-		opt = "--db";
-		why = "the tuning db does not keep its records yet";
 	}
 	if (!opt)
 		return 0;

@@ -1,6 +1,5 @@
 /*
- * srch_cuda: the naive GPU schedule, the GPU measurer and the GPU tuning
- * loop (see srch_cuda.h).
+ * srch_cuda: the naive GPU schedule and the GPU measurer (see srch_cuda.h).
  */
 #include "srch_cuda.h"
 
@@ -16,8 +15,7 @@
 #include "rt_cuda.h"
 #include "rt_time.h"
 #include "sched.h"
-#include "srch_explore.h"
-#include "srch_space.h"
+#include "srch_measurer.h"
 #include "te_interp.h"
 
 #define NAIVE_THREADS 256
@@ -261,6 +259,13 @@ static int device_buffers(srch_cuda *m, rt_error *err)
 	return 0;
 }
 
+/* "NVIDIA H100 80GB HBM3 (sm_90, driver 12.4)" */
+static void device_text(const rt_cuda *cu, char *out, size_t size)
+{
+	snprintf(out, size, "%s (sm_%d, driver %d.%d)", rt_cuda_device_name(cu), rt_cuda_sm(cu),
+		 rt_cuda_driver_version(cu) / 1000, rt_cuda_driver_version(cu) % 1000 / 10);
+}
+
 srch_cuda *srch_cuda_new(const te_graph *g, isl_ctx *ctx, const cg_target *t, bool emulate, rt_error *err)
 {
 	srch_cuda *m = calloc(1, sizeof(*m));
@@ -282,9 +287,7 @@ srch_cuda *srch_cuda_new(const te_graph *g, isl_ctx *ctx, const cg_target *t, bo
 				     t->sm, rt_cuda_device_name(m->cu), rt_cuda_sm(m->cu), rt_cuda_sm(m->cu));
 			return srch_cuda_free(m);
 		}
-		snprintf(m->device, sizeof(m->device), "%s (sm_%d, driver %d.%d)", rt_cuda_device_name(m->cu),
-			 rt_cuda_sm(m->cu), rt_cuda_driver_version(m->cu) / 1000,
-			 rt_cuda_driver_version(m->cu) % 1000 / 10);
+		device_text(m->cu, m->device, sizeof(m->device));
 	}
 	if (params_of(m)) {
 		rt_error_set(err, 0, 0, "out of memory");
@@ -618,9 +621,7 @@ static int measure(srch_cuda *m, isl_ctx *ctx, const char *schedule, bool verify
 
 	memset(&b, 0, sizeof(b));
 	rt_error_clear(&err);
-	r->status = SRCH_OK;
-	r->reason[0] = '\0';
-	if (!(r->schedule = strdup(schedule)))
+	if (srch_record_start(r, schedule))
 		return -1;
 	if (build(m, ctx, schedule, &b, &err)) {
 		fail(r, SRCH_FAILED, "compile", err.msg);
@@ -655,283 +656,171 @@ int srch_cuda_measure(srch_cuda *m, isl_ctx *ctx, const char *schedule, bool ver
 	return measure(m, ctx, schedule, verify_it, 0, min_time, 0, r);
 }
 
-/* ---- the tuning loop ---- */
+/* ---- the measurer of the tuning loop (srch_measurer.h) ---- */
 
-typedef struct loop {
-	srch_cuda *m;
-	isl_ctx *ctx;
-	const srch_tune_opts *o;
-	srch_result *res;
-	int cap, failures, since_gain;
-	double t0, best;
-} loop;
+/* GPU kernels run in microseconds: this many seconds of runs time one
+ * well, whatever the tune's min_time. */
+#define CUDA_MIN_TIME 0.05
 
-static int push(loop *L, const srch_record *r)
+typedef struct cuda_state {
+	srch_cuda *cu;
+	bool owned, emulate;
+} cuda_state;
+
+static srch_cuda *cuda_of(const srch_measurer *m)
 {
-	srch_result *res = L->res;
+	return ((const cuda_state *)m->state)->cu;
+}
 
-	if (res->nrecords == L->cap) {
-		int n = L->cap ? 2 * L->cap : 64;
-		srch_record *p = realloc(res->records, (size_t)n * sizeof(*p));
+static double cuda_min_time(const srch_how *how)
+{
+	return how->min_time < CUDA_MIN_TIME ? how->min_time : CUDA_MIN_TIME;
+}
 
-		if (!p)
-			return -1;
-		res->records = p;
-		L->cap = n;
+static int cuda_measure(srch_measurer *m, isl_ctx *ctx, const char *schedule, const srch_how *how, srch_record *r)
+{
+	return measure(cuda_of(m), ctx, schedule, how->verify, how->verify_below, cuda_min_time(how),
+		       isfinite(how->cutoff) ? how->cutoff : 0, r);
+}
+
+static void *cuda_build(srch_measurer *m, isl_ctx *ctx, const char *schedule, char *reason)
+{
+	built *b = calloc(1, sizeof(*b));
+	rt_error err;
+
+	rt_error_clear(&err);
+	if (!b) {
+		snprintf(reason, 256, "out of memory");
+		return NULL;
 	}
-	res->records[res->nrecords++] = *r;
+	if (build(cuda_of(m), ctx, schedule, b, &err)) {
+		snprintf(reason, 256, "compiling: %.200s", err.msg);
+		built_free(cuda_of(m), b);
+		free(b);
+		recover(cuda_of(m));
+		return NULL;
+	}
+	return b;
+}
+
+/* Time an already built candidate again: checked first when asked. */
+static int cuda_time(srch_measurer *m, void *built_, const srch_how *how, srch_record *r, double *median)
+{
+	srch_cuda *cu = cuda_of(m);
+	srch_record t;
+	rt_error err;
+	int v = 0;
+
+	memset(&t, 0, sizeof(t));
+	rt_error_clear(&err);
+	if (how->verify && (v = verify(cu, built_, t.reason, sizeof(t.reason), &err)) != 0) {
+		if (v < 0)
+			fail(r, SRCH_FAILED, "run", err.msg);
+		else
+			fail(r, SRCH_WRONG, "", t.reason);
+	} else if (time_runs(cu, built_, cuda_min_time(how), 0, &t, &err)) {
+		fail(r, SRCH_FAILED, "run", err.msg);
+		v = -1;
+	}
+	recover(cu);
+	if (v)
+		return -1;
+	r->verified = r->verified || how->verify;
+	*median = t.seconds;
 	return 0;
 }
 
-static void report(loop *L, const srch_record *r)
+static void cuda_unbuild(srch_measurer *m, void *built_)
 {
-	srch_progress p;
-
-	if (!L->o->progress)
+	if (!built_)
 		return;
-	p.trial = L->res->nrecords;
-	p.trials = L->o->trials;
-	p.failures = L->failures;
-	p.best_gflops = L->res->best >= 0 ? L->res->records[L->res->best].gflops : 0;
-	p.last_gflops = r->gflops;
-	p.elapsed = rt_now() - L->t0;
-	p.eta = L->o->trials > 0 && p.trial > 0 ? p.elapsed / p.trial * (L->o->trials - p.trial) : -1;
-	if (L->o->seconds > 0 && (p.eta < 0 || L->o->seconds - p.elapsed < p.eta))
-		p.eta = L->o->seconds - p.elapsed > 0 ? L->o->seconds - p.elapsed : 0;
-	p.last = r;
-	L->o->progress(L->o->user, &p);
+	built_free(cuda_of(m), built_);
+	free(built_);
 }
 
-/* Keep trial r: the best, patience, callbacks.  Non-zero stops. */
-static int account(loop *L, srch_record *r)
+static void cuda_release(srch_measurer *m)
 {
-	int idx;
+	cuda_state *s = m->state;
 
-	if (push(L, r)) {
-		free(r->schedule);
+	if (s && s->owned)
+		srch_cuda_free(s->cu);
+	free(s);
+}
+
+/* The device and the reference come with the first measurement. */
+static int cuda_setup(srch_measurer *m, isl_ctx *ctx, rt_error *err)
+{
+	cuda_state *s = m->state;
+
+	if (s->cu)
+		return 0;
+	if (!(s->cu = srch_cuda_new(m->g, ctx, &m->t, s->emulate, err)))
 		return -1;
-	}
-	idx = L->res->nrecords - 1;
-	L->failures += r->status != SRCH_OK;
-	L->since_gain = r->status == SRCH_OK && r->seconds < L->best * 0.99 ? 0 : L->since_gain + 1;
-	if (r->status == SRCH_OK && r->verified && r->seconds < L->best) {
-		L->best = r->seconds;
-		L->res->best = idx;
-	}
-	report(L, r);
-	return L->o->record ? L->o->record(L->o->record_user, &L->res->records[idx]) : 0;
+	s->owned = true;
+	return 0;
 }
 
-static bool out_of_budget(loop *L)
-{
-	const srch_tune_opts *o = L->o;
+static const srch_measurer_ops cuda_ops = {
+	.setup = cuda_setup,
+	.measure = cuda_measure,
+	.build = cuda_build,
+	.time = cuda_time,
+	.unbuild = cuda_unbuild,
+	.release = cuda_release,
+};
 
-	if (o->trials > 0 && L->res->nrecords >= o->trials)
-		return snprintf(L->res->stop_reason, 64, "trial budget"), true;
-	if (o->seconds > 0 && rt_now() - L->t0 >= o->seconds)
-		return snprintf(L->res->stop_reason, 64, "time budget"), true;
-	if (o->patience > 0 && L->since_gain >= o->patience)
-		return snprintf(L->res->stop_reason, 64, "no gain in %d trials", o->patience), true;
-	return false;
+/* Make m measure with cu (borrowed), or on the device or the emulator
+ * opened at setup (cu NULL). */
+static int cuda_fill(srch_measurer *m, srch_cuda *cu, bool emulate, rt_error *err)
+{
+	cuda_state *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return rt_error_set(err, 0, 0, "out of memory");
+	s->cu = cu;
+	s->emulate = cu ? cu->emulate : emulate;
+	m->state = s;
+	m->ops = &cuda_ops;
+	m->ready = cu != NULL;
+	snprintf(m->name, sizeof(m->name), "%s", s->emulate ? "cuda-emulator" : "cuda");
+	m->verifies = true;
+	if (!(m->naive = srch_cuda_naive_schedule(m->g)))
+		return rt_error_set(err, 0, 0, "out of memory");
+	return 0;
 }
 
-static double cutoff(const loop *L)
+int srch_measurer_cuda(srch_measurer *m, isl_ctx *ctx, bool emulate, rt_error *err)
 {
-	return L->o->cutoff_ratio > 0 && isfinite(L->best) ? L->best * L->o->cutoff_ratio : 0;
-}
+	rt_cuda *cu;
 
-static int trial(loop *L, const srch_space *sp, srch_explorer *e, const srch_point *p)
-{
-	char *text = srch_point_schedule(sp, p);
-	srch_record r;
-	int rc;
-
-	if (!text)
+	(void)ctx;
+	if (cuda_fill(m, NULL, emulate, err))
 		return -1;
-	memset(&r, 0, sizeof(r));
-	r.point = *p;
-	r.has_point = true;
-	rc = measure(L->m, L->ctx, text, L->res->best < 0, L->best, L->o->min_time, cutoff(L), &r);
-	free(text);
-	if (rc)
-		return -1;
-	L->res->measured++;
-	srch_explorer_report(e, p, r.status == SRCH_OK ? r.seconds : INFINITY);
-	return account(L, &r);
-}
-
-/* The naive GPU schedule is the first trial and the baseline, unless the
- * history knows its time. */
-static int measure_naive(loop *L)
-{
-	char *text;
-	srch_record r;
-	int rc;
-
-	if (L->o->naive_seconds > 0) {
-		L->res->naive_seconds = L->o->naive_seconds;
+	if (emulate) {
+		snprintf(m->device, sizeof(m->device), "the CPU emulator");
 		return 0;
 	}
-	if (!(text = srch_cuda_naive_schedule(L->m->g)))
+	if (!(cu = rt_cuda_open(0, err)))
 		return -1;
-	memset(&r, 0, sizeof(r));
-	rc = measure(L->m, L->ctx, text, true, 0, L->o->min_time, 0, &r);
-	free(text);
-	if (rc)
-		return -1;
-	L->res->measured++;
-	L->res->naive_seconds = r.status == SRCH_OK ? r.seconds : INFINITY;
-	return account(L, &r) ? 1 : 0;
-}
-
-static int load_history(loop *L, srch_explorer *e)
-{
-	const srch_tune_opts *o = L->o;
-
-	for (int i = 0; i < o->nhistory; i++) {
-		srch_record r = o->history[i];
-
-		if (!(r.schedule = strdup(r.schedule ? r.schedule : "")))
-			return -1;
-		if (r.has_point)
-			srch_explorer_seed(e, &r.point, r.status == SRCH_OK ? r.seconds : INFINITY);
-		if (push(L, &r)) {
-			free(r.schedule);
-			return -1;
-		}
-		L->failures += r.status != SRCH_OK;
-		if (r.status == SRCH_OK && r.verified && r.seconds < L->best && o->history_best < 0) {
-			L->best = r.seconds;
-			L->res->best = L->res->nrecords - 1;
-		}
-	}
-	if (o->history_best >= 0 && o->history_best < o->nhistory && o->history[o->history_best].status == SRCH_OK) {
-		L->res->best = o->history_best;
-		L->best = o->history[o->history_best].seconds;
-	}
-	L->res->nhistory = o->nhistory;
+	device_text(cu, m->device, sizeof(m->device));
+	rt_cuda_close(cu);
 	return 0;
 }
 
-#define FINAL_MAX 8
-#define FINAL_ROUNDS 3
-
-/* The fastest OK records, up to k, fastest first. */
-static int top_records(const srch_result *res, int *idx, int k)
+int srch_cuda_tune(srch_cuda *cu, isl_ctx *ctx, const srch_tune_opts *o, srch_result *res, rt_error *err)
 {
-	int n = 0;
-
-	for (int i = 0; i < res->nrecords; i++) {
-		int j;
-
-		if (res->records[i].status != SRCH_OK)
-			continue;
-		for (j = n; j > 0 && res->records[idx[j - 1]].seconds > res->records[i].seconds; j--)
-			if (j < k)
-				idx[j] = idx[j - 1];
-		if (j < k) {
-			idx[j] = i;
-			n += n < k;
-		}
-	}
-	return n;
-}
-
-/* Re-measure the top few side by side, FINAL_ROUNDS rounds (the first
- * verified), and name the best by the median of its rounds. */
-static void final_remeasure(loop *L)
-{
-	srch_result *res = L->res;
-	int idx[FINAL_MAX], k = L->o->final_top < FINAL_MAX ? L->o->final_top : FINAL_MAX, n;
-	double sec[FINAL_MAX][FINAL_ROUNDS], best = INFINITY;
-	bool bad[FINAL_MAX] = {false};
-
-	if ((n = top_records(res, idx, k)) < 2)
-		return;
-	for (int round = 0; round < FINAL_ROUNDS; round++)
-		for (int i = 0; i < n; i++) {
-			srch_record r;
-
-			if (bad[i])
-				continue;
-			memset(&r, 0, sizeof(r));
-			if (measure(L->m, L->ctx, res->records[idx[i]].schedule, round == 0, 0, L->o->min_time, 0,
-				    &r) ||
-			    r.status != SRCH_OK)
-				bad[i] = true;
-			sec[i][round] = r.seconds;
-			free(r.schedule);
-		}
-	res->best = -1;
-	for (int i = 0; i < n; i++) {
-		srch_record *r = &res->records[idx[i]];
-
-		if (bad[i]) {
-			r->verified = false;
-			continue;
-		}
-		qsort(sec[i], FINAL_ROUNDS, sizeof(double), cmp_double);
-		r->seconds = sec[i][FINAL_ROUNDS / 2];
-		r->gflops = te_graph_flops(L->m->g) * 1e-9 / r->seconds;
-		r->verified = true;
-		if (r->seconds < best) {
-			best = r->seconds;
-			res->best = idx[i];
-		}
-	}
-	res->remeasured = true;
-}
-
-static void init_space_limits(srch_space *sp, const cg_target *t)
-{
-	if (t->max_threads_per_block > 0)
-		sp->max_threads_per_block = t->max_threads_per_block;
-	if (t->max_shared_bytes > 0)
-		sp->max_shared_bytes = t->max_shared_bytes;
-}
-
-int srch_cuda_tune(srch_cuda *m, isl_ctx *ctx, const srch_tune_opts *o, srch_result *res, rt_error *err)
-{
-	srch_space *sp = calloc(1, sizeof(*sp));
-	srch_explorer *e = NULL;
-	loop L = {m, ctx, o, res, 0, 0, 0, rt_now(), INFINITY};
-	srch_point batch[4];
-	int rc = -1, n;
+	srch_measurer *m = calloc(1, sizeof(*m));
+	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	res->best = -1;
-	res->naive_seconds = INFINITY;
-	if (!sp || srch_space_init(sp, m->g, SRCH_GPU, err))
-		goto out;
-	init_space_limits(sp, &m->t);
-	if (!(e = srch_explorer_new(sp, o->method, o->seed)) || load_history(&L, e)) {
-		rt_error_set(err, 0, 0, "out of memory");
-		goto out;
-	}
-	rc = 0;
-	if (out_of_budget(&L) || (n = measure_naive(&L)) > 0)
-		goto done;
-	if (n < 0) {
-		rc = rt_error_set(err, 0, 0, "out of memory");
-		goto done;
-	}
-	while (!out_of_budget(&L)) {
-		int want = o->trials > 0 ? o->trials - res->nrecords : 4;
-
-		if ((n = srch_explorer_next(e, batch, want < 4 ? want : 4)) == 0) {
-			snprintf(res->stop_reason, 64, "space exhausted");
-			break;
-		}
-		for (int i = 0; i < n && !out_of_budget(&L); i++)
-			if (trial(&L, sp, e, &batch[i]))
-				goto done;
-	}
-	if (res->measured > 0)
-		final_remeasure(&L);
-done:
-	res->elapsed = rt_now() - L.t0;
-out:
-	srch_explorer_free(e);
-	free(sp);
+	if (!m)
+		return rt_error_set(err, 0, 0, "out of memory");
+	m->g = cu->g;
+	m->t = cu->t;
+	snprintf(m->device, sizeof(m->device), "%s", cu->device);
+	if (cuda_fill(m, cu, false, err) == 0)
+		rc = srch_tune_with(m, ctx, o, res, err);
+	srch_measurer_free(m);
 	return rc;
 }

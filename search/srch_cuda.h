@@ -14,10 +14,9 @@
  * `emulate`, kernels run on the CPU emulator (cg_cuda_compile_emu): the
  * results are checked the same way, the times mean nothing.
  *
- * The tuning loop mirrors srch_tune: the same options, records, progress
- * and record callbacks, history (warm start), naive baseline, budget and
- * patience, and the final side-by-side re-measurement of the top few;
- * the space is srch_space's SRCH_GPU one, pruned by the target's limits.
+ * It is the cuda target's srch_measurer ("cuda", or "cuda-emulator"):
+ * the one tuning loop (srch_tune.h) measures with it, in the cuda space
+ * pruned by the target's limits.
  */
 #ifndef FTC_SRCH_CUDA_H
 #define FTC_SRCH_CUDA_H
@@ -67,9 +66,9 @@ int srch_cuda_measure(srch_cuda *m, isl_ctx *ctx, const char *schedule, bool ver
 const char *srch_cuda_launch_text(const srch_cuda *m);
 
 /*
- * Tune g on the GPU of measurer m with the options of srch_tune (timeout
- * and compile_limit unused: candidates run in this process).  Returns 0
- * with *res filled (even when every candidate failed), or -1 with err set.
+ * srch_tune_with the measurer of m (borrowed): timeout and compile_limit
+ * unused (candidates run in this process).  Returns 0 with *res filled
+ * (even when every candidate failed), or -1 with err set.
  */
 int srch_cuda_tune(srch_cuda *m, isl_ctx *ctx, const srch_tune_opts *o, srch_result *res, rt_error *err);
 

@@ -23,44 +23,63 @@ static double wall_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int srch_db_init(srch_db *s, tdb *db, const te_graph *g, const cg_target *t, const char *compiler,
-		 const char *method, uint64_t seed, rt_error *err)
+/* The target row of m: its target string, what measured, a fingerprint. */
+static void target_key(const srch_measurer *m, tdb_target *tg, char *ts, int size, char fp[17])
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	cg_target_string(&m->t, ts, size);
+	tg->target = ts;
+	tg->fingerprint = fp;
+	if (m->t.kind == CG_TARGET_CPU) { /* as the first schema keyed it */
+		tg->device = (char *)m->t.cpu;
+		tg->features = (char *)m->t.features;
+		tdb_fingerprint(m->t.cpu, m->t.features, (int)(cores > 0 ? cores : 1), fp);
+		return;
+	}
+	tg->device = (char *)m->device;
+	tg->features = (char *)m->name;
+	tdb_fingerprint(m->device, m->name, 0, fp);
+}
+
+int srch_db_init(srch_db *s, tdb *db, srch_measurer *m, const char *compiler, const char *method, uint64_t seed,
+		 rt_error *err)
 {
 	char hash[17], ts[256], fp[17];
 	tdb_workload w = {0};
 	tdb_target tg = {0};
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->db = db;
-	s->g = g;
+	s->g = m->g;
+	s->m = m;
 	s->compiler = compiler;
 	s->method = method;
 	s->seed = seed;
 	rt_error_clear(&s->err);
-	if (srch_space_init(&s->space, g, SRCH_CPU, err))
+	if (srch_space_init_for(&s->space, m->g, &m->t, err))
 		return -1;
-	te_graph_hash(g, hash);
+	te_graph_hash(m->g, hash);
 	w.hash = hash;
-	if (!(w.text = te_graph_print(g, false)))
+	if (!(w.text = te_graph_print(m->g, false)))
 		return rt_error_set(err, 0, 0, "out of memory");
-	w.flops = te_graph_flops(g);
+	w.flops = te_graph_flops(m->g);
 	rc = tdb_workload_put(db, &w, err);
 	free(w.text);
 	if (rc)
 		return -1;
 	s->workload = w.id;
-	cg_target_string(t, ts, sizeof(ts));
-	tdb_fingerprint(t->cpu, t->features, (int)(cores > 0 ? cores : 1), fp);
-	tg.target = ts;
-	tg.device = (char *)t->cpu;
-	tg.features = (char *)t->features;
-	tg.fingerprint = fp;
+	target_key(m, &tg, ts, sizeof(ts), fp);
 	if (tdb_target_put(db, &tg, err))
 		return -1;
 	s->target = tg.id;
 	return 0;
+}
+
+void srch_db_release(srch_db *s)
+{
+	srch_space_release(&s->space);
 }
 
 void srch_records_free(srch_record *r, int n)
@@ -85,7 +104,7 @@ static bool is_naive(const tdb_record *r)
 
 /* Parse r's point in s's space; true only when it maps to r's schedule
  * (a point of another space version may parse and mean something else),
- * or for the naive schedule, the default point it stands for. */
+ * or for the measurer's naive schedule, the default point it stands for. */
 static bool point_of(srch_db *s, const char *point, const char *schedule, srch_point *p)
 {
 	char *text;
@@ -93,7 +112,7 @@ static bool point_of(srch_db *s, const char *point, const char *schedule, srch_p
 
 	if (!point || srch_point_parse(&s->space, point, p, NULL) || !srch_point_valid(&s->space, p))
 		return false;
-	if (!schedule || !schedule[0]) {
+	if (!schedule || strcmp(schedule, s->m->naive) == 0) {
 		srch_point naive;
 
 		srch_point_default(&s->space, &naive);
@@ -168,7 +187,8 @@ int srch_db_record(void *user, srch_record *r)
 	srch_point naive;
 
 	srch_point_default(&s->space, &naive);
-	if (r->has_point && srch_point_equal(&s->space, &r->point, &naive) && !r->schedule[0])
+	if (r->has_point && srch_point_equal(&s->space, &r->point, &naive) && r->schedule &&
+	    strcmp(r->schedule, s->m->naive) == 0)
 		return store(s, r, "naive", 0, &s->err);
 	return store(s, r, s->method, 0, &s->err);
 }
@@ -222,33 +242,23 @@ static int replay_candidates(const srch_db *s, tdb_record *all, int n, tdb_recor
 }
 
 /* Replay old[0..k): measure, store, append to l. */
-static int replay(srch_db *s, isl_ctx *ctx, const cg_target *t, tdb_record **old, int k, rec_list *l,
-		  rt_error *err)
+static int replay(srch_db *s, isl_ctx *ctx, tdb_record **old, int k, rec_list *l, rt_error *err)
 {
-	srch_measurer *m;
-
-	if (k == 0)
-		return 0;
-	if (!(m = srch_measurer_new(s->g, err)))
-		return -1;
 	for (int i = 0; i < k; i++) {
 		srch_record *r = list_add(l);
 
 		if (!r)
 			break;
 		memset(r, 0, sizeof(*r));
-		if (srch_measurer_run(m, ctx, t, old[i]->schedule ? old[i]->schedule : "", true, REPLAY_TIMEOUT,
+		if (srch_measurer_run(s->m, ctx, old[i]->schedule ? old[i]->schedule : "", true, REPLAY_TIMEOUT,
 				      REPLAY_MIN_TIME, r)) {
 			l->n--;
 			break;
 		}
 		r->has_point = point_of(s, old[i]->point, old[i]->schedule, &r->point);
-		if (store(s, r, "replay", old[i]->id, err)) {
-			srch_measurer_free(m);
+		if (store(s, r, "replay", old[i]->id, err))
 			return -1;
-		}
 	}
-	srch_measurer_free(m);
 	return 0;
 }
 
@@ -293,8 +303,8 @@ static int best_index(srch_db *s, rec_list *l, rt_error *err)
 	return idx;
 }
 
-int srch_db_history(srch_db *s, isl_ctx *ctx, const cg_target *t, srch_record **out, int *n, int *best,
-		    double *naive_seconds, rt_error *err)
+int srch_db_history(srch_db *s, isl_ctx *ctx, srch_record **out, int *n, int *best, double *naive_seconds,
+		    rt_error *err)
 {
 	tdb_record *all = NULL, **old = NULL;
 	rec_list l = {0};
@@ -324,7 +334,7 @@ int srch_db_history(srch_db *s, isl_ctx *ctx, const cg_target *t, srch_record **
 		}
 	}
 	k = replay_candidates(s, all, nall, old);
-	if (replay(s, ctx, t, old, k, &l, err) || refresh_best(s, &l, err))
+	if (replay(s, ctx, old, k, &l, err) || refresh_best(s, &l, err))
 		goto out;
 	*best = best_index(s, &l, err);
 	*out = l.r;
@@ -356,7 +366,7 @@ int srch_db_finish(srch_db *s, const srch_result *res, rt_error *err)
 	return tdb_set_best(s->db, s->workload, s->target, b->id, b->seconds, err);
 }
 
-int srch_db_best(srch_db *s, isl_ctx *ctx, const cg_target *t, char **schedule, double *gflops, rt_error *err)
+int srch_db_best(srch_db *s, isl_ctx *ctx, char **schedule, double *gflops, rt_error *err)
 {
 	tdb_record b;
 	int found;
@@ -380,7 +390,7 @@ int srch_db_best(srch_db *s, isl_ctx *ctx, const cg_target *t, char **schedule, 
 			int n, best;
 			double naive;
 
-			if (srch_db_history(s, ctx, t, &h, &n, &best, &naive, err))
+			if (srch_db_history(s, ctx, &h, &n, &best, &naive, err))
 				return -1;
 			srch_records_free(h, n);
 		}

@@ -5,7 +5,7 @@
  * Each candidate point of the HLS space becomes a schedule, is lowered
  * (trusted mode, as the CPU tuner does), checked by cg_hls_lint and
  * estimated: its cost is the modelled latency in seconds at the target's
- * clock.  A point over the part's DSP, BRAM or LUT budget is a failure
+ * clock.  It is the hls target's srch_measurer ("hls-model").  A point over the part's DSP, BRAM or LUT budget is a failure
  * whose reason says which ("DSP 7200 > 6840"), as is one that does not
  * lower or synthesize; the search goes on.  The explorers are srch_explore's
  * (sa-q, random), the records, progress and record callbacks srch_tune's,
@@ -41,19 +41,15 @@ int srch_hls_estimate(const te_graph *g, isl_ctx *ctx, const cg_target *t, const
 		      hls_estimate *e, rt_error *err);
 
 /*
- * Tune g (verified) for HLS target t with the model.  Uses o's method,
- * seed, trials, seconds, patience, progress, history, naive_seconds and
- * record (timeout, min_time, cutoff_ratio and final_top do not apply: the
- * model is deterministic).  The naive pipelined schedule (the default
- * point) is the first trial unless the history knows it; sa-q then
- * estimates 10% of the budget (8 to 200) of random points, which seed the
- * annealing, before it walks.  Records hold
- * the modelled seconds (runs = 1, spread 0) and the GFLOP/s they imply;
- * res->best is the fastest within budget, checked by interpretation when
- * g has at most SRCH_HLS_VERIFY_FLOPS flops (`verified`; a best that
- * computes a wrong result becomes SRCH_WRONG and the next is checked).
- * 0 with *res filled (caller releases with srch_result_release), or -1
- * with `err` when the search cannot run.
+ * srch_tune for HLS target t (the one loop with the "hls-model" measurer,
+ * srch_measurer.h): timeout, min_time, cutoff_ratio and final_top do not
+ * apply (the model is deterministic).  The naive pipelined schedule (the
+ * default point) is the first trial unless the history knows it; sa-q
+ * then estimates 10% of the budget (8 to 200) of random points, which
+ * seed the annealing, before it walks.  Records hold the modelled seconds
+ * (runs = 1, spread 0) and the GFLOP/s they imply; the first candidate
+ * and each new best are checked by interpretation when g has at most
+ * SRCH_HLS_VERIFY_FLOPS flops (`verified`; a wrong one is SRCH_WRONG).
  */
 int srch_tune_hls(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tune_opts *o,
 		  srch_result *res, rt_error *err);

@@ -74,16 +74,6 @@ oom:
 	return rt_error_set(err, 0, 0, "out of memory for the tuning buffers");
 }
 
-void srch_how_default(srch_how *h, const srch_tune_opts *o)
-{
-	memset(h, 0, sizeof(*h));
-	h->cutoff = INFINITY;
-	h->timeout = o->timeout;
-	h->compile_limit = o->compile_limit;
-	h->min_time = o->min_time;
-	h->rank_limit = INFINITY;
-}
-
 /* What a trial's child reports through shared memory. */
 typedef struct trial_out {
 	int ok, verified;
@@ -347,26 +337,13 @@ static int run_child(trial_ctx *c, trial_out *out, srch_record *r)
 	return rc ? -1 : 0;
 }
 
-static void record_reset(srch_record *r)
-{
-	r->status = SRCH_OK;
-	r->reason[0] = '\0';
-	r->seconds = INFINITY;
-	r->spread = 0;
-	r->runs = 0;
-	r->gflops = 0;
-	r->verified = false;
-	r->transient = false;
-}
-
 int srch_measure_text(const srch_bufs *b, isl_ctx *ctx, const cg_target *t, const char *text,
 		      const srch_how *how, srch_record *r)
 {
 	trial_ctx c = {b, how, ctx, t, text, NULL};
 	trial_out out;
 
-	record_reset(r);
-	if (!(r->schedule = strdup(text)))
+	if (srch_record_start(r, text))
 		return -1;
 	if (run_child(&c, &out, r) == 0) {
 		r->seconds = out.median;
@@ -390,45 +367,58 @@ int srch_time_jit(const srch_bufs *b, cg_packed_fn fn, const srch_how *how, srch
 	return 0;
 }
 
-/* ---- measuring outside a tune ---- */
+/* ---- the CPU measurer ---- */
 
-struct srch_measurer {
-	srch_bufs b;
+static int cpu_setup(srch_measurer *m, isl_ctx *ctx, rt_error *err)
+{
+	(void)ctx;
+	return srch_bufs_init(m->state, m->g, err);
+}
+
+static int cpu_measure(srch_measurer *m, isl_ctx *ctx, const char *schedule, const srch_how *how, srch_record *r)
+{
+	return srch_measure_text(m->state, ctx, &m->t, schedule, how, r);
+}
+
+static void *cpu_build(srch_measurer *m, isl_ctx *ctx, const char *schedule, char *reason)
+{
+	return srch_build(m->g, ctx, &m->t, schedule, reason, NULL, NULL);
+}
+
+static int cpu_time(srch_measurer *m, void *built, const srch_how *how, srch_record *r, double *median)
+{
+	return srch_time_jit(m->state, cg_jit_entry(built), how, r, median);
+}
+
+static void cpu_unbuild(srch_measurer *m, void *built)
+{
+	(void)m;
+	cg_jit_free(built);
+}
+
+static void cpu_release(srch_measurer *m)
+{
+	if (m->state)
+		srch_bufs_free(m->state);
+	free(m->state);
+}
+
+static const srch_measurer_ops cpu_ops = {
+	.setup = cpu_setup,
+	.measure = cpu_measure,
+	.build = cpu_build,
+	.time = cpu_time,
+	.unbuild = cpu_unbuild,
+	.release = cpu_release,
 };
 
-srch_measurer *srch_measurer_new(const te_graph *g, rt_error *err)
+int srch_measurer_cpu(srch_measurer *m, rt_error *err)
 {
-	srch_measurer *m = calloc(1, sizeof(*m));
-
-	if (!m) {
-		rt_error_set(err, 0, 0, "out of memory");
-		return NULL;
-	}
-	if (srch_bufs_init(&m->b, g, err)) {
-		srch_measurer_free(m);
-		return NULL;
-	}
-	return m;
-}
-
-void srch_measurer_free(srch_measurer *m)
-{
-	if (!m)
-		return;
-	srch_bufs_free(&m->b);
-	free(m);
-}
-
-int srch_measurer_run(srch_measurer *m, isl_ctx *ctx, const cg_target *t, const char *schedule, bool verify,
-		      double timeout, double min_time, srch_record *r)
-{
-	srch_tune_opts o;
-	srch_how how;
-
-	srch_tune_opts_default(&o);
-	o.timeout = timeout;
-	o.min_time = min_time;
-	srch_how_default(&how, &o);
-	how.verify = verify;
-	return srch_measure_text(&m->b, ctx, t, schedule, &how, r);
+	m->ops = &cpu_ops;
+	snprintf(m->name, sizeof(m->name), "cpu");
+	snprintf(m->device, sizeof(m->device), "%s", m->t.cpu);
+	m->verifies = true;
+	if (!(m->state = calloc(1, sizeof(srch_bufs))) || !(m->naive = strdup("")))
+		return rt_error_set(err, 0, 0, "out of memory");
+	return 0;
 }

@@ -15,7 +15,7 @@
 #ifndef FTC_SRCH_MEASURE_H
 #define FTC_SRCH_MEASURE_H
 
-#include "srch_tune.h"
+#include "srch_measurer.h"
 
 /* Buffers shared by every trial: inputs, the reference outputs, and the
  * kernel's output buffers (written in the children, copy-on-write). */
@@ -30,18 +30,6 @@ typedef struct srch_bufs {
 int srch_bufs_init(srch_bufs *b, const te_graph *g, rt_error *err);
 void srch_bufs_free(srch_bufs *b);
 
-/* How one candidate is measured. */
-typedef struct srch_how {
-	bool verify;          /* always compare with the reference */
-	double verify_below;  /* compare when faster than this (the best so far) */
-	double cutoff;        /* a first run slower than this is enough (INFINITY: none) */
-	double timeout;       /* the child's whole life, seconds */
-	double compile_limit; /* lowering + compiling, seconds */
-	double min_time;      /* timing: repeat runs for this long */
-	double rank_limit;    /* stop timing after SRCH_RANK_RUNS runs when the fastest is
-			       * slower than this (INFINITY: never) */
-} srch_how;
-
 /* Timing runs: at least SRCH_MIN_RUNS (and min_time), at most
  * SRCH_MAX_RUNS; SRCH_RANK_RUNS before an early stop (rank_limit). */
 #define SRCH_MIN_RUNS 3
@@ -55,8 +43,6 @@ typedef struct srch_how {
 #define SRCH_LONG_RUN 0.5
 /* A child killed by SIGKILL from outside is run again this many times. */
 #define SRCH_RETRIES 1
-
-void srch_how_default(srch_how *h, const srch_tune_opts *o);
 
 /*
  * Lower, compile and measure schedule `text` in a child into *r (status,

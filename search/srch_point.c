@@ -183,7 +183,7 @@ static int parse_value(const srch_knob *k, const char *text, const char *val, co
  */
 int srch_point_parse(const srch_space *s, const char *text, srch_point *p, rt_error *err)
 {
-	bool seen[SRCH_MAX_KNOBS] = {false};
+	bool seen[SRCH_MAX_SLOTS] = {false};
 	const char *t = text;
 
 	memset(p, 0, sizeof(*p));

@@ -153,8 +153,8 @@ static bool load_uses_axis(const te_expr *e, int t, int axis, bool in_load)
 
 /* The split knobs of a stage: spatial ones in axis order, and reduce ones. */
 typedef struct stage_knobs {
-	int nsp, sp[SRCH_MAX_KNOBS];
-	int nrd, rd[SRCH_MAX_KNOBS];
+	int nsp, sp[SRCH_MAX_SLOTS];
+	int nrd, rd[SRCH_MAX_SLOTS];
 } stage_knobs;
 
 static void find_splits(const srch_space *s, const te_stage *st, stage_knobs *sk)
@@ -295,7 +295,7 @@ int srch_seed_points(const srch_space *s, const srch_machine *m, srch_point *out
 {
 	int n = 0, nshapes = (int)(sizeof(shapes32) / sizeof(shapes32[0]));
 
-	if (s->target != SRCH_CPU)
+	if (s->target != CG_TARGET_CPU)
 		return 0;
 	for (int v = 0; v < nshapes && n < max && n < SRCH_SEED_MAX; v++) {
 		bool dup = false;

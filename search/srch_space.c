@@ -289,7 +289,7 @@ typedef struct plan {
 	bool reducing;
 } plan;
 
-static void plan_axes(const te_stage *st, srch_target_kind target, plan *pl)
+static void plan_axes(const te_stage *st, cg_target_kind target, plan *pl)
 {
 	memset(pl, 0, sizeof(*pl));
 	pl->st = st;
@@ -306,7 +306,7 @@ static void plan_axes(const te_stage *st, srch_target_kind target, plan *pl)
 			pl->drd[pl->ndrd++] = a;
 	}
 	pl->reducing = pl->nrd > 0;
-	pl->sparts = target == SRCH_HLS ? 3 : pl->reducing || target == SRCH_GPU ? 4 : 2;
+	pl->sparts = target == CG_TARGET_HLS ? 3 : pl->reducing || target == CG_TARGET_CUDA ? 4 : 2;
 	pl->rparts = 3;
 }
 
@@ -326,13 +326,13 @@ static int via_producer(const te_graph *g, const te_stage *x, int t)
 
 /* Does stage x read tensor t: directly, or (HLS) through a producer it may
  * inline? */
-static bool reads_for_cache(const te_graph *g, srch_target_kind target, const te_stage *x, int t)
+static bool reads_for_cache(const te_graph *g, cg_target_kind target, const te_stage *x, int t)
 {
-	return reads(x->body, t) || (target == SRCH_HLS && via_producer(g, x, t) >= 0);
+	return reads(x->body, t) || (target == CG_TARGET_HLS && via_producer(g, x, t) >= 0);
 }
 
 /* The first stage that reduces and reads input t (on HLS: tensor t). */
-static int first_reducing_reader(const te_graph *g, srch_target_kind target, int t)
+static int first_reducing_reader(const te_graph *g, cg_target_kind target, int t)
 {
 	for (int i = 0; i < te_graph_nstages(g); i++) {
 		const te_stage *x = te_graph_stage(g, i);
@@ -354,13 +354,10 @@ static srch_knob *add_knob(srch_space *s, const te_stage *st, srch_knob_kind kin
 {
 	srch_knob *k;
 
-	if (s->nknobs >= SRCH_MAX_KNOBS) {
-		rt_error_set(err, 0, 0, "%s: the schedule space has more than %d knobs", st->name,
-			     SRCH_MAX_KNOBS);
+	if (!(k = srch_space_add_knob(s))) {
+		rt_error_set(err, 0, 0, "%s: out of memory for the schedule space's knobs", st->name);
 		return NULL;
 	}
-	k = &s->knobs[s->nknobs++];
-	memset(k, 0, sizeof(*k));
 	k->kind = kind;
 	k->role = role;
 	k->stage = st->id;
@@ -379,7 +376,7 @@ static int add_split(srch_space *s, const te_stage *st, int axis, int nparts, rt
 	k->axis = axis;
 	k->nparts = nparts;
 	k->extent = a->extent;
-	k->nprods = s->target == SRCH_HLS ? 1 : allowed_products(a->extent, k->prods);
+	k->nprods = s->target == CG_TARGET_HLS ? 1 : allowed_products(a->extent, k->prods);
 	k->prods[0] = a->extent;
 	for (int i = 0; i < k->nprods; i++)
 		k->nvalues += count_tuples(k->prods[i], nparts);
@@ -414,16 +411,16 @@ static int add_cache_reads(srch_space *s, const te_stage *st, rt_error *err)
 		const te_stage *in = te_graph_stage(g, t);
 		char what[96], key[96];
 
-		if ((in->kind != TE_STAGE_INPUT && s->target != SRCH_HLS) ||
+		if ((in->kind != TE_STAGE_INPUT && s->target != CG_TARGET_HLS) ||
 		    first_reducing_reader(g, s->target, t) != st->id)
 			continue;
 		snprintf(what, sizeof(what), "cache_read %s", in->name);
 		snprintf(key, sizeof(key), "cr.%s", in->name);
-		if (add_choice(s, st, SRCH_ROLE_CR, s->target == SRCH_CPU ? 3 : 2, t, what, key, err))
+		if (add_choice(s, st, SRCH_ROLE_CR, s->target == CG_TARGET_CPU ? 3 : 2, t, what, key, err))
 			return -1;
 		snprintf(what, sizeof(what), "partition %s.local", in->name);
 		snprintf(key, sizeof(key), "part.%s", in->name);
-		if (s->target == SRCH_HLS && add_choice(s, st, SRCH_ROLE_PART, 3, t, what, key, err))
+		if (s->target == CG_TARGET_HLS && add_choice(s, st, SRCH_ROLE_PART, 3, t, what, key, err))
 			return -1;
 	}
 	return 0;
@@ -438,15 +435,15 @@ static int add_placement(srch_space *s, const te_stage *st, rt_error *err)
 		return 0;
 	plan_axes(te_graph_stage(s->g, c), s->target, &pc);
 	if (st->nreduce == 0)
-		n = s->target == SRCH_CPU && pc.nsp > 0 ? 3 : 2;
-	else if (s->target == SRCH_CPU && pc.nsp > 0)
+		n = s->target == CG_TARGET_CPU && pc.nsp > 0 ? 3 : 2;
+	else if (s->target == CG_TARGET_CPU && pc.nsp > 0)
 		n = 2;
 	return n ? add_choice(s, st, SRCH_ROLE_PLACE, n, c, "placement", "place", err) : 0;
 }
 
 static int add_stage(srch_space *s, const te_stage *st, rt_error *err)
 {
-	bool cpu = s->target == SRCH_CPU;
+	bool cpu = s->target == CG_TARGET_CPU;
 	int rc = 0;
 	plan pl;
 
@@ -459,7 +456,7 @@ static int add_stage(srch_space *s, const te_stage *st, rt_error *err)
 	for (int i = 0; i < pl.nrd && !rc; i++)
 		rc = add_split(s, st, pl.rd[i], pl.rparts, err);
 	if (!rc && pl.reducing)
-		rc = add_choice(s, st, SRCH_ROLE_ORDER, cpu ? 4 : s->target == SRCH_HLS ? 3 : 2, -1, "reorder",
+		rc = add_choice(s, st, SRCH_ROLE_ORDER, cpu ? 4 : s->target == CG_TARGET_HLS ? 3 : 2, -1, "reorder",
 				"order", err);
 	if (!rc && cpu && pl.nsp > 0)
 		rc = add_choice(s, st, SRCH_ROLE_PAR, pl.nsp > 1 ? 3 : 2, -1, "parallel", "par", err);
@@ -468,15 +465,15 @@ static int add_stage(srch_space *s, const te_stage *st, rt_error *err)
 	if (!rc && cpu && pl.reducing)
 		rc = add_choice(s, st, SRCH_ROLE_UNROLL, pl.nsp > 1 ? 4 : pl.nsp > 0 ? 3 : 2, -1, "unroll",
 				"unroll", err);
-	if (!rc && s->target == SRCH_GPU && pl.nsp >= 2 && pl.nsp <= 3)
+	if (!rc && s->target == CG_TARGET_CUDA && pl.nsp >= 2 && pl.nsp <= 3)
 		rc = add_choice(s, st, SRCH_ROLE_BFUSE, 2, -1, "block fuse", "bfuse", err);
-	if (!rc && s->target == SRCH_HLS)
+	if (!rc && s->target == CG_TARGET_HLS)
 		rc = add_choice(s, st, SRCH_ROLE_PIPE, 2, -1, "pipeline", "pipe", err);
-	if (!rc && s->target == SRCH_HLS)
+	if (!rc && s->target == CG_TARGET_HLS)
 		rc = add_choice(s, st, SRCH_ROLE_II, 3, -1, "II", "ii", err);
 	if (!rc && pl.reducing && pl.nsp > 0)
 		rc = add_choice(s, st, SRCH_ROLE_CW, 2, -1, "cache_write", "cw", err);
-	if (!rc && s->target == SRCH_HLS && pl.reducing && pl.nsp > 0)
+	if (!rc && s->target == CG_TARGET_HLS && pl.reducing && pl.nsp > 0)
 		rc = add_choice(s, st, SRCH_ROLE_PART, 3, -1, "partition of the output tile", "part", err);
 	if (!rc && pl.reducing)
 		rc = add_cache_reads(s, st, err);
@@ -503,7 +500,49 @@ static void unique_keys(srch_space *s)
 		}
 }
 
-int srch_space_init(srch_space *s, const te_graph *g, srch_target_kind target, rt_error *err)
+srch_knob *srch_space_add_knob(srch_space *s)
+{
+	if (s->nknobs == s->cap_knobs) {
+		int cap = s->cap_knobs ? 2 * s->cap_knobs : 16;
+		srch_knob *k = realloc(s->knobs, (size_t)cap * sizeof(*k));
+
+		if (!k)
+			return NULL;
+		s->knobs = k;
+		s->cap_knobs = cap;
+	}
+	memset(&s->knobs[s->nknobs], 0, sizeof(s->knobs[0]));
+	return &s->knobs[s->nknobs++];
+}
+
+void srch_space_release(srch_space *s)
+{
+	free(s->knobs);
+	s->knobs = NULL;
+	s->nknobs = s->cap_knobs = 0;
+}
+
+/* Give each knob its slots; a space past SRCH_MAX_SLOTS is refused at the
+ * stage of the knob that overflows. */
+static int assign_slots(srch_space *s, rt_error *err)
+{
+	for (int i = 0; i < s->nknobs; i++) {
+		srch_knob *k = &s->knobs[i];
+		int n = k->kind == SRCH_SPLIT ? k->nparts : 1;
+
+		if (s->nslots + n > SRCH_MAX_SLOTS)
+			return rt_error_set(err, 0, 0,
+					    "%s: the schedule space needs more than SRCH_MAX_SLOTS (%d) values a "
+					    "point (%d knobs before this stage's '%s'); tune a smaller graph",
+					    te_graph_stage(s->g, k->stage)->name, SRCH_MAX_SLOTS, i, k->name);
+		k->slot = s->nslots;
+		s->nslots += n;
+		s->log10_size += log10(k->nvalues);
+	}
+	return 0;
+}
+
+int srch_space_init(srch_space *s, const te_graph *g, cg_target_kind target, rt_error *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->g = g;
@@ -516,14 +555,20 @@ int srch_space_init(srch_space *s, const te_graph *g, srch_target_kind target, r
 		if (st->kind == TE_STAGE_COMPUTE && add_stage(s, st, err))
 			return -1;
 	}
-	for (int i = 0; i < s->nknobs; i++) {
-		srch_knob *k = &s->knobs[i];
-
-		k->slot = s->nslots;
-		s->nslots += k->kind == SRCH_SPLIT ? k->nparts : 1;
-		s->log10_size += log10(k->nvalues);
-	}
+	if (assign_slots(s, err))
+		return -1;
 	unique_keys(s);
+	return 0;
+}
+
+int srch_space_init_for(srch_space *s, const te_graph *g, const cg_target *t, rt_error *err)
+{
+	if (srch_space_init(s, g, t->kind, err))
+		return -1;
+	if (t->max_threads_per_block > 0)
+		s->max_threads_per_block = t->max_threads_per_block;
+	if (t->max_shared_bytes > 0)
+		s->max_shared_bytes = t->max_shared_bytes;
 	return 0;
 }
 
@@ -731,9 +776,9 @@ bool srch_point_valid(const srch_space *s, const srch_point *p)
 	for (int k = 0; k < s->nknobs; k++)
 		if (!knob_value_ok(&s->knobs[k], &p->v[s->knobs[k].slot]))
 			return false;
-	if (s->target == SRCH_HLS)
+	if (s->target == CG_TARGET_HLS)
 		return hls_valid(s, p);
-	if (s->target != SRCH_GPU)
+	if (s->target != CG_TARGET_CUDA)
 		return true;
 	for (int i = 0; i < te_graph_nstages(s->g); i++) {
 		const te_stage *st = te_graph_stage(s->g, i);
@@ -760,7 +805,7 @@ void srch_point_default(const srch_space *s, srch_point *p)
 			continue;
 		for (int j = 0; j < k->nparts; j++)
 			p->v[k->slot + j] = 1;
-		p->v[k->slot + (s->target == SRCH_HLS ? 1 : k->nparts - 1)] = k->extent;
+		p->v[k->slot + (s->target == CG_TARGET_HLS ? 1 : k->nparts - 1)] = k->extent;
 	}
 }
 
@@ -768,7 +813,7 @@ void srch_point_default(const srch_space *s, srch_point *p)
  * nothing unrolled, the innermost loop pipelined. */
 static void repair(const srch_space *s, srch_point *p)
 {
-	for (int i = 0; s->target == SRCH_HLS && i < s->nknobs; i++) {
+	for (int i = 0; s->target == CG_TARGET_HLS && i < s->nknobs; i++) {
 		const srch_knob *k = &s->knobs[i];
 		int64_t *v = &p->v[k->slot];
 
@@ -779,7 +824,7 @@ static void repair(const srch_space *s, srch_point *p)
 			v[0] = 0;
 		}
 	}
-	for (int i = 0; s->target == SRCH_GPU && i < s->nknobs; i++) {
+	for (int i = 0; s->target == CG_TARGET_CUDA && i < s->nknobs; i++) {
 		const srch_knob *k = &s->knobs[i];
 		int64_t *v = &p->v[k->slot];
 
@@ -865,7 +910,7 @@ bool srch_point_move(const srch_space *s, const srch_point *p, srch_dir d, srch_
 		v[d.from] /= f;
 		v[d.to] *= f;
 	}
-	if (s->target != SRCH_CPU && !srch_point_valid(s, q)) {
+	if (s->target != CG_TARGET_CPU && !srch_point_valid(s, q)) {
 		*q = *p;
 		return false;
 	}
@@ -959,9 +1004,9 @@ static void build_nest(const plan *pl, const srch_space *s, const srch_point *p,
 
 	ns->n = 0;
 	if (pl->reducing) {
-		groups = s->target == SRCH_CPU ? cpu_orders[order]
-			 : s->target == SRCH_HLS ? hls_orders[order] : gpu_orders[order];
-		ng = s->target == SRCH_HLS ? 6 : 7;
+		groups = s->target == CG_TARGET_CPU ? cpu_orders[order]
+			 : s->target == CG_TARGET_HLS ? hls_orders[order] : gpu_orders[order];
+		ng = s->target == CG_TARGET_HLS ? 6 : 7;
 	} else {
 		groups = plain;
 		ng = pl->sparts;
@@ -1542,9 +1587,9 @@ char *srch_point_schedule(const srch_space *s, const srch_point *p)
 		}
 		plan_axes(st, s->target, &pl);
 		emit_tiling(s, p, &pl, &ns, &b);
-		if (s->target == SRCH_CPU)
+		if (s->target == CG_TARGET_CPU)
 			emit_cpu(s, p, &pl, &ns, &b);
-		else if (s->target == SRCH_HLS)
+		else if (s->target == CG_TARGET_HLS)
 			emit_hls(s, p, &pl, &ns, &b);
 		else
 			emit_gpu(s, p, &pl, &ns, &b);

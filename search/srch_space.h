@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cg.h"
 #include "rt_error.h"
 #include "te.h"
 
@@ -36,13 +37,15 @@
  * replays records of another version instead of trusting their points. */
 #define SRCH_SPACE_VERSION 1
 
-#define SRCH_MAX_KNOBS 64
+/* The knobs of a space grow with the graph; a point's slots (the values of
+ * every knob, SRCH_MAX_PARTS at most a knob) are a fixed array, so a
+ * space needing more than SRCH_MAX_SLOTS of them is refused with an error
+ * naming the stage where it overflows (a chain of 12 matmuls needs a few
+ * hundred). */
 #define SRCH_MAX_PARTS 4
-#define SRCH_MAX_SLOTS (SRCH_MAX_KNOBS * SRCH_MAX_PARTS)
+#define SRCH_MAX_SLOTS 1024
 
 typedef enum srch_knob_kind { SRCH_SPLIT, SRCH_CHOICE } srch_knob_kind;
-
-typedef enum srch_target_kind { SRCH_CPU, SRCH_GPU, SRCH_HLS } srch_target_kind;
 
 /* HLS: copies of a stage's pipelined body (its unrolled loops) at most. */
 #define SRCH_HLS_MAX_UNROLL 1024
@@ -89,9 +92,9 @@ typedef struct srch_knob {
 
 typedef struct srch_space {
 	const te_graph *g;         /* borrowed */
-	srch_target_kind target;
-	int nknobs;
-	srch_knob knobs[SRCH_MAX_KNOBS];
+	cg_target_kind target;
+	int nknobs, cap_knobs;
+	srch_knob *knobs;          /* owned: srch_space_release */
 	int nslots;                /* slots of a point */
 	double log10_size;         /* log10 of the number of points */
 	int max_threads_per_block; /* GPU limits */
@@ -110,8 +113,16 @@ typedef struct srch_dir {
 	int from, to;
 } srch_dir;
 
-/* Build the space of g (borrowed for the space's life) for a target. */
-int srch_space_init(srch_space *s, const te_graph *g, srch_target_kind target, rt_error *err);
+/* Build the space of g (borrowed for the space's life) for a target kind
+ * (a cuda space with the default limits: 1024 threads a block, 48 KiB of
+ * shared memory).  Release with srch_space_release, also after a failure. */
+int srch_space_init(srch_space *s, const te_graph *g, cg_target_kind target, rt_error *err);
+/* The same for target t, a cuda space pruned by t's limits. */
+int srch_space_init_for(srch_space *s, const te_graph *g, const cg_target *t, rt_error *err);
+void srch_space_release(srch_space *s);
+/* A new zeroed knob at the end of s's knobs (for spaces built by hand);
+ * NULL when out of memory. */
+srch_knob *srch_space_add_knob(srch_space *s);
 
 /* The naive point: every split (1, ..., 1, extent) style "no tiling"
  * (on HLS (1, extent, 1): nothing unrolled), every choice 0 = the naive

@@ -1,5 +1,5 @@
 /*
- * srch_tune: the measurement loop (see srch_tune.h).
+ * srch_tune: the tuning loop over a measurer (see srch_tune.h).
  */
 #include "srch_tune.h"
 
@@ -11,7 +11,7 @@
 #include <sys/resource.h>
 
 #include "rt_time.h"
-#include "srch_measure.h"
+#include "srch_measurer.h"
 #include "srch_model.h"
 #include "srch_seed.h"
 
@@ -56,8 +56,12 @@ static int push(srch_result *res, const srch_record *r, int *cap)
 }
 
 typedef struct loop_state {
+	srch_measurer *m;
+	isl_ctx *ctx;
 	const srch_tune_opts *o;
 	srch_result *res;
+	const srch_space *sp;
+	srch_explorer *e;
 	int cap, failures, since_gain;
 	double t0, best;
 	bool seeding; /* the trial is a constructed starting point */
@@ -95,6 +99,13 @@ static void add_times(srch_times *t, const srch_record *r)
 	t->process += r->t_wall > child ? r->t_wall - child : 0;
 }
 
+/* Whether r may be the best: OK, timed in full, and compared with the
+ * reference (or the measurer cannot compare at all). */
+static bool can_be_best(const loop_state *S, const srch_record *r)
+{
+	return r->status == SRCH_OK && !srch_record_cut_off(r) && (r->verified || !S->m->verifies);
+}
+
 /* Record trial r: the best, patience, callbacks.  -1 when out of memory,
  * 1 when the record callback refused it (the search stops), else 0.  A
  * transient failure (its process killed from outside) is kept in the
@@ -119,7 +130,7 @@ static int account(loop_state *S, srch_record *r)
 		S->since_gain = 0;
 	else
 		S->since_gain++;
-	if (measured && r->seconds < S->best) {
+	if (can_be_best(S, r) && r->seconds < S->best) {
 		S->best = r->seconds;
 		S->res->best = idx;
 	}
@@ -159,12 +170,25 @@ static bool out_of_budget(loop_state *S)
 	return false;
 }
 
+/* Measure schedule text into r with the measurer (r->t_wall: the wall
+ * time when the measurer does not say).  -1 when out of memory. */
+static int measure(loop_state *S, const char *text, const srch_how *how, srch_record *r)
+{
+	double t0 = rt_now();
+
+	if (S->m->ops->measure(S->m, S->ctx, text, how, r))
+		return -1;
+	if (r->t_wall <= 0)
+		r->t_wall = rt_now() - t0;
+	S->res->measured++;
+	return 0;
+}
+
 /* One trial of point p; the record is pushed.  -1 when out of memory,
  * 1 when the record callback stopped the search, else 0. */
-static int trial(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ctx *ctx, const cg_target *t,
-		 srch_explorer *e, const srch_point *p)
+static int trial(loop_state *S, const srch_point *p)
 {
-	char *text = srch_point_schedule(sp, p);
+	char *text = srch_point_schedule(S->sp, p);
 	srch_how how;
 	srch_record r;
 	int rc;
@@ -185,12 +209,11 @@ static int trial(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ct
 	how.verify = S->res->best < 0;
 	if (!text)
 		return -1;
-	rc = srch_measure_text(b, ctx, t, text, &how, &r);
+	rc = measure(S, text, &how, &r);
 	free(text);
 	if (rc)
 		return -1;
-	S->res->measured++;
-	tell(e, p, &r);
+	tell(S->e, p, &r);
 	return account(S, &r);
 }
 
@@ -237,13 +260,37 @@ static double median_of(double *sec, int n)
 	return sec[n / 2];
 }
 
-/* Index of the naive schedule's record (text ""), -1 when none. */
-static int naive_record(const srch_result *res)
+static bool is_naive(const loop_state *S, const srch_record *r)
 {
-	for (int i = 0; i < res->nrecords; i++)
-		if (res->records[i].schedule && !res->records[i].schedule[0])
+	return r->schedule && strcmp(r->schedule, S->m->naive) == 0;
+}
+
+/* Index of the naive schedule's record, -1 when none. */
+static int naive_record(const loop_state *S)
+{
+	for (int i = 0; i < S->res->nrecords; i++)
+		if (is_naive(S, &S->res->records[i]))
 			return i;
 	return -1;
+}
+
+/* The side-by-side slots of the final re-measure: the top n records, and
+ * the naive schedule in slot n when it is not among them (idx -1 when it
+ * has no record).  Returns the slot count; *naive_at the naive's slot. */
+static int final_slots(loop_state *S, int *idx, int *naive_at)
+{
+	int k = S->o->final_top < FINAL_MAX ? S->o->final_top : FINAL_MAX;
+	int n = top_records(S->res, idx, k < 1 ? 1 : k), nn = n;
+
+	*naive_at = -1;
+	for (int i = 0; i < n; i++)
+		if (is_naive(S, &S->res->records[idx[i]]))
+			*naive_at = i;
+	if (n > 0 && *naive_at < 0) {
+		idx[nn] = naive_record(S);
+		*naive_at = nn++;
+	}
+	return nn;
 }
 
 /*
@@ -251,41 +298,30 @@ static int naive_record(const srch_result *res)
  * (round-robin, FINAL_ROUNDS rounds, each checked against the reference)
  * and name the fastest by the median of its rounds: one lucky measurement
  * does not make the best, and the speedup compares two times taken in the
- * same rounds.  The records' times become the re-measured ones.  Slot n
- * is the naive schedule when it is not among the top (idx -1).
+ * same rounds.  The records' times become the re-measured ones.
  */
-static void final_remeasure(loop_state *S, const srch_bufs *b, isl_ctx *ctx, const cg_target *t)
+static void final_remeasure(loop_state *S)
 {
+	const srch_measurer_ops *ops = S->m->ops;
 	srch_result *res = S->res;
-	int idx[FINAL_MAX + 1], n, k = S->o->final_top < FINAL_MAX ? S->o->final_top : FINAL_MAX;
-	cg_jit *jit[FINAL_MAX + 1] = {0};
+	int idx[FINAL_MAX + 1], naive_at, naive_rounds, nn = final_slots(S, idx, &naive_at);
+	void *built[FINAL_MAX + 1] = {0};
 	double sec[FINAL_MAX + 1][FINAL_ROUNDS], best = INFINITY, t0 = rt_now();
 	bool bad[FINAL_MAX + 1] = {0};
 	srch_record naive, *rec[FINAL_MAX + 1];
 	srch_how how;
 	char reason[256];
-	int nn, naive_at = -1, naive_rounds;
 
-	if ((n = top_records(res, idx, k < 1 ? 1 : k)) < 1)
-		return;
-	memset(&naive, 0, sizeof(naive));
-	nn = n;
-	for (int i = 0; i < n; i++)
-		if (!res->records[idx[i]].schedule[0])
-			naive_at = i;
-	if (naive_at < 0) {
-		idx[nn] = naive_record(res);
-		naive_at = nn++;
-	}
 	if (nn < 2)
 		return;
+	memset(&naive, 0, sizeof(naive));
 	naive_rounds = (idx[naive_at] >= 0 ? res->records[idx[naive_at]].seconds : res->naive_seconds) >
 				       FINAL_NAIVE_FAR * res->records[idx[0]].seconds
 			       ? 1 : FINAL_ROUNDS;
 	srch_how_default(&how, S->o);
 	for (int i = 0; i < nn; i++) {
 		rec[i] = idx[i] >= 0 ? &res->records[idx[i]] : &naive;
-		if (!(jit[i] = srch_build(b->g, ctx, t, idx[i] >= 0 ? rec[i]->schedule : "", reason, NULL, NULL)))
+		if (!(built[i] = ops->build(S->m, S->ctx, idx[i] >= 0 ? rec[i]->schedule : S->m->naive, reason)))
 			bad[i] = true;
 	}
 	for (int round = 0; round < FINAL_ROUNDS; round++)
@@ -293,7 +329,7 @@ static void final_remeasure(loop_state *S, const srch_bufs *b, isl_ctx *ctx, con
 			if (bad[i] || (i == naive_at && round >= naive_rounds))
 				continue;
 			how.verify = round == 0;
-			if (srch_time_jit(b, cg_jit_entry(jit[i]), &how, rec[i], &sec[i][round])) {
+			if (ops->time(S->m, built[i], &how, rec[i], &sec[i][round])) {
 				bad[i] = true;
 				rec[i]->seconds = INFINITY, rec[i]->gflops = 0, rec[i]->verified = false;
 			}
@@ -303,33 +339,51 @@ static void final_remeasure(loop_state *S, const srch_bufs *b, isl_ctx *ctx, con
 		srch_record *r = rec[i];
 		double m;
 
-		cg_jit_free(jit[i]);
+		if (built[i])
+			ops->unbuild(S->m, built[i]);
 		if (bad[i])
 			continue;
 		m = median_of(sec[i], i == naive_at ? naive_rounds : FINAL_ROUNDS);
 		if (i == naive_at)
 			res->naive_seconds = m;
-		if (i >= n && r == &naive)
+		if (r == &naive)
 			continue;
 		r->seconds = m;
-		r->gflops = te_graph_flops(b->g) * 1e-9 / r->seconds;
-		if ((i < n || idx[i] >= 0) && r->seconds < best) {
+		r->gflops = te_graph_flops(S->m->g) * 1e-9 / r->seconds;
+		if (can_be_best(S, r) && r->seconds < best) {
 			best = r->seconds;
 			res->best = idx[i];
 		}
 	}
 	if (res->best < 0) /* every one failed now: fall back on the rest */
 		for (int i = 0; i < res->nrecords; i++)
-			if (res->records[i].status == SRCH_OK && res->records[i].verified &&
-			    !srch_record_cut_off(&res->records[i]) &&
+			if (can_be_best(S, &res->records[i]) &&
 			    (res->best < 0 || res->records[i].seconds < res->records[res->best].seconds))
 				res->best = i;
 	res->remeasured = true;
 	res->times.final = rt_now() - t0;
 }
 
+/* Whether r is the naive schedule standing in for the default point
+ * (its text differs from the point's). */
+static bool naive_stands_in(const loop_state *S, const srch_record *r)
+{
+	srch_point d;
+	char *text;
+	bool differ;
+
+	srch_point_default(S->sp, &d);
+	if (!is_naive(S, r) || !srch_point_equal(S->sp, &r->point, &d))
+		return false;
+	if (!(text = srch_point_schedule(S->sp, &d)))
+		return true;
+	differ = strcmp(text, r->schedule) != 0;
+	free(text);
+	return differ;
+}
+
 /* Copy the history into res (first records) and seed the explorer. */
-static int load_history(loop_state *S, srch_explorer *e)
+static int load_history(loop_state *S)
 {
 	const srch_tune_opts *o = S->o;
 
@@ -339,16 +393,17 @@ static int load_history(loop_state *S, srch_explorer *e)
 		if (!(r.schedule = strdup(r.schedule ? r.schedule : "")))
 			return -1;
 		if (r.has_point && srch_record_cut_off(&r))
-			srch_explorer_report_bound(e, &r.point, r.seconds);
-		else if (r.has_point) /* the naive schedule (text "") as in measure_naive */
-			srch_explorer_seed(e, &r.point, r.status == SRCH_OK && r.schedule[0] ? r.seconds : INFINITY);
+			srch_explorer_report_bound(S->e, &r.point, r.seconds);
+		else if (r.has_point) /* the naive schedule as in measure_naive */
+			srch_explorer_seed(S->e, &r.point,
+					   r.status == SRCH_OK && !naive_stands_in(S, &r) ? r.seconds : INFINITY);
 		if (push(S->res, &r, &S->cap)) {
 			free(r.schedule);
 			return -1;
 		}
 		if (r.status != SRCH_OK)
 			S->failures++;
-		else if (r.seconds < S->best && r.verified && !srch_record_cut_off(&r) && o->history_best < 0)
+		else if (r.seconds < S->best && can_be_best(S, &r) && o->history_best < 0)
 			S->best = r.seconds, S->res->best = S->res->nrecords - 1;
 	}
 	if (o->history_best >= 0 && o->history_best < o->nhistory && o->history[o->history_best].status == SRCH_OK) {
@@ -359,13 +414,11 @@ static int load_history(loop_state *S, srch_explorer *e)
 	return 0;
 }
 
-/* The naive schedule (every stage's loops in axis order) is the first
- * trial: the baseline of the speedup, a candidate like any other, and the
- * first comparison with the reference; it stands for the space's default
- * point (the same loops, reordered), which is not proposed again.  Unless
- * the history knows it. */
-static int measure_naive(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ctx *ctx,
-			 const cg_target *t, srch_explorer *e)
+/* The first trial: the measurer's naive schedule, the baseline of the
+ * speedup, a candidate like any other, and the first comparison with the
+ * reference.  Its record carries the space's default point, which is not
+ * proposed again.  Unless the history knows it. */
+static int measure_naive(loop_state *S)
 {
 	srch_how how;
 	srch_record r;
@@ -377,44 +430,43 @@ static int measure_naive(loop_state *S, const srch_space *sp, const srch_bufs *b
 	srch_how_default(&how, S->o);
 	how.verify = true;
 	memset(&r, 0, sizeof(r));
-	srch_point_default(sp, &r.point);
+	srch_point_default(S->sp, &r.point);
 	r.has_point = true;
-	if (srch_measure_text(b, ctx, t, "", &how, &r))
+	if (measure(S, S->m->naive, &how, &r))
 		return -1;
-	S->res->measured++;
 	S->res->naive_seconds = r.status == SRCH_OK ? r.seconds : INFINITY;
-	/* Seen, but not a start for sa-q: its time is the naive loop order's,
-	 * not the default point's, and walks from it would start the search
-	 * in the slowest corner instead of from random points. */
-	srch_explorer_seed(e, &r.point, INFINITY);
+	/* When the naive schedule only stands in for the default point (the
+	 * CPU's and the GPU's), the point is seen but not a start for sa-q:
+	 * walks from it would start in the slowest corner. */
+	srch_explorer_seed(S->e, &r.point, r.status == SRCH_OK && !naive_stands_in(S, &r) ? r.seconds : INFINITY);
 	return account(S, &r);
 }
-
 /* Measure the constructed starting points the explorer has not seen
- * (srch_seed), within the budget; each is a trial.  Non-zero stops. */
-static int measure_seeds(loop_state *S, const srch_space *sp, const srch_bufs *b, isl_ctx *ctx,
-			 const cg_target *t, srch_explorer *e)
+ * (srch_seed; the CPU's), within the budget; each is a trial.  Non-zero
+ * stops. */
+static int measure_seeds(loop_state *S)
 {
 	srch_point pts[SRCH_SEED_MAX + SRCH_MODEL_STARTS];
-	srch_machine m;
+	srch_machine mach;
 	double t0 = rt_now();
 	int n, nseed;
 
 	if (S->o->seed_points <= 0)
 		return 0;
-	srch_machine_of(t, S->o->cache_dir, &m);
-	n = nseed = srch_seed_points(sp, &m, pts, S->o->seed_points < SRCH_SEED_MAX ? S->o->seed_points : SRCH_SEED_MAX);
+	srch_machine_of(&S->m->t, S->o->cache_dir, &mach);
+	n = nseed = srch_seed_points(S->sp, &mach, pts,
+				     S->o->seed_points < SRCH_SEED_MAX ? S->o->seed_points : SRCH_SEED_MAX);
 	if (S->o->model) /* the model's picks follow the constructed points */
-		n += srch_model_starts(S->o->model, sp, S->o->seed, pts + n, SRCH_MODEL_STARTS);
+		n += srch_model_starts(S->o->model, S->sp, S->o->seed, pts + n, SRCH_MODEL_STARTS);
 	S->res->times.explore += rt_now() - t0;
 	for (int i = 0; i < n && !out_of_budget(S); i++) {
 		int rc;
 
-		if (srch_explorer_seen(e, &pts[i]))
+		if (srch_explorer_seen(S->e, &pts[i]))
 			continue;
 		S->res->seeded += i < nseed;
 		S->seeding = i < nseed;
-		rc = trial(S, sp, b, ctx, t, e, &pts[i]);
+		rc = trial(S, &pts[i]);
 		S->seeding = false;
 		if (rc)
 			return rc;
@@ -422,10 +474,43 @@ static int measure_seeds(loop_state *S, const srch_space *sp, const srch_bufs *b
 	return 0;
 }
 
-/* srch_model_filter's skip: the explorer learns the point as a lower bound. */
-static void skip_point(void *e, const srch_point *p, double seconds)
+/* How many random starting points sa-q measures first when the measurer
+ * asks for them (random_share of the trial budget, 8 to RANDOM_STARTS_MAX). */
+#define RANDOM_STARTS_MAX 200
+
+static int random_starts_wanted(const loop_state *S)
 {
-	srch_explorer_report_bound(e, p, seconds);
+	int n = S->o->trials > 0 ? (int)(S->o->trials * S->m->random_share) : 50;
+
+	if (S->o->method != SRCH_SA_Q || S->m->random_share <= 0)
+		return 0;
+	return n < 8 ? 8 : n > RANDOM_STARTS_MAX ? RANDOM_STARTS_MAX : n;
+}
+
+/* Measure distinct random points not seen yet, each a trial that seeds the
+ * explorer.  Non-zero stops. */
+static int random_starts(loop_state *S)
+{
+	uint64_t rng = S->o->seed ^ UINT64_C(0x5eed0f0e1f9a), seen[RANDOM_STARTS_MAX];
+	int n = random_starts_wanted(S), nseen = 0;
+
+	for (int tries = 0; nseen < n && tries < 4 * n && !out_of_budget(S); tries++) {
+		srch_point p;
+		uint64_t h;
+		bool dup = false;
+		int rc;
+
+		srch_point_random(S->sp, &rng, &p);
+		h = srch_point_hash(S->sp, &p);
+		for (int i = 0; i < nseen && !dup; i++)
+			dup = seen[i] == h;
+		if (dup || srch_explorer_seen(S->e, &p))
+			continue;
+		seen[nseen++] = h;
+		if ((rc = trial(S, &p)))
+			return rc;
+	}
+	return 0;
 }
 
 /* CPU seconds used by this process's reaped children so far. */
@@ -454,84 +539,119 @@ static double trial_median(const srch_result *res)
 	return m;
 }
 
-int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tune_opts *o,
-	      srch_result *res, rt_error *err)
+/* srch_model_filter's skip: the explorer learns the point as a lower bound. */
+static void skip_point(void *e, const srch_point *p, double seconds)
 {
-	srch_bufs b = {0};
+	srch_explorer_report_bound(e, p, seconds);
+}
+
+/* The explorer's proposals until the budget ends.  Non-zero stops: -1
+ * out of memory, 1 the record callback. */
+static int explore(loop_state *S)
+{
+	srch_point batch[8];
+	double t1;
+	int n;
+
+	while (!out_of_budget(S)) {
+		int want = S->o->trials > 0 ? S->o->trials - S->res->nrecords : 4;
+
+		t1 = rt_now();
+		/* with a model, twice the proposals, ranked and filtered */
+		n = srch_explorer_next(S->e, batch, (want < 4 ? want : 4) * (S->o->model ? 2 : 1));
+		if (n == 0) {
+			snprintf(S->res->stop_reason, 64, "space exhausted");
+			break;
+		}
+		if (S->o->model)
+			n = srch_model_filter(S->o->model, S->sp, batch, n, skip_point, S->e);
+		S->res->times.explore += rt_now() - t1;
+		for (int i = 0; i < n && !out_of_budget(S); i++) {
+			int stop = trial(S, &batch[i]);
+
+			if (stop)
+				return stop;
+		}
+	}
+	return 0;
+}
+
+/* The trials: naive, constructed, random starts, proposals; the final
+ * re-measure.  0, or -1 with err set (out of memory: res->out_of_memory). */
+static int run(loop_state *S, rt_error *err)
+{
+	double t1 = rt_now();
+	int n;
+
+	if (srch_measurer_ready(S->m, S->ctx, err)) {
+		S->res->unready = true;
+		return -1;
+	}
+	S->res->times.setup = rt_now() - t1;
+	if ((n = measure_naive(S)) == 0 && (n = measure_seeds(S)) == 0 && (n = random_starts(S)) == 0)
+		n = explore(S);
+	if (n < 0) {
+		S->res->out_of_memory = true;
+		return rt_error_set(err, 0, 0, "out of memory after %d trials", S->res->nrecords);
+	}
+	if (n == 0 && S->res->measured > 0 && !S->res->interrupted && S->m->ops->time)
+		final_remeasure(S);
+	return 0;
+}
+
+int srch_tune_with(srch_measurer *m, isl_ctx *ctx, const srch_tune_opts *o, srch_result *res, rt_error *err)
+{
 	srch_space *sp = calloc(1, sizeof(*sp));
-	srch_explorer *e = NULL;
-	loop_state S = {o, res, 0, 0, 0, 0, INFINITY, false};
-	double t1, cpu0 = children_cpu();
-	srch_point *batch = NULL;
-	int rc = -1, n;
+	loop_state S = {m, ctx, o, res, sp, NULL, 0, 0, 0, rt_now(), INFINITY, false};
+	double cpu0 = children_cpu();
+	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	res->best = -1;
 	res->naive_seconds = INFINITY;
-	S.t0 = rt_now();
-	if (!sp || srch_space_init(sp, g, SRCH_CPU, err))
+	if (!sp) {
+		rt_error_set(err, 0, 0, "out of memory");
 		goto out;
-	if (!(e = srch_explorer_new(sp, o->method, o->seed)) || !(batch = calloc(16, sizeof(*batch))) ||
-	    load_history(&S, e)) {
+	}
+	if (srch_space_init_for(sp, m->g, &m->t, err))
+		goto out;
+	if (!(S.e = srch_explorer_new(sp, o->method, o->seed)) || load_history(&S)) {
 		rt_error_set(err, 0, 0, "out of memory");
 		goto out;
 	}
 	if (o->model)
-		srch_model_begin(o->model, g);
+		srch_model_begin(o->model, m->g);
 	if (out_of_budget(&S)) { /* the history fills the budget: nothing to measure */
-		rc = 0;
 		res->naive_seconds = o->naive_seconds > 0 ? o->naive_seconds : INFINITY;
-		goto done;
+		rc = 0;
+	} else {
+		rc = run(&S, err);
 	}
-	t1 = rt_now();
-	if (srch_bufs_init(&b, g, err))
-		goto out;
-	res->times.setup = rt_now() - t1;
-	if ((n = measure_naive(&S, sp, &b, ctx, t, e)) == 0)
-		n = measure_seeds(&S, sp, &b, ctx, t, e);
-	if (n < 0)
-		goto no_memory;
-	rc = 0;
-	if (n > 0) /* the record callback stopped the search */
-		goto done;
-	while (!out_of_budget(&S)) {
-		int want = o->trials > 0 ? o->trials - res->nrecords : 16;
-
-		t1 = rt_now();
-		/* with a model, twice the proposals, ranked and filtered */
-		n = srch_explorer_next(e, batch, (want < 4 ? want : 4) * (o->model ? 2 : 1));
-		if (n == 0) {
-			snprintf(res->stop_reason, 64, "space exhausted");
-			break;
-		}
-		if (o->model)
-			n = srch_model_filter(o->model, sp, batch, n, skip_point, e);
-		res->times.explore += rt_now() - t1;
-		for (int i = 0; i < n && !out_of_budget(&S); i++) {
-			int stop = trial(&S, sp, &b, ctx, t, e, &batch[i]);
-
-			if (stop < 0)
-				goto no_memory;
-			if (stop)
-				goto done;
-		}
-	}
-	if (res->measured > 0 && !res->interrupted)
-		final_remeasure(&S, &b, ctx, t);
-	goto done;
-no_memory:
-	res->out_of_memory = true;
-	rt_error_set(err, 0, 0, "out of memory after %d trials", res->nrecords);
-	rc = -1;
-done:
 	res->elapsed = rt_now() - S.t0;
 	res->times.trial_median = trial_median(res);
 	res->skipped_by_model = o->model ? srch_model_skipped(o->model) : 0;
 	res->times.children_cpu = children_cpu() - cpu0;
 out:
-	free(batch);
-	srch_explorer_free(e);
-	srch_bufs_free(&b);
+	srch_explorer_free(S.e);
+	if (sp)
+		srch_space_release(sp);
 	free(sp);
+	return rc;
+}
+
+int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tune_opts *o,
+	      srch_result *res, rt_error *err)
+{
+	srch_measurer *m = srch_measurer_new(g, ctx, t, 0, err);
+	int rc;
+
+	if (!m) {
+		memset(res, 0, sizeof(*res));
+		res->best = -1;
+		res->naive_seconds = INFINITY;
+		return -1;
+	}
+	rc = srch_tune_with(m, ctx, o, res, err);
+	srch_measurer_free(m);
 	return rc;
 }

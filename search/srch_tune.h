@@ -1,21 +1,22 @@
 /*
- * srch_tune: the measurement loop.
+ * srch_tune: the tuning loop, one for every target.
  *
- * Each candidate point becomes a schedule, which a forked child
- * (rt_isolate) lowers, compiles for the CPU, JIT-loads and runs, with a
- * limit on the compile and a timeout on the whole: the child times it
- * (an untimed warm-up, then a first timed run slower than cutoff_ratio x
- * the best is stopped and recorded as a lower bound; otherwise repeats
- * until a minimum time, median) and, for the first
- * candidate and every new best, compares its outputs with the reference
- * computed once beforehand.  Before the search, the constructed starting
- * points (srch_seed) are measured; the explorer starts from them.  At the
- * end the fastest few and the naive schedule are re-measured side by
- * side.  A candidate
- * that fails to lower or compile, crashes, hangs or computes a wrong result
- * is recorded as a failure with its reason, and the search goes on.  The
- * loop stops at the trial budget, the time budget, when the space is
- * exhausted, or when the best has not improved by 1% for `patience` trials.
+ * The loop asks a measurer (srch_measurer.h: the CPU's forked, timed
+ * children, the GPU or its emulator, the HLS model) for each candidate.
+ * The naive schedule (the measurer's; its record carries the space's
+ * default point) is the first trial: the baseline of the speedup and the
+ * first comparison with the reference.  Then the constructed starting
+ * points (srch_seed, CPU), the random starts the measurer asks for (the
+ * HLS model), and the explorer's proposals (srch_explore), until the trial
+ * budget, the time budget, an exhausted space, or `patience` trials
+ * without a 1% gain.  One rule for every target: the first candidate and
+ * every candidate faster than the best are compared with the reference,
+ * and only a checked one becomes the best (unless the measurer cannot
+ * check at all).  A candidate that fails to lower or compile, crashes,
+ * hangs or computes a wrong result is recorded as a failure with its
+ * reason, and the search goes on.  At the end, when measurements vary
+ * (not the model's), the fastest few and the naive schedule are
+ * re-measured side by side before the best is named.
  */
 #ifndef FTC_SRCH_TUNE_H
 #define FTC_SRCH_TUNE_H
@@ -27,6 +28,8 @@
 #include "cg.h"
 #include "srch_explore.h"
 #include "srch_space.h"
+
+typedef struct srch_measurer srch_measurer;
 
 typedef enum srch_status { SRCH_OK, SRCH_FAILED, SRCH_WRONG } srch_status;
 
@@ -141,6 +144,8 @@ typedef struct srch_result {
 	bool interrupted;          /* stopped by opts.interrupt */
 	bool out_of_memory;        /* srch_tune failed for want of memory: the
 				    * records so far are kept (and stored) */
+	bool unready;              /* srch_tune failed because the measurer could not
+				    * start (no device, no reference): the user's to fix */
 	srch_times times;
 	char stop_reason[64];
 } srch_result;
@@ -148,33 +153,17 @@ typedef struct srch_result {
 void srch_result_release(srch_result *r);
 
 /*
- * Tune graph g (verified) for target t.  `ctx` is borrowed.  Returns 0 with
- * *res filled (even when every candidate failed), or -1 with err set when
- * the search could not run at all or ran out of memory on the way
- * (res->out_of_memory; the records made so far stay in *res, which the
- * caller releases in every case).
+ * Tune with measurer m (its graph and target; see srch_measurer.h).
+ * `ctx` is borrowed.  Returns 0 with *res filled (even when every
+ * candidate failed), or -1 with err set when the search could not run at
+ * all or ran out of memory on the way (res->out_of_memory; the records
+ * made so far stay in *res, which the caller releases in every case).
  */
+int srch_tune_with(srch_measurer *m, isl_ctx *ctx, const srch_tune_opts *o, srch_result *res, rt_error *err);
+
+/* srch_tune_with a measurer of g on t made for the call (cuda: on the
+ * device). */
 int srch_tune(const te_graph *g, isl_ctx *ctx, const cg_target *t, const srch_tune_opts *o,
 	      srch_result *res, rt_error *err);
-
-/*
- * A measurer: the buffers of g (random inputs, the reference outputs
- * computed once) for measuring schedules one by one outside a tune (the
- * tuning db's replays).  NULL with err set when out of memory or the
- * reference cannot be computed.
- */
-typedef struct srch_measurer srch_measurer;
-srch_measurer *srch_measurer_new(const te_graph *g, rt_error *err);
-void srch_measurer_free(srch_measurer *m);
-
-/*
- * Measure one schedule text as a tuning trial does (lowered, compiled, run
- * in a child with `timeout`, timed for `min_time`; compared with the
- * reference when `verify`), filling *r except r->point and r->has_point
- * (r->schedule is a malloc'd copy of `schedule`).  A failure of the
- * candidate is a record with its reason; returns -1 only when out of memory.
- */
-int srch_measurer_run(srch_measurer *m, isl_ctx *ctx, const cg_target *t, const char *schedule, bool verify,
-		      double timeout, double min_time, srch_record *r);
 
 #endif

@@ -254,7 +254,7 @@ START_TEST(examples_on_the_gpu_model)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = small_example(examples[_i], ctx);
-	srch_space *sp = malloc(sizeof(*sp));
+	srch_space *sp = calloc(1, sizeof(*sp));
 	char *text, what[160];
 	uint64_t rng = 4242 + (uint64_t)_i, at = 0;
 	srch_point pt;
@@ -267,7 +267,7 @@ START_TEST(examples_on_the_gpu_model)
 	check_schedule(g, ctx, text, what);
 	free(text);
 	rt_error_clear(&err);
-	ck_assert_msg(srch_space_init(sp, g, SRCH_GPU, &err) == 0, "%s", err.msg);
+	ck_assert_msg(srch_space_init(sp, g, CG_TARGET_CUDA, &err) == 0, "%s", err.msg);
 	srch_point_default(sp, &pt);
 	text = srch_point_schedule(sp, &pt);
 	snprintf(what, sizeof(what), "%s GPU default point", examples[_i]);
@@ -284,6 +284,7 @@ START_TEST(examples_on_the_gpu_model)
 		check_schedule(g, ctx, text, what);
 		free(text);
 	}
+	srch_space_release(sp);
 	free(sp);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -639,11 +640,13 @@ START_TEST(run_and_tune_without_a_driver)
 
 	memset(&o, 0, sizeof(o));
 	o.file = "gemm.te";
+	o.target = "cuda -arch=sm_90";
 	o.trials = 4;
 	o.quiet = true;
+	o.no_db = true;
 	setenv("FTC_LIBCUDA", "/nonexistent/libcuda.so.1", 1);
 	unsetenv("FTC_CUDA_EMULATE");
-	ck_assert_int_eq(cli_tune_cuda(&o, g, ctx, &t), 1);
+	ck_assert_int_eq(cli_tune_graph(&o, g, ctx), 1);
 	ck_assert_int_eq(cli_run_cuda(&o, g, ctx, &t, NULL), 1);
 	unsetenv("FTC_LIBCUDA");
 	te_graph_free(g);
@@ -664,12 +667,14 @@ START_TEST(run_and_tune_on_the_emulator)
 
 	memset(&o, 0, sizeof(o));
 	o.file = "small.te";
+	o.target = "cuda -arch=sm_90";
 	o.trials = 6;
 	o.seed = 3;
 	o.quiet = true;
+	o.no_db = true;
 	setenv("FTC_CUDA_EMULATE", "1", 1);
 	ck_assert_int_eq(cli_run_cuda(&o, g, ctx, &t, NULL), 0);
-	ck_assert_int_eq(cli_tune_cuda(&o, g, ctx, &t), 0);
+	ck_assert_int_eq(cli_tune_graph(&o, g, ctx), 0);
 	unsetenv("FTC_CUDA_EMULATE");
 	/* the loop itself: records, a verified best, the naive baseline */
 	rt_error_clear(&err);

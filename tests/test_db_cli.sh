@@ -3,7 +3,8 @@
 # second tune measures nothing), ftc compile using the db's best, ftc db
 # list/show/export/import/prune/check, the faults (a tuner killed with
 # SIGKILL, then resumed; two tuners at once; a file that is not a db), the
-# replay of records from another ftc version, and ftc targets.
+# replay of records from another ftc version, every target kind's tune
+# remembered (cuda on the CPU emulator, hls with the model), and ftc targets.
 # Usage: test_db_cli.sh PATH/TO/ftc
 set -uo pipefail
 FTC=$1
@@ -253,6 +254,33 @@ methods=$("$FTC" db export --db "$TMP/old.db" 2>/dev/null | grep -o '"method": *
 grep -q '"replay"' <<<"$methods" && ok || bad "no replay record stored: $methods"
 replayed=$("$FTC" tune --trials 4 --json --db "$TMP/old.db" "${GEMM[@]}" 2>&1)
 [ "$(field from_db "$replayed")" -ge 1 ] && ok || bad "a tune did not start from the replayed records: $replayed"
+
+# Every target kind (cuda on the CPU emulator, hls with the model): the
+# db remembers its tune (a second one measures nothing), ftc db list and
+# show name it and what measured it, ftc compile uses its best, and
+# --patience, --db and --no-db mean the same for every target.
+SMALL=(-D M=16 -D N=16 -D K=16 "$ROOT/examples/gemm.te")
+TDB=$TMP/targets.db
+UNUSED=$TMP/unused.db
+for target in hls "cuda -arch=sm_80"; do
+	first=$(FTC_DB=$UNUSED FTC_CUDA_EMULATE=1 "$FTC" tune --target "$target" --trials 6 --json --db "$TDB" "${SMALL[@]}" 2>&1)
+	[ "$(field measured "$first")" = 6 ] && ok || bad "$target: first tune measured $(field measured "$first") (want 6): $first"
+	grep -q '"verified": true' <<<"$first" && ok || bad "$target: the best is not verified: $first"
+	second=$(FTC_CUDA_EMULATE=1 "$FTC" tune --target "$target" --trials 6 --json --db "$TDB" "${SMALL[@]}" 2>&1)
+	[ "$(field measured "$second")" = 0 ] && ok || bad "$target: second tune measured $(field measured "$second") (want 0)"
+	[ "$(field from_db "$second")" = 6 ] && ok || bad "$target: second tune took $(field from_db "$second") from the db"
+	expect "$target: compile uses the db" 0 "using the tuning db's best schedule" -- \
+		env FTC_CUDA_EMULATE=1 "$FTC" compile --target "$target" --db "$TDB" -o "$TMP/out-${target%% *}" "${SMALL[@]}"
+	expect "$target: --patience" 0 "stopped by no gain in 2 trials" -- env FTC_DB=$UNUSED FTC_CUDA_EMULATE=1 \
+		"$FTC" tune --target "$target" --trials 100 --patience 2 --no-db --method random "${SMALL[@]}"
+done
+[ ! -e "$UNUSED" ] && ok || bad "--db or --no-db was not honoured for cuda or hls: $UNUSED was written"
+expect "db list shows the hls tune" 0 "hls -part=xcvu9p" -- "$FTC" db list --db "$TDB"
+expect "db list shows the cuda tune" 0 "cuda -arch=sm_80" -- "$FTC" db list --db "$TDB"
+expect "db show names what measured cuda" 0 "target cuda -arch=sm_80 \(the CPU emulator" -- \
+	"$FTC" db show --db "$TDB" "${SMALL[@]}"
+expect "db show names the part hls estimated" 0 "target hls -part=xcvu9p -clock=300MHz \(xcvu9p at 300 MHz" -- \
+	"$FTC" db show --db "$TDB" "${SMALL[@]}"
 
 # ftc targets describes the host.
 expect "targets" 0 "cpu +cpu -mcpu=" -- "$FTC" targets

@@ -178,8 +178,8 @@ static double count_tuples(int64_t n, int d)
 
 static srch_knob *add_knob(srch_space *s, srch_knob_kind kind, srch_role role, const char *key)
 {
-	srch_knob *k = &s->knobs[s->nknobs++];
-	memset(k, 0, sizeof(*k));
+	srch_knob *k = srch_space_add_knob(s);
+	ck_assert_ptr_nonnull(k);
 	k->kind = kind;
 	k->role = role;
 	k->arg = -1;
@@ -219,7 +219,7 @@ enum { K_I, K_J, K_K, K_REORDER, K_PAR, K_VEC, K_UNROLL };
 static void gemm_space(srch_space *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->target = SRCH_CPU;
+	s->target = CG_TARGET_CPU;
 	add_split(s, "C.i", 0, 4, 1 << EXT_LOG);
 	add_split(s, "C.j", 1, 4, 1 << EXT_LOG);
 	add_split(s, "C.k", 2, 3, 1 << EXT_LOG);
@@ -526,6 +526,7 @@ START_TEST(saq_beats_random)
 	       saq[SEEDS - 1], saq_hits, SEEDS, SAQ_CAP, mr, rnd[0], rnd[SEEDS - 1]);
 	fflush(stdout);
 	ck_assert_msg(ms < mr, "%s: sa-q median %.1f, random median %.1f", f->name, ms, mr);
+	srch_space_release(&s);
 }
 END_TEST
 
@@ -556,6 +557,7 @@ START_TEST(same_seed_same_proposals)
 	uint64_t c = run_digest(&s, 6, 600, m);
 	ck_assert_uint_eq(a, b);
 	ck_assert_uint_ne(a, c);
+	srch_space_release(&s);
 }
 END_TEST
 
@@ -602,6 +604,7 @@ START_TEST(failures_do_not_stop)
 	}
 	ck_assert(isinf(srch_explorer_best(e, NULL)));
 	srch_explorer_free(e);
+	srch_space_release(&s);
 }
 END_TEST
 
@@ -633,6 +636,7 @@ START_TEST(tiny_space_exhausts)
 	ck_assert_double_eq(srch_explorer_best(e, &best), 1.2);
 	ck_assert(srch_point_equal(&s, &best, &all[1]));
 	srch_explorer_free(e);
+	srch_space_release(&s);
 }
 END_TEST
 
@@ -658,6 +662,7 @@ START_TEST(bounds_are_not_best)
 	ck_assert_double_eq(srch_explorer_best(e, &best), 1.0);
 	ck_assert(srch_point_equal(&s, &best, &pts[0]));
 	srch_explorer_free(e);
+	srch_space_release(&s);
 }
 END_TEST
 

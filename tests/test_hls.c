@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "cg_hls.h"
-#include "cli_hls.h"
+#include "cli.h"
 #include "hls_model.h"
 #include "lower.h"
 #include "rt_alloc.h"
@@ -447,14 +447,14 @@ START_TEST(space_points)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = small_example(examples[_i], ctx);
-	srch_space *sp = malloc(sizeof(*sp));
+	srch_space *sp = calloc(1, sizeof(*sp));
 	uint64_t rng = 11 + (uint64_t)_i;
 	srch_point p, q;
 	rt_error err;
 	char *text, *pt;
 
 	rt_error_clear(&err);
-	ck_assert_msg(srch_space_init(sp, g, SRCH_HLS, &err) == 0, "%s", err.msg);
+	ck_assert_msg(srch_space_init(sp, g, CG_TARGET_HLS, &err) == 0, "%s", err.msg);
 	srch_point_default(sp, &p);
 	ck_assert(srch_point_valid(sp, &p));
 	text = srch_point_schedule(sp, &p);
@@ -477,6 +477,7 @@ START_TEST(space_points)
 		free(text);
 		lir_func_free(f);
 	}
+	srch_space_release(sp);
 	free(sp);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -884,19 +885,20 @@ START_TEST(cli_tune_prints)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = graph_of(gemm16, ctx);
-	cg_target t = hls_target("hls");
 	cli_opts o;
 
 	memset(&o, 0, sizeof(o));
 	o.file = "gemm16.te";
+	o.target = "hls";
 	o.trials = 8;
 	o.seed = 1;
 	o.quiet = true;
-	ck_assert_int_eq(cli_tune_hls(&o, g, ctx, &t), 0);
+	o.no_db = true;
+	ck_assert_int_eq(cli_tune_graph(&o, g, ctx), 0);
 	o.json = true;
-	ck_assert_int_eq(cli_tune_hls(&o, g, ctx, &t), 0);
+	ck_assert_int_eq(cli_tune_graph(&o, g, ctx), 0);
 	o.method = "nope";
-	ck_assert_int_eq(cli_tune_hls(&o, g, ctx, &t), 1);
+	ck_assert_int_eq(cli_tune_graph(&o, g, ctx), 1);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
 }

@@ -244,7 +244,7 @@ static te_graph *default_example(const char *name, isl_ctx *ctx)
 
 START_TEST(tuner_points_lower_within_budget)
 {
-	static const srch_target_kind targets[] = {SRCH_CPU, SRCH_GPU, SRCH_HLS};
+	static const cg_target_kind targets[] = {CG_TARGET_CPU, CG_TARGET_CUDA, CG_TARGET_HLS};
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example(examples[_i], ctx);
 
@@ -269,7 +269,7 @@ START_TEST(tuner_points_lower_within_budget)
 			 * the dependence check (they took isl over 6 minutes
 			 * before the budget); they are refused, in seconds. */
 			ck_assert_msg(f || strstr(err.msg, "(LIR_MAX_UNROLL)") ||
-					      (targets[t] == SRCH_GPU &&
+					      (targets[t] == CG_TARGET_CUDA &&
 					       strstr(err.msg, "the dependence check needs more than")),
 				      "%s target %d point %d: %s\n%s", examples[_i], t, k, err.msg, text);
 			ck_assert_msg(!f || lir_verify(f, &err) == 0, "%s: invalid lir: %s\n%s", examples[_i],
@@ -277,6 +277,7 @@ START_TEST(tuner_points_lower_within_budget)
 			lir_func_free(f);
 			free(text);
 		}
+		srch_space_release(sp);
 		free(sp);
 	}
 	te_graph_free(g);

@@ -184,7 +184,7 @@ static int random_samples(srch_model *md, const te_graph *g, int group, uint64_t
 	int k = 0;
 
 	rt_error_clear(&err);
-	ck_assert_int_eq(srch_space_init(sp, g, SRCH_CPU, &err), 0);
+	ck_assert_int_eq(srch_space_init(sp, g, CG_TARGET_CPU, &err), 0);
 	for (int i = 0; i < n; i++) {
 		srch_point p;
 		char *text;
@@ -200,6 +200,7 @@ static int random_samples(srch_model *md, const te_graph *g, int group, uint64_t
 			memcpy(feats + (size_t)k * SRCH_MODEL_NFEAT, f, sizeof(f));
 		k++;
 	}
+	srch_space_release(sp);
 	free(sp);
 	return k;
 }
@@ -254,6 +255,7 @@ static void fill_db(const char *path, const te_graph *g, int n, uint64_t seed, c
 {
 	isl_ctx *ctx = new_ctx();
 	srch_db sd;
+	srch_measurer *m;
 	tdb *db;
 	cg_target t;
 	rt_error err;
@@ -261,7 +263,8 @@ static void fill_db(const char *path, const te_graph *g, int n, uint64_t seed, c
 	rt_error_clear(&err);
 	ck_assert_int_eq(cg_target_host(&t, &err), 0);
 	ck_assert_msg(tdb_open(path, &db, &err) == 0, "%s", err.msg);
-	ck_assert_msg(srch_db_init(&sd, db, g, &t, "test", "random", seed, &err) == 0, "%s", err.msg);
+	ck_assert_ptr_nonnull(m = srch_measurer_new(g, ctx, &t, 0, &err));
+	ck_assert_msg(srch_db_init(&sd, db, m, "test", "random", seed, &err) == 0, "%s", err.msg);
 	for (int i = 0; i < n; i++) {
 		srch_record r;
 		srch_point p;
@@ -280,6 +283,8 @@ static void fill_db(const char *path, const te_graph *g, int n, uint64_t seed, c
 		ck_assert_int_eq(srch_db_record(&sd, &r), 0);
 		free(r.schedule);
 	}
+	srch_db_release(&sd);
+	srch_measurer_free(m);
 	tdb_close(db);
 	isl_ctx_free(ctx);
 }
@@ -433,7 +438,7 @@ START_TEST(filter_past_its_limit)
 	rt_error err;
 
 	rt_error_clear(&err);
-	ck_assert_int_eq(srch_space_init(sp, g, SRCH_CPU, &err), 0);
+	ck_assert_int_eq(srch_space_init(sp, g, CG_TARGET_CPU, &err), 0);
 	srch_model_begin(md, g);
 	srch_model_observe(md, "split C j 16\nvectorize C j.i\n", 100, false);
 	for (int i = 0; i < 17; i++)
@@ -445,6 +450,7 @@ START_TEST(filter_past_its_limit)
 	ck_assert_int_eq(sk.n, srch_model_skipped(md));
 	free(pts);
 	free(copy);
+	srch_space_release(sp);
 	free(sp);
 	te_graph_free(g);
 	srch_model_free(md);
@@ -466,7 +472,7 @@ START_TEST(wrong_model_stops_skipping)
 	rt_error err;
 
 	rt_error_clear(&err);
-	ck_assert_int_eq(srch_space_init(sp, g, SRCH_CPU, &err), 0);
+	ck_assert_int_eq(srch_space_init(sp, g, CG_TARGET_CPU, &err), 0);
 	srch_model_begin(md, g);
 	srch_model_observe(md, best, 100, false);
 	for (int round = 0; round < 40; round++) {
@@ -502,6 +508,7 @@ START_TEST(wrong_model_stops_skipping)
 	ck_assert_int_eq(misses, audits);
 	ck_assert(!skipping);
 	ck_assert_int_eq(sk.n + kept_total, 40 * 8);
+	srch_space_release(sp);
 	free(sp);
 	te_graph_free(g);
 	srch_model_free(md);

@@ -45,10 +45,11 @@ static te_graph *default_example(const char *name, isl_ctx *ctx)
 	return g;
 }
 
-static void init_space(srch_space *s, const te_graph *g, srch_target_kind t, const char *name)
+static void init_space(srch_space *s, const te_graph *g, cg_target_kind t, const char *name)
 {
 	rt_error err;
 
+	srch_space_release(s);
 	rt_error_clear(&err);
 	ck_assert_msg(srch_space_init(s, g, t, &err) == 0, "%s: %s", name, err.msg);
 }
@@ -67,11 +68,11 @@ START_TEST(gemm_1024_space)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example("gemm", ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	int i;
 
 	ck_assert_ptr_nonnull(s);
-	init_space(s, g, SRCH_CPU, "gemm");
+	init_space(s, g, CG_TARGET_CPU, "gemm");
 	/* splits i, j (4 parts: C(13,3) = 286 tuples of 2^10), k (3 parts:
 	 * C(12,2) = 66); order 4, par 3, vec 2, unroll 4, cw 2, cr A 3, cr B 3. */
 	ck_assert_int_eq(s->nknobs, 10);
@@ -90,9 +91,10 @@ START_TEST(gemm_1024_space)
 	ck_assert(fabs(s->log10_size - log10(286.0 * 286 * 66 * 4 * 3 * 2 * 4 * 2 * 3 * 3)) < 1e-9);
 	printf("gemm 1024^3: cpu log10(size) = %.2f, %d knobs, %d directions, %d features\n",
 	       s->log10_size, s->nknobs, srch_space_ndirs(s), srch_space_nfeatures(s));
-	init_space(s, g, SRCH_GPU, "gemm");
+	init_space(s, g, CG_TARGET_CUDA, "gemm");
 	ck_assert(s->log10_size > 6 && s->log10_size < 12);
 	printf("gemm 1024^3: gpu log10(size) = %.2f, %d knobs\n", s->log10_size, s->nknobs);
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -104,11 +106,11 @@ START_TEST(awkward_extents)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example("conv1d", ctx); /* O.q = 3130 = 2 * 5 * 313 */
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	const srch_knob *k;
 
 	ck_assert_ptr_nonnull(s);
-	init_space(s, g, SRCH_CPU, "conv1d");
+	init_space(s, g, CG_TARGET_CPU, "conv1d");
 	k = &s->knobs[knob_index(s, "O.q")];
 	ck_assert_int_eq(k->extent, 3130);
 	ck_assert_int_eq(k->nprods, 3); /* 3136 is a multiple of 8 and of 16 */
@@ -116,6 +118,7 @@ START_TEST(awkward_extents)
 	ck_assert_int_eq(k->prods[2], 3136);
 	k = &s->knobs[knob_index(s, "O.k")]; /* 256: plenty of divisors */
 	ck_assert_int_eq(k->nprods, 1);
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -126,12 +129,12 @@ START_TEST(knobs_of_every_example)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example(examples[_i], ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	int nsplit = 0;
 
 	ck_assert_ptr_nonnull(s);
 	for (int t = 0; t < 2; t++) {
-		init_space(s, g, t ? SRCH_GPU : SRCH_CPU, examples[_i]);
+		init_space(s, g, t ? CG_TARGET_CUDA : CG_TARGET_CPU, examples[_i]);
 		ck_assert_int_gt(s->nknobs, 0);
 		ck_assert_int_le(s->nslots, SRCH_MAX_SLOTS);
 		ck_assert(isfinite(s->log10_size) && s->log10_size > 0);
@@ -156,6 +159,7 @@ START_TEST(knobs_of_every_example)
 		printf("\n");
 	}
 	ck_assert_int_gt(nsplit, 0);
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -193,11 +197,11 @@ static void check_point(const te_graph *g, isl_ctx *ctx, const srch_space *s, co
 /* The default point and random points fixed + rotating of example ex's
  * space lowered and checked; the random points are those at
  * test_case_index() in the stream of the example's generator. */
-static void points_lower(int ex, srch_target_kind t, int fixed, int rotating)
+static void points_lower(int ex, cg_target_kind t, int fixed, int rotating)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = small_example(examples[ex], ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point p;
 	const char *seed = getenv("FTC_SPACE_SEED");
 	uint64_t rng = 1000 + (uint64_t)ex + (seed ? strtoull(seed, NULL, 10) * 7919 : 0);
@@ -219,6 +223,7 @@ static void points_lower(int ex, srch_target_kind t, int fixed, int rotating)
 		snprintf(what, sizeof(what), "%s %s point %llu", examples[ex], t ? "gpu" : "cpu", (unsigned long long)i);
 		check_point(g, ctx, s, &p, what);
 	}
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -226,7 +231,7 @@ static void points_lower(int ex, srch_target_kind t, int fixed, int rotating)
 
 /* $FTC_SPACE_POINTS overrides the number of random points, all fixed (a
  * longer soak). */
-static void points_lower_soak(int ex, srch_target_kind t, int fixed, int rotating)
+static void points_lower_soak(int ex, cg_target_kind t, int fixed, int rotating)
 {
 	const char *e = getenv("FTC_SPACE_POINTS");
 
@@ -238,13 +243,13 @@ static void points_lower_soak(int ex, srch_target_kind t, int fixed, int rotatin
 
 START_TEST(cpu_points_lower_and_match)
 {
-	points_lower_soak(_i, SRCH_CPU, CPU_FIXED, CPU_ROTATING);
+	points_lower_soak(_i, CG_TARGET_CPU, CPU_FIXED, CPU_ROTATING);
 }
 END_TEST
 
 START_TEST(gpu_points_lower_and_match)
 {
-	points_lower_soak(_i, SRCH_GPU, GPU_FIXED, GPU_ROTATING);
+	points_lower_soak(_i, CG_TARGET_CUDA, GPU_FIXED, GPU_ROTATING);
 }
 END_TEST
 
@@ -277,7 +282,7 @@ static const char *const corner_graphs[] = {
 START_TEST(corner_graphs_lower)
 {
 	isl_ctx *ctx = new_ctx();
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point p;
 	rt_error err;
 	te_graph *g;
@@ -291,7 +296,7 @@ START_TEST(corner_graphs_lower)
 	for (int t = 0; t < 2; t++) {
 		uint64_t rng = 3 + (uint64_t)_i;
 
-		init_space(s, g, t ? SRCH_GPU : SRCH_CPU, "corner");
+		init_space(s, g, t ? CG_TARGET_CUDA : CG_TARGET_CPU, "corner");
 		srch_point_default(s, &p);
 		snprintf(what, sizeof(what), "graph %d %s default", _i, t ? "gpu" : "cpu");
 		check_point(g, ctx, s, &p, what);
@@ -302,6 +307,7 @@ START_TEST(corner_graphs_lower)
 		}
 		check_moves(s, &p, "corner");
 	}
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -314,12 +320,12 @@ START_TEST(default_point_is_naive)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example("conv2d", ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point p;
 	char *text;
 
 	ck_assert_ptr_nonnull(s);
-	init_space(s, g, SRCH_CPU, "conv2d");
+	init_space(s, g, CG_TARGET_CPU, "conv2d");
 	srch_point_default(s, &p);
 	text = srch_point_schedule(s, &p);
 	ck_assert_ptr_nonnull(text);
@@ -331,6 +337,7 @@ START_TEST(default_point_is_naive)
 	ck_assert_ptr_nonnull(strstr(text, "split O q.i 56\n"));
 	ck_assert_ptr_nonnull(strstr(text, "split O q.i.i 56\n"));
 	free(text);
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -342,13 +349,13 @@ START_TEST(point_to_steps)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example("gemm", ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point p;
 	rt_error err;
 	char *text;
 
 	ck_assert_ptr_nonnull(s);
-	init_space(s, g, SRCH_CPU, "gemm");
+	init_space(s, g, CG_TARGET_CPU, "gemm");
 	rt_error_clear(&err);
 	ck_assert_msg(srch_point_parse(s,
 				       "C.i=8,4,8,4 C.j=4,4,4,16 C.k=16,16,4 C.order=0 C.par=2 C.vec=1 "
@@ -382,6 +389,7 @@ START_TEST(point_to_steps)
 			       "unroll C i.i.i.i\ncache_write C j.i.o local\n"
 			       "cache_read B C i.o+j.o stack\n");
 	free(text);
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -427,7 +435,7 @@ static void check_moves(const srch_space *s, const srch_point *p, const char *na
 			ck_assert_msg(!ok, "%s: moved a factor out of a part equal to 1", name);
 		if (k->kind == SRCH_CHOICE && (v[0] + d.to < 0 || v[0] + d.to >= k->nchoices))
 			ck_assert_msg(!ok, "%s: moved a choice out of range", name);
-		if (s->target == SRCH_CPU && k->kind == SRCH_SPLIT && v[d.from] > 1)
+		if (s->target == CG_TARGET_CPU && k->kind == SRCH_SPLIT && v[d.from] > 1)
 			ck_assert_msg(ok, "%s: a valid split move was refused", name);
 		if (!ok) {
 			ck_assert(srch_point_equal(s, p, &q));
@@ -456,13 +464,13 @@ START_TEST(moves_stay_and_reverse)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example(examples[_i], ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point p;
 	uint64_t rng = 77 + (uint64_t)_i;
 
 	ck_assert_ptr_nonnull(s);
 	for (int t = 0; t < 2; t++) {
-		init_space(s, g, t ? SRCH_GPU : SRCH_CPU, examples[_i]);
+		init_space(s, g, t ? CG_TARGET_CUDA : CG_TARGET_CPU, examples[_i]);
 		srch_point_default(s, &p);
 		check_moves(s, &p, examples[_i]);
 		for (int n = 0; n < MOVE_POINTS; n++) {
@@ -470,6 +478,7 @@ START_TEST(moves_stay_and_reverse)
 			check_moves(s, &p, examples[_i]);
 		}
 	}
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -480,11 +489,11 @@ START_TEST(directions_enumerate)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example("gemm", ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_dir d;
 
 	ck_assert_ptr_nonnull(s);
-	init_space(s, g, SRCH_CPU, "gemm");
+	init_space(s, g, CG_TARGET_CPU, "gemm");
 	/* 12 + 12 + 6 split directions, 2 for each of 7 choices */
 	ck_assert_int_eq(srch_space_ndirs(s), 12 + 12 + 6 + 14);
 	d = srch_space_dir(s, 0);
@@ -496,6 +505,7 @@ START_TEST(directions_enumerate)
 	d = srch_space_dir(s, 31);
 	ck_assert(d.knob == 3 && d.to == -1);
 	ck_assert_int_eq(srch_space_dir(s, srch_space_ndirs(s)).knob, -1);
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -508,14 +518,14 @@ START_TEST(print_parse_round_trip)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example(examples[_i], ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point p, q;
 	uint64_t rng = 5 + (uint64_t)_i;
 	rt_error err;
 
 	ck_assert_ptr_nonnull(s);
 	for (int t = 0; t < 2; t++) {
-		init_space(s, g, t ? SRCH_GPU : SRCH_CPU, examples[_i]);
+		init_space(s, g, t ? CG_TARGET_CUDA : CG_TARGET_CPU, examples[_i]);
 		for (int n = 0; n < 20; n++) {
 			char *text, *again;
 
@@ -533,6 +543,7 @@ START_TEST(print_parse_round_trip)
 			free(again);
 		}
 	}
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -562,16 +573,17 @@ START_TEST(parse_errors_are_reported)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example("gemm", ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point p;
 	rt_error err;
 
 	ck_assert_ptr_nonnull(s);
-	init_space(s, g, SRCH_CPU, "gemm");
+	init_space(s, g, CG_TARGET_CPU, "gemm");
 	rt_error_clear(&err);
 	ck_assert_int_eq(srch_point_parse(s, parse_errors[_i].text, &p, &err), -1);
 	ck_assert_msg(strstr(err.msg, parse_errors[_i].msg), "'%s': got '%s', expected '%s'",
 		      parse_errors[_i].text, err.msg, parse_errors[_i].msg);
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -583,13 +595,13 @@ START_TEST(parse_rounded_up)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example("conv1d", ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point p, q;
 	char *text, *at;
 	rt_error err;
 
 	ck_assert_ptr_nonnull(s);
-	init_space(s, g, SRCH_CPU, "conv1d");
+	init_space(s, g, CG_TARGET_CPU, "conv1d");
 	srch_point_default(s, &p);
 	text = srch_point_print(s, &p);
 	ck_assert_ptr_nonnull(text);
@@ -602,6 +614,7 @@ START_TEST(parse_rounded_up)
 	ck_assert_int_eq(srch_point_parse(s, text, &q, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "rounding up"));
 	free(text);
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -612,13 +625,13 @@ START_TEST(features_in_range)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example(examples[_i], ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point p;
 	uint64_t rng = 9;
 	double f[2048], f2[2048];
 
 	ck_assert_ptr_nonnull(s);
-	init_space(s, g, SRCH_CPU, examples[_i]);
+	init_space(s, g, CG_TARGET_CPU, examples[_i]);
 	ck_assert_int_le(srch_space_nfeatures(s), 2048);
 	for (int n = 0; n < 20; n++) {
 		int nf;
@@ -632,6 +645,7 @@ START_TEST(features_in_range)
 		ck_assert(!memcmp(f, f2, (size_t)nf * sizeof(f[0])));
 		ck_assert_int_eq(srch_point_features(s, &p, f2, 3), nf); /* truncated */
 	}
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -642,7 +656,7 @@ START_TEST(random_points_are_deterministic)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example(examples[_i], ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point a, b;
 	int same = 0;
 
@@ -650,7 +664,7 @@ START_TEST(random_points_are_deterministic)
 	for (int t = 0; t < 2; t++) {
 		uint64_t r1 = 42, r2 = 42, r3 = 43;
 
-		init_space(s, g, t ? SRCH_GPU : SRCH_CPU, examples[_i]);
+		init_space(s, g, t ? CG_TARGET_CUDA : CG_TARGET_CPU, examples[_i]);
 		for (int n = 0; n < 20; n++) {
 			char *x, *y;
 
@@ -667,6 +681,7 @@ START_TEST(random_points_are_deterministic)
 		}
 	}
 	ck_assert_int_lt(same, 5);
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -678,12 +693,12 @@ START_TEST(gpu_limits)
 {
 	isl_ctx *ctx = new_ctx();
 	te_graph *g = default_example("gemm", ctx);
-	srch_space *s = malloc(sizeof(*s));
+	srch_space *s = calloc(1, sizeof(*s));
 	srch_point p;
 	rt_error err;
 
 	ck_assert_ptr_nonnull(s);
-	init_space(s, g, SRCH_GPU, "gemm");
+	init_space(s, g, CG_TARGET_CUDA, "gemm");
 	rt_error_clear(&err);
 	/* 32 x 32 threads: fine; 64 x 32: too many. */
 	ck_assert_msg(srch_point_parse(s, "C.i=8,4,32,1 C.j=8,4,32,1 C.k=1,1,1024 C.order=0 C.bfuse=0 "
@@ -700,6 +715,7 @@ START_TEST(gpu_limits)
 	/* cache_write needs the threads outside the reduction (order 0). */
 	ck_assert_int_eq(srch_point_parse(s, "C.i=8,1,16,8 C.j=8,1,16,8 C.k=16,64,1 C.order=1 "
 					     "C.bfuse=1 C.cw=1 C.cr.A=0 C.cr.B=0", &p, &err), -1);
+	srch_space_release(s);
 	free(s);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
