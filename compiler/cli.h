@@ -37,6 +37,10 @@ typedef struct cli_opts {
 	const char *save_schedule;           /* --save-schedule FILE */
 	int patience;                        /* --patience N (-1: not given) */
 	bool no_model;                       /* --no-model: no cross-tune cost model */
+	/* several workloads (CLI_FILES): `file` is the first */
+	const char **files;                  /* the .te files, in order (array malloc'd) */
+	int nfiles;
+	const char *list;                    /* --list FILE */
 	/* the tuning db */
 	const char *db;                      /* --db PATH (NULL: $FTC_DB or the default) */
 	bool no_db;                          /* --no-db */
@@ -46,7 +50,7 @@ typedef struct cli_opts {
 } cli_opts;
 
 /* Which options a command accepts beyond -D and --help. */
-enum { CLI_SEED = 1, CLI_SCHEDULE = 2, CLI_TARGET = 4, CLI_INTERP = 8, CLI_TUNE = 16, CLI_DB = 32 };
+enum { CLI_SEED = 1, CLI_SCHEDULE = 2, CLI_TARGET = 4, CLI_INTERP = 8, CLI_TUNE = 16, CLI_DB = 32, CLI_FILES = 64 };
 
 /*
  * One command-line option: `short_name` like "-D" (or NULL), `long_name` like
@@ -307,6 +311,11 @@ int cli_tune_graph(const cli_opts *o, const te_graph *g, isl_ctx *ctx);
  * why, with *status set. */
 struct srch_measurer *cli_measurer(const char *cmd, const te_graph *g, isl_ctx *ctx, const struct cg_target *t,
 				   bool lookup, int *status);
+struct srch_mpi;
+/* ftc tune of several workloads (o->files, o->list) in one tune, and any
+ * tune under mpirun (mpi: rank 0's side of the job, NULL: measure here;
+ * cli_tunes.c).  An exit status. */
+int cli_tune_many(const cli_opts *o, struct srch_mpi *mpi);
 int cli_eval(int argc, char **argv);
 int cli_compile(int argc, char **argv);
 int cli_db(int argc, char **argv);

@@ -18,13 +18,16 @@
 #include "srch_measurer.h"
 #include "srch_model.h"
 #include "srch_tune.h"
+#ifdef FTC_MPI
+#include "srch_mpi.h"
+#endif
 
 #ifndef FTC_VERSION
 #define FTC_VERSION "0.1.0"
 #endif
 
 static const char tune_help[] =
-	"usage: ftc tune FILE.te [-D NAME=VALUE]... [--target T] [--trials N] [--time SEC]\n"
+	"usage: ftc tune FILE.te... | --list FILE [-D NAME=VALUE]... [--target T] [--trials N] [--time SEC]\n"
 	"                [--method sa-q|random] [--seed S] [--save-schedule FILE] [--json] [-q]\n"
 	"                [--db PATH | --no-db] [--no-model]\n"
 	"\n"
@@ -71,7 +74,16 @@ static const char tune_help[] =
 	CLI_DB_HELP
 	"  --no-db               neither read nor write the tuning db\n"
 	"  --no-model            no cost model from the db's other tunes\n"
-	"  -D NAME=VALUE         replace the value of param NAME\n";
+	"  -D NAME=VALUE         replace the value of param NAME\n"
+	"\n"
+	"Several workloads (FILE.te... or --list FILE) are tuned together: a task\n"
+	"scheduler gives slices of trials to the workload where the total time\n"
+	"(sum of weight x best time) gains most; --trials is the total over them\n"
+	"(default 100 each); one progress line, one summary table.  A --list\n"
+	"line is PATH [weight=W] [-D NAME=VALUE]... (W: how many times the\n"
+	"workload runs; '#' starts a comment).  Under mpirun -n N (or srun),\n"
+	"rank 0 searches and keeps the db, the other ranks measure on their own\n"
+	"CPUs (docs/mpi.md).\n";
 
 /* Exit status of a tune stopped by Ctrl-C (128 + SIGINT, as a shell says). */
 #define TUNE_EXIT_INTERRUPTED 130
@@ -464,6 +476,46 @@ int cli_tune_graph(const cli_opts *o, const te_graph *g, isl_ctx *ctx)
 	return rc;
 }
 
+/* Under an MPI launcher: begin the job; a worker rank measures until rank
+ * 0 says stop, and its exit status goes to *rc (returns NULL, done).
+ * Rank 0 gets the job (NULL when it has no workers: it tunes here). */
+static struct srch_mpi *tune_mpi(int *argc, char ***argv, int *rc, bool *done)
+{
+	*done = false;
+#ifdef FTC_MPI
+	srch_mpi *c;
+	rt_error err;
+
+	rt_error_clear(&err);
+	if (!srch_mpi_launched())
+		return NULL;
+	if (!(c = srch_mpi_begin(argc, argv, &err))) {
+		fprintf(stderr, "ftc tune: MPI: %s\n", err.msg);
+		*rc = CLI_INTERNAL_ERROR;
+		*done = true;
+		return NULL;
+	}
+	if (srch_mpi_rank(c) != 0) {
+		if (srch_mpi_serve(c, &err)) {
+			fprintf(stderr, "ftc tune: MPI: %s\n", err.msg);
+			srch_mpi_abort(c, CLI_INTERNAL_ERROR);
+		}
+		srch_mpi_end(c);
+		*rc = CLI_OK;
+		*done = true;
+		return NULL;
+	}
+	if (srch_mpi_workers(c) == 0)
+		c = srch_mpi_end(c);
+	return c;
+#else
+	(void)argc;
+	(void)argv;
+	(void)rc;
+	return NULL;
+#endif
+}
+
 int cli_tune(int argc, char **argv)
 {
 	cli_opts o;
@@ -471,17 +523,28 @@ int cli_tune(int argc, char **argv)
 	te_graph *g = NULL;
 	char *src = NULL;
 	int rc = CLI_USER_ERROR;
+	bool done;
+	struct srch_mpi *mpi = tune_mpi(&argc, &argv, &rc, &done);
 
-	if (cli_parse_common("tune", argc, argv, &o, CLI_SEED | CLI_TARGET | CLI_TUNE | CLI_DB))
+	if (done)
+		return rc;
+	if (cli_parse_common("tune", argc, argv, &o, CLI_SEED | CLI_TARGET | CLI_TUNE | CLI_DB | CLI_FILES))
 		goto out;
 	if (o.help) {
 		fputs(tune_help, stdout);
 		rc = CLI_OK;
 		goto out;
 	}
+	if (o.nfiles > 1 || o.list || mpi) {
+		rc = cli_tune_many(&o, mpi);
+		goto out;
+	}
 	if ((ctx = cli_isl_ctx()) && (g = cli_load(&o, ctx, &src)))
 		rc = cli_tune_graph(&o, g, ctx);
 out:
+#ifdef FTC_MPI
+	srch_mpi_end(mpi);
+#endif
 	free(src);
 	te_graph_free(g);
 	isl_ctx_free(ctx);

@@ -81,7 +81,7 @@ int cli_parse_args(const char *cmd, int argc, char **argv,
 enum {
 	OPT_DEFINE, OPT_SEED, OPT_SCHEDULE, OPT_TARGET, OPT_INTERP,
 	OPT_TRIALS, OPT_TIME, OPT_METHOD, OPT_JSON, OPT_QUIET, OPT_SAVE,
-	OPT_DB, OPT_NO_DB, OPT_PATIENCE, OPT_NO_MODEL, OPT_HELP_SHORT, OPT_HELP
+	OPT_DB, OPT_NO_DB, OPT_PATIENCE, OPT_NO_MODEL, OPT_LIST, OPT_HELP_SHORT, OPT_HELP
 };
 
 static const cli_optspec common_specs[] = {
@@ -100,6 +100,7 @@ static const cli_optspec common_specs[] = {
 	{NULL, "--no-db", false},
 	{NULL, "--patience", true},
 	{NULL, "--no-model", false},
+	{NULL, "--list", true},
 	{"-h", NULL, false},
 	{NULL, "--help", false},
 };
@@ -141,11 +142,11 @@ static int common_opt(int which, const char *value, void *ctx)
 		[OPT_TRIALS] = CLI_TUNE, [OPT_TIME] = CLI_TUNE, [OPT_METHOD] = CLI_TUNE,
 		[OPT_JSON] = CLI_TUNE, [OPT_QUIET] = CLI_TUNE, [OPT_SAVE] = CLI_TUNE,
 		[OPT_DB] = CLI_DB, [OPT_NO_DB] = CLI_DB, [OPT_PATIENCE] = CLI_TUNE,
-		[OPT_NO_MODEL] = CLI_TUNE,
+		[OPT_NO_MODEL] = CLI_TUNE, [OPT_LIST] = CLI_FILES,
 	};
 	char *end;
 
-	if (which >= OPT_SEED && which <= OPT_NO_MODEL && !(ps->allowed & need[which])) {
+	if (which >= OPT_SEED && which <= OPT_LIST && !(ps->allowed & need[which])) {
 		fprintf(stderr, "ftc %s: option '%s' does not apply to this command (see 'ftc %s --help')\n",
 			ps->cmd, common_specs[which].long_name, ps->cmd);
 		return 1;
@@ -211,6 +212,9 @@ static int common_opt(int which, const char *value, void *ctx)
 	case OPT_NO_MODEL:
 		o->no_model = true;
 		return 0;
+	case OPT_LIST:
+		o->list = value;
+		return 0;
 	case OPT_PATIENCE:
 		errno = 0;
 		o->patience = (int)strtol(value, &end, 10);
@@ -227,8 +231,22 @@ static int common_opt(int which, const char *value, void *ctx)
 
 static int common_arg(const char *arg, void *ctx)
 {
-	cli_opts *o = ((parse_state *)ctx)->o;
+	parse_state *ps = ctx;
+	cli_opts *o = ps->o;
 
+	if (ps->allowed & CLI_FILES) {
+		const char **f = realloc(o->files, (size_t)(o->nfiles + 1) * sizeof(*f));
+
+		if (!f) {
+			fprintf(stderr, "ftc: out of memory\n");
+			return 1;
+		}
+		o->files = f;
+		o->files[o->nfiles++] = arg;
+		if (!o->file)
+			o->file = arg;
+		return 0;
+	}
 	if (o->file) {
 		fprintf(stderr, "ftc: one .te file expected, got '%s' and '%s'\n", o->file, arg);
 		return 1;
@@ -249,7 +267,7 @@ int cli_parse_common(const char *cmd, int argc, char **argv, cli_opts *o,
 	if (cli_parse_args(cmd, argc, argv, common_specs,
 			   sizeof(common_specs) / sizeof(common_specs[0]), common_opt, common_arg, &ps))
 		return 1;
-	if (!o->help && !o->file) {
+	if (!o->help && !o->file && !o->list) {
 		fprintf(stderr, "ftc %s: no .te file given (see 'ftc %s --help')\n", cmd, cmd);
 		return 1;
 	}
@@ -264,6 +282,9 @@ void cli_opts_release(cli_opts *o)
 	for (int i = 0; i < o->ndefs; i++)
 		free((char *)o->defs[i].name);
 	o->ndefs = 0;
+	free(o->files);
+	o->files = NULL;
+	o->nfiles = 0;
 }
 
 /* ---- reading ---- */

@@ -26,7 +26,7 @@ static double wall_now(void)
 /* The target row of m: its target string, what measured, a fingerprint. */
 static void target_key(const srch_measurer *m, tdb_target *tg, char *ts, int size, char fp[17])
 {
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long cores = m->cores > 0 ? m->cores : sysconf(_SC_NPROCESSORS_ONLN);
 
 	cg_target_string(&m->t, ts, size);
 	tg->target = ts;

@@ -54,6 +54,14 @@ typedef struct srch_measurer_ops {
 	 * record with its reason.  0, or -1 only when out of memory. */
 	int (*measure)(srch_measurer *m, isl_ctx *ctx, const char *schedule, const srch_how *how,
 		       srch_record *r);
+	/* Measure n schedule texts at once, up to `batch` at a time (NULL:
+	 * one at a time with measure): as measure, each record handed to
+	 * done(user, i, r) as it arrives (r->schedule passes to done); once
+	 * done returns non-zero no more are started, the ones in flight are
+	 * waited for and dropped, and that value is returned.  0, done's
+	 * value, or -1 when out of memory. */
+	int (*measure_batch)(srch_measurer *m, isl_ctx *ctx, char *const *schedules, const srch_how *how, int n,
+			     int (*done)(void *user, int i, srch_record *r), void *user);
 	/* The final side-by-side re-measure (NULL when measurements do not
 	 * vary, as the model's): build a candidate once (NULL with
 	 * reason[256] set), time it again (0 with *median and r->verified when
@@ -83,6 +91,9 @@ struct srch_measurer {
 	double random_share;    /* sa-q: this share of the trial budget estimates random
 				 * points first, which seed the annealing (the model's
 				 * plateaus and cliffs stall a walk from one start) */
+	int batch;              /* candidates measure_batch measures at once (0: no batches) */
+	int cores;              /* the measuring host's cores, for the db's fingerprint
+				 * (0: this host's; MPI: the workers') */
 	bool ready;             /* setup done */
 	void *state;
 };

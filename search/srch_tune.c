@@ -55,6 +55,10 @@ static int push(srch_result *res, const srch_record *r, int *cap)
 	return 0;
 }
 
+/* Proposals asked of the explorer at a time (a measurer that takes
+ * batches may ask for more: srch_measurer.batch). */
+#define SRCH_TUNE_BATCH 4
+
 typedef struct loop_state {
 	srch_measurer *m;
 	isl_ctx *ctx;
@@ -184,6 +188,33 @@ static int measure(loop_state *S, const char *text, const srch_how *how, srch_re
 	return 0;
 }
 
+/* How the next candidate is measured: checked when it is the first, or
+ * faster than the best; cut off and ranked against the best. */
+static void how_now(const loop_state *S, srch_how *how)
+{
+	srch_how_default(how, S->o);
+	how->verify_below = S->best;
+	if (S->o->cutoff_ratio > 0)
+		how->cutoff = S->best * S->o->cutoff_ratio;
+	if (S->o->rank_ratio > 0)
+		how->rank_limit = S->best * S->o->rank_ratio;
+	/* The first candidate is always compared with the reference, and a
+	 * candidate faster than the best is before it counts. */
+	how->verify = S->res->best < 0;
+}
+
+/* Trial r of point p is measured: tell the explorer, account for it.
+ * -1 when out of memory, 1 when the record callback stopped the search. */
+static int trial_done(loop_state *S, const srch_point *p, srch_record *r)
+{
+	r->point = *p;
+	r->has_point = true;
+	r->seeded = S->seeding;
+	S->res->seeded += S->seeding;
+	tell(S->e, p, r);
+	return account(S, r);
+}
+
 /* One trial of point p; the record is pushed.  -1 when out of memory,
  * 1 when the record callback stopped the search, else 0. */
 static int trial(loop_state *S, const srch_point *p)
@@ -193,28 +224,61 @@ static int trial(loop_state *S, const srch_point *p)
 	srch_record r;
 	int rc;
 
-	srch_how_default(&how, S->o);
-	how.verify_below = S->best;
-	if (S->o->cutoff_ratio > 0)
-		how.cutoff = S->best * S->o->cutoff_ratio;
-	if (S->o->rank_ratio > 0)
-		how.rank_limit = S->best * S->o->rank_ratio;
-
+	how_now(S, &how);
 	memset(&r, 0, sizeof(r));
-	r.point = *p;
-	r.has_point = true;
-	r.seeded = S->seeding;
-	/* The first candidate is always compared with the reference, and a
-	 * candidate faster than the best is before it counts. */
-	how.verify = S->res->best < 0;
 	if (!text)
 		return -1;
 	rc = measure(S, text, &how, &r);
 	free(text);
 	if (rc)
 		return -1;
-	tell(S->e, p, &r);
-	return account(S, &r);
+	return trial_done(S, p, &r);
+}
+
+/* A batch in flight: its points, for the records as they arrive. */
+typedef struct batch_state {
+	loop_state *S;
+	const srch_point *pts;
+	double t0;
+} batch_state;
+
+static int batch_done(void *user, int i, srch_record *r)
+{
+	batch_state *B = user;
+
+	if (r->t_wall <= 0)
+		r->t_wall = rt_now() - B->t0;
+	B->S->res->measured++;
+	return trial_done(B->S, &B->pts[i], r);
+}
+
+/* Trials of the n points pts, at once when the measurer takes batches
+ * (each record accounted for as it arrives), else one by one.  Non-zero
+ * stops: -1 out of memory, 1 the record callback. */
+static int trials(loop_state *S, const srch_point *pts, int n)
+{
+	batch_state B = {S, pts, rt_now()};
+	char **texts;
+	srch_how how;
+	int rc = 0, k = 0;
+
+	if (!S->m->ops->measure_batch || n < 2) {
+		for (int i = 0; i < n && !out_of_budget(S); i++)
+			if ((rc = trial(S, &pts[i])))
+				return rc;
+		return 0;
+	}
+	if (!(texts = calloc((size_t)n, sizeof(*texts))))
+		return -1;
+	for (k = 0; k < n; k++)
+		if (!(texts[k] = srch_point_schedule(S->sp, &pts[k])))
+			break;
+	how_now(S, &how);
+	rc = k < n ? -1 : S->m->ops->measure_batch(S->m, S->ctx, texts, &how, n, batch_done, &B);
+	for (int i = 0; i < k; i++)
+		free(texts[i]);
+	free(texts);
+	return rc;
 }
 
 /* The OK records, fastest first: up to k indices into res->records. */
@@ -449,7 +513,7 @@ static int measure_seeds(loop_state *S)
 	srch_point pts[SRCH_SEED_MAX + SRCH_MODEL_STARTS];
 	srch_machine mach;
 	double t0 = rt_now();
-	int n, nseed;
+	int n, nseed, k = 0, kseed = 0, left, rc;
 
 	if (S->o->seed_points <= 0)
 		return 0;
@@ -459,19 +523,20 @@ static int measure_seeds(loop_state *S)
 	if (S->o->model) /* the model's picks follow the constructed points */
 		n += srch_model_starts(S->o->model, S->sp, S->o->seed, pts + n, SRCH_MODEL_STARTS);
 	S->res->times.explore += rt_now() - t0;
-	for (int i = 0; i < n && !out_of_budget(S); i++) {
-		int rc;
-
+	for (int i = 0; i < n; i++) {
 		if (srch_explorer_seen(S->e, &pts[i]))
 			continue;
-		S->res->seeded += i < nseed;
-		S->seeding = i < nseed;
-		rc = trial(S, &pts[i]);
-		S->seeding = false;
-		if (rc)
-			return rc;
+		kseed += i < nseed;
+		pts[k++] = pts[i];
 	}
-	return 0;
+	left = S->o->trials > 0 ? S->o->trials - S->res->nrecords : k;
+	k = k < left ? k : left;
+	kseed = kseed < k ? kseed : k;
+	/* the constructed points count as seeded; the model's picks do not */
+	S->seeding = true;
+	rc = trials(S, pts, kseed);
+	S->seeding = false;
+	return rc ? rc : trials(S, pts + kseed, k - kseed);
 }
 
 /* How many random starting points sa-q measures first when the measurer
@@ -545,35 +610,35 @@ static void skip_point(void *e, const srch_point *p, double seconds)
 	srch_explorer_report_bound(e, p, seconds);
 }
 
-/* The explorer's proposals until the budget ends.  Non-zero stops: -1
- * out of memory, 1 the record callback. */
+/* The explorer's proposals until the budget ends, SRCH_TUNE_BATCH at a
+ * time or the measurer's batch when larger (with a model, twice as many
+ * proposals, ranked and filtered).  Non-zero stops: -1 out of memory, 1
+ * the record callback. */
 static int explore(loop_state *S)
 {
-	srch_point batch[8];
+	int cap = S->m->batch > SRCH_TUNE_BATCH ? S->m->batch : SRCH_TUNE_BATCH, n, rc = 0;
+	int mult = S->o->model ? 2 : 1;
+	srch_point *batch = malloc((size_t)cap * (size_t)mult * sizeof(*batch));
 	double t1;
-	int n;
 
-	while (!out_of_budget(S)) {
-		int want = S->o->trials > 0 ? S->o->trials - S->res->nrecords : 4;
+	if (!batch)
+		return -1;
+	while (rc == 0 && !out_of_budget(S)) {
+		int want = S->o->trials > 0 ? S->o->trials - S->res->nrecords : cap;
 
 		t1 = rt_now();
-		/* with a model, twice the proposals, ranked and filtered */
-		n = srch_explorer_next(S->e, batch, (want < 4 ? want : 4) * (S->o->model ? 2 : 1));
+		n = srch_explorer_next(S->e, batch, (want < cap ? want : cap) * mult);
+		if (n > 0 && S->o->model)
+			n = srch_model_filter(S->o->model, S->sp, batch, n, skip_point, S->e);
+		S->res->times.explore += rt_now() - t1;
 		if (n == 0) {
 			snprintf(S->res->stop_reason, 64, "space exhausted");
 			break;
 		}
-		if (S->o->model)
-			n = srch_model_filter(S->o->model, S->sp, batch, n, skip_point, S->e);
-		S->res->times.explore += rt_now() - t1;
-		for (int i = 0; i < n && !out_of_budget(S); i++) {
-			int stop = trial(S, &batch[i]);
-
-			if (stop)
-				return stop;
-		}
+		rc = trials(S, batch, S->o->trials > 0 && n > want ? want : n);
 	}
-	return 0;
+	free(batch);
+	return rc;
 }
 
 /* The trials: naive, constructed, random starts, proposals; the final
