@@ -3,7 +3,7 @@
 # Everything is quiet unless it fails.
 
 FTC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-FTC_PACKAGES="gcc g++ pkg-config meson ninja-build llvm-19-dev libisl-dev libsqlite3-dev check"
+FTC_PACKAGES="gcc g++ pkg-config meson ninja-build llvm-19-dev libisl-dev libsqlite3-dev check openmpi-bin libopenmpi-dev"
 
 # Install what is missing: apt-get as root, else print the command and fail.
 ftc_install_deps() {
