@@ -10,11 +10,11 @@
 #include <string.h>
 
 #include "cg_cuda.h"
+#include "lir_pipe.h"
 #include "lower.h"
 #include "rt_alloc.h"
 #include "rt_cuda.h"
 #include "rt_time.h"
-#include "sched.h"
 #include "srch_measurer.h"
 #include "te_interp.h"
 
@@ -208,8 +208,7 @@ static int reference_interp(srch_cuda *m, rt_error *err)
 static int reference_cpu(srch_cuda *m, isl_ctx *ctx, rt_error *err)
 {
 	char *text = cpu_reference_schedule(m->g);
-	sch_schedule *s = text ? sch_parse(text, err) : NULL;
-	lir_func *f = s ? lir_lower(m->g, s, ctx, "reference", err) : NULL;
+	lir_func *f = text ? lir_pipeline(m->g, ctx, text, "reference", 0, err) : NULL;
 	cg_target host;
 	cg_jit *j = NULL;
 	void **args = calloc((size_t)m->nparams + 1, sizeof(void *));
@@ -222,7 +221,6 @@ static int reference_cpu(srch_cuda *m, isl_ctx *ctx, rt_error *err)
 	}
 	cg_jit_free(j);
 	lir_func_free(f);
-	sch_free(s);
 	free(text);
 	free(args);
 	return rc;
@@ -432,8 +430,7 @@ static int emu_args(srch_cuda *m, built *b, rt_error *err)
 /* Lower, compile and load schedule text; 0, or -1 with err set. */
 static int build(srch_cuda *m, isl_ctx *ctx, const char *schedule, built *b, rt_error *err)
 {
-	sch_schedule *s = sch_parse(schedule, err);
-	lir_func *f = s ? lir_lower_flags(m->g, s, ctx, "ftc_kernel", LIR_LOWER_TRUSTED, err) : NULL;
+	lir_func *f = lir_pipeline(m->g, ctx, schedule, "ftc_kernel", LIR_LOWER_TRUSTED, err);
 	const char **names = NULL;
 	int rc = -1;
 
@@ -460,7 +457,6 @@ out:
 		describe_launch(m, b->prog);
 	free(names);
 	lir_func_free(f);
-	sch_free(s);
 	return rc;
 }
 

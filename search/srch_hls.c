@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "cg_hls.h"
+#include "lir_pipe.h"
 #include "lower.h"
 #include "rt_alloc.h"
 #include "rt_time.h"
-#include "sched.h"
 #include "srch_measurer.h"
 #include "te_interp.h"
 
@@ -39,13 +39,7 @@ char *srch_hls_default_schedule(const te_graph *g, rt_error *err)
 /* Lower schedule text (NULL: the naive one) into a lir function. */
 static lir_func *lower_text(const te_graph *g, isl_ctx *ctx, const char *text, bool trusted, rt_error *err)
 {
-	sch_schedule *s = text ? sch_parse(text, err) : NULL;
-	lir_func *f = NULL;
-
-	if (!text || s)
-		f = lir_lower_flags(g, s, ctx, "kernel", trusted ? LIR_LOWER_TRUSTED : 0, err);
-	sch_free(s);
-	return f;
+	return lir_pipeline(g, ctx, text, "kernel", trusted ? LIR_LOWER_TRUSTED : 0, err);
 }
 
 int srch_hls_estimate(const te_graph *g, isl_ctx *ctx, const cg_target *t, const char *schedule, bool trusted,

@@ -12,12 +12,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "lir_pipe.h"
 #include "lower.h"
 #include "rt_alloc.h"
 #include "rt_bench.h"
 #include "rt_isolate.h"
 #include "rt_time.h"
-#include "sched.h"
 #include "te_interp.h"
 
 /* The child's exit statuses beyond fn's own (3 allocation, 4 wrong, 5 bench). */
@@ -156,13 +156,12 @@ cg_jit *srch_build(const te_graph *g, isl_ctx *ctx, const cg_target *t, const ch
 		   double *t_lower, double *t_llvm)
 {
 	rt_error err;
-	sch_schedule *s;
-	lir_func *f = NULL;
+	lir_func *f;
 	cg_jit *j = NULL;
 	double t0 = rt_now(), t1;
 
 	rt_error_clear(&err);
-	if (!(s = sch_parse(text, &err)) || !(f = lir_lower_flags(g, s, ctx, "kernel", LIR_LOWER_TRUSTED, &err)))
+	if (!(f = lir_pipeline(g, ctx, text, "kernel", LIR_LOWER_TRUSTED, &err)))
 		snprintf(reason, 256, "lowering: %.200s", err.msg);
 	t1 = rt_now();
 	if (f && !(j = cg_jit_new(cg_cpu_compile(f, t, &err), &err)))
@@ -172,7 +171,6 @@ cg_jit *srch_build(const te_graph *g, isl_ctx *ctx, const cg_target *t, const ch
 	if (t_llvm)
 		*t_llvm = rt_now() - t1;
 	lir_func_free(f);
-	sch_free(s);
 	return j;
 }
 
