@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "te_interp.h"
+
 /* ---- a growable string ---- */
 
 typedef struct sbuf {
@@ -1242,10 +1244,10 @@ static const char tb_support[] =
 	"\t\telse if (type == 1)\n\t\t\t((double *)buf)[i] = (double)(x >> 11) * 0x1p-52 - 1.0;\n"
 	"\t\telse\n\t\t\t((int *)buf)[i] = (int)(((x >> 32) * 17) >> 32) - 8;\n\t}\n}\n\n"
 	"/* The tolerance of te_compare: |got - want| <= rtol |want| + rtol max(1, max |want|),\n"
-	" * rtol 1e-4 for float, 1e-10 for double, exact for int.  The number of\n"
-	" * elements outside it; the first few are printed. */\n"
-	"static long tb_compare(const char *name, const void *got, const void *want, int type, long n)\n{\n"
-	"\tdouble rtol = type == 0 ? 1e-4 : type == 1 ? 1e-10 : 0, scale = 1, atol;\n"
+	" * rtol as te_compare_rtol gives it for the output (exact for int).  The number\n"
+	" * of elements outside it; the first few are printed. */\n"
+	"static long tb_compare(const char *name, const void *got, const void *want, int type, long n, double rtol)\n{\n"
+	"\tdouble scale = 1, atol;\n"
 	"\tlong bad = 0;\n\n"
 	"\tfor (long i = 0; i < n; i++) {\n"
 	"\t\tdouble w = type == 0 ? ((const float *)want)[i] : type == 1 ? ((const double *)want)[i] : ((const int *)want)[i];\n\n"
@@ -1299,8 +1301,8 @@ static void tb_main(sbuf *b, const te_graph *g, const char *name, const char *re
 		const te_stage *s = te_graph_stage(g, i);
 
 		if (s->kind == TE_STAGE_COMPUTE && s->is_output)
-			sb_printf(b, "\tbad += tb_compare(\"%s\", tb_%s, tb_%s_ref, %d, %" PRId64 ");\n", s->name, s->name,
-				  s->name, te_type_code(s->type), te_stage_numel(s));
+			sb_printf(b, "\tbad += tb_compare(\"%s\", tb_%s, tb_%s_ref, %d, %" PRId64 ", %.17g);\n", s->name,
+				  s->name, s->name, te_type_code(s->type), te_stage_numel(s), te_compare_rtol(s));
 	}
 	sb_printf(b, "\tif (argc > 2 && !(out = fopen(argv[2], \"wb\"))) {\n"
 		     "\t\tprintf(\"cannot write %%s\\n\", argv[2]);\n\t\treturn 2;\n\t}\n");

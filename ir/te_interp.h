@@ -34,12 +34,33 @@ typedef struct te_cmp {
 	bool ok;
 } te_cmp;
 
+/* The relative tolerances of a kernel's output that no sum makes longer,
+ * and the factor of a long sum's (te_compare_rtol). */
+#define TE_RTOL_F32 1e-4
+#define TE_RTOL_F64 1e-10
+#define TE_RTOL_SUM_LAMBDA 32
+
+/*
+ * The relative tolerance of stage s's outputs: 0 for i32; for floats the
+ * larger of TE_RTOL_<type> and lambda sqrt(L) u, capped at 1, with u the
+ * unit roundoff (2^-24 for f32, 2^-53 for f64), L the length of the
+ * stage's sum (the product of its reduce extents; 1 for max, min or no
+ * reduction) and lambda = TE_RTOL_SUM_LAMBDA.  A kernel sums in another
+ * order and type than the reference (which accumulates in double), and
+ * the error of a sum of L terms grows like sqrt(L) u with high
+ * probability (Higham and Mary, "A new approach to probabilistic rounding
+ * error analysis", SISC 2019), against L u in the worst case.  lambda = 32
+ * passes the serial f32 sum of examples/sum.te (L = 2^22, relative error
+ * 1.5e-3 of its result, tolerance 3.9e-3) and leaves GEMM's and conv2d's
+ * (L <= 4608: 1.3e-4) at about 1e-4, so a wrong tile still fails.
+ */
+double te_compare_rtol(const te_stage *s);
+
 /*
  * Compare `got` with `want` (both buffers of stage s).  i32 must be equal;
- * floats pass when |got - want| <= rtol * |want| + atol with, for f32,
- * rtol = 1e-4 and atol = 1e-4 * max(1, max |want|), and for f64 1e-10 for
- * both factors: the reference accumulates in double, a kernel in its own
- * type and order, so errors grow with the magnitude of the result.
+ * floats pass when |got - want| <= rtol * |want| + rtol * max(1, max
+ * |want|) with rtol = te_compare_rtol(s): errors grow with the magnitude
+ * of the result and with the length of its sum.
  */
 te_cmp te_compare(const te_stage *s, const void *got, const void *want);
 

@@ -1096,6 +1096,53 @@ START_TEST(test_random_golden)
 }
 END_TEST
 
+/* ---- te_compare's tolerance grows with the length of a sum ---- */
+
+/* A scalar stage of type t summing nred axes of extent `ext` each (nred 0:
+ * no reduction), for te_compare_rtol and te_compare. */
+static te_stage sum_stage(te_dtype t, te_reduce red, int nred, int64_t ext)
+{
+	te_stage s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = TE_STAGE_COMPUTE;
+	s.type = t;
+	s.reduce = nred ? red : TE_RED_NONE;
+	s.nreduce = nred;
+	for (int a = 0; a < nred; a++)
+		s.axes[a].extent = ext;
+	return s;
+}
+
+START_TEST(test_compare_rtol)
+{
+	te_stage none = sum_stage(TE_F32, TE_RED_SUM, 0, 0), k1024 = sum_stage(TE_F32, TE_RED_SUM, 1, 1024);
+	te_stage k2048 = sum_stage(TE_F32, TE_RED_SUM, 1, 2048), whole = sum_stage(TE_F32, TE_RED_SUM, 2, 2048);
+	te_stage mx = sum_stage(TE_F32, TE_RED_MAX, 2, 2048), dbl = sum_stage(TE_F64, TE_RED_SUM, 2, 2048);
+	te_stage huge = sum_stage(TE_F32, TE_RED_SUM, 3, 1 << 20), i32 = sum_stage(TE_I32, TE_RED_SUM, 2, 2048);
+	te_stage k4096 = sum_stage(TE_F32, TE_RED_SUM, 1, 4096);
+	float want = 60.0f, near = want * (1 + 1e-3f), far = want * 1.5f;
+
+	/* no sum, or one shorter than (1e-4 / 32 / 2^-24)^2 = 2748: the fixed tolerance */
+	ck_assert_double_eq(te_compare_rtol(&none), TE_RTOL_F32);
+	ck_assert_double_eq(te_compare_rtol(&k1024), TE_RTOL_F32);
+	ck_assert_double_eq(te_compare_rtol(&mx), TE_RTOL_F32);
+	ck_assert_double_eq(te_compare_rtol(&k2048), TE_RTOL_F32);
+	/* past it, 32 sqrt(L) 2^-24 */
+	ck_assert_double_eq(te_compare_rtol(&k4096), 32 * 64 * 0x1p-24);
+	ck_assert_double_eq(te_compare_rtol(&whole), 32 * 2048 * 0x1p-24);
+	ck_assert_double_eq(te_compare_rtol(&dbl), TE_RTOL_F64);
+	/* capped at 1; exact for i32 */
+	ck_assert_double_eq(te_compare_rtol(&huge), 1);
+	ck_assert_double_eq(te_compare_rtol(&i32), 0);
+	/* a 0.1% error passes a sum of 4M terms, not a stage without a sum;
+	 * 50% fails both */
+	ck_assert(te_compare(&whole, &near, &want).ok);
+	ck_assert(!te_compare(&none, &near, &want).ok);
+	ck_assert(!te_compare(&whole, &far, &want).ok);
+}
+END_TEST
+
 static Suite *interp_suite(void)
 {
 	Suite *s = suite_create("interp");
@@ -1103,6 +1150,7 @@ static Suite *interp_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_gemm);
+	tcase_add_test(tc, test_compare_rtol);
 	tcase_add_test(tc, test_gemm_wide);
 	tcase_add_test(tc, test_gemv);
 	tcase_add_test(tc, test_softmax);
