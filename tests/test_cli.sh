@@ -3,28 +3,7 @@
 # check/eval on every example.  Usage: test_cli.sh PATH/TO/ftc
 set -uo pipefail
 FTC=$1
-ROOT=${FTC_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-export FTC_DB=$TMP/tuning.db # never the user's db
-pass=0 fail=0
-
-# expect NAME STATUS PATTERN -- CMD...: run CMD, require exit STATUS and
-# combined output matching the grep -E PATTERN.
-expect() {
-	local name=$1 want=$2 pattern=$3 out rc
-	shift 4
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -eq "$want" ] && grep -Eq -- "$pattern" <<<"$out"; then
-		pass=$((pass + 1))
-	else
-		fail=$((fail + 1))
-		echo "FAIL: $name: exit $rc (want $want), output:"
-		sed 's/^/    /' <<<"$out" | head -20
-		echo "    (wanted /$pattern/)"
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 expect "no args" 1 "usage: ftc" -- "$FTC"
 expect "help" 0 "Commands:" -- "$FTC" --help

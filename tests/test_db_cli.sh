@@ -8,31 +8,7 @@
 # Usage: test_db_cli.sh PATH/TO/ftc
 set -uo pipefail
 FTC=$1
-ROOT=${FTC_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-export FTC_DB=$TMP/tuning.db
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL: $*"
-}
-
-# expect NAME STATUS PATTERN -- CMD...: exit STATUS, output matching PATTERN.
-expect() {
-	local name=$1 want=$2 pattern=$3 out rc
-	shift 4
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -eq "$want" ] && grep -Eq -- "$pattern" <<<"$out"; then
-		ok
-	else
-		bad "$name: exit $rc (want $want), wanted /$pattern/, output:"
-		sed 's/^/    /' <<<"$out" | head -20
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # The value of a JSON number field in ftc tune --json output.
 field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" <<<"$2"; }

@@ -6,25 +6,8 @@
 # Usage: test_db_plot.sh PATH/TO/ftc
 set -uo pipefail
 FTC=$(realpath "$1")
-ROOT=${FTC_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh"
 DB=$TMP/t.db
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect NAME STATUS PATTERN -- CMD...
-expect() {
-	local name=$1 want=$2 pattern=$3 out rc
-	shift 4
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -eq "$want" ] && grep -Eq -- "$pattern" <<<"$out"; then ok; else
-		bad "$name: exit $rc (want $want), wanted /$pattern/, output:"
-		sed 's/^/    /' <<<"$out" | head -20
-	fi
-}
 
 GEMM=(-D M=16 -D N=16 -D K=16 "$ROOT/examples/gemm.te")
 "$FTC" tune "${GEMM[@]}" --trials 6 --db "$DB" -q >/dev/null 2>&1 || bad "tune failed"

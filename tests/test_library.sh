@@ -5,14 +5,10 @@
 # PATH/TO/ftc
 set -uo pipefail
 FTC=$1
-ROOT=${FTC_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$(dirname "$0")/lib.sh"
 CC=${CC:-cc}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-export FTC_DB=$TMP/tuning.db # never the user's db: compile reads it
-pass=0 fail=0
 
-ok() { pass=$((pass + 1)); }
+# bad, with the output of the last check or expect
 bad() {
 	fail=$((fail + 1))
 	echo "FAIL: $1"

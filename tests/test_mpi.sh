@@ -9,17 +9,8 @@
 # Usage: test_mpi.sh PATH/TO/ftc yes|no (MPI built) [PATH/TO/mpi_keep_dl.so]
 set -uo pipefail
 FTC=$1
-ROOT=${FTC_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-export FTC_DB=$TMP/tuning.db
-pass=0 fail=0
+. "$(dirname "$0")/lib.sh"
 
-ok() { pass=$((pass + 1)); }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL: $*"
-}
 # The first value of a JSON number field (the tune's, before its workloads').
 field() { grep -o "\"$1\": [0-9.]*" <<<"$2" | head -1 | sed 's/.*: //'; }
 nrecords() { "$FTC" db export --db "$1" 2>/dev/null | wc -l; }

@@ -6,10 +6,8 @@
 # Usage: test_options.sh PATH/TO/ftc
 set -uo pipefail
 FTC=$1
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-export FTC_DB=$TMP/tuning.db FTC_CUDA_EMULATE=1
-pass=0 fail=0
+. "$(dirname "$0")/lib.sh"
+export FTC_CUDA_EMULATE=1
 
 printf 'param M = 8, N = 8, K = 8\ninput A[M, K] f32\ninput B[K, N] f32\nC[i < M, j < N] = sum(k < K) A[i, k] * B[k, j]\n' \
 	>"$TMP/g.te"
@@ -69,5 +67,5 @@ for t in cpu cuda hls; do
 	row tune $t 0 "stopped by no gain in 1 trials" --trials 8 --patience 1 -q --no-db
 done
 
-echo "$pass passed, $fail failed"
+echo "options: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

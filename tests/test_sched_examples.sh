@@ -10,11 +10,8 @@ if [ $# -ne 1 ]; then
 	exit 2
 fi
 FTC=$1
-ROOT=${FTC_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$(dirname "$0")/lib.sh"
 SHAPES=$ROOT/tests/small_shapes.txt
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0 fail=0
 
 # fail NAME WHAT [FILE]: count a failed example and show the first lines
 # of FILE.

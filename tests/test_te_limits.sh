@@ -5,10 +5,7 @@
 # Usage: test_te_limits.sh PATH/TO/ftc
 set -uo pipefail
 FTC=$1
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-export FTC_DB=$TMP/tuning.db # never the user's db
-pass=0 fail=0
+. "$(dirname "$0")/lib.sh"
 
 # refused FILE PATTERN: every command exits 1 with output matching PATTERN
 # (grep -E) and writes no db and no library.
@@ -78,5 +75,5 @@ refused "$TMP/nul.te" "nul.te:2:5: error: the file contains a NUL byte"
 { printf 'input A[8]\nB[i < 8] = A[i]\n'; head -c 1048576 /dev/zero | tr '\0' '#'; } >"$TMP/toolong.te"
 refused "$TMP/toolong.te" "toolong.te: error: the file has 1048603 bytes[;,] .*1048576"
 
-echo "test_te_limits: $pass passed, $fail failed"
+echo "te_limits: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
