@@ -15,18 +15,18 @@
 #include "rt_cuda.h"
 #include "srch_cuda.h"
 
-static const char no_driver_tail[] =
-	"ftc compile --target cuda works without one; FTC_CUDA_EMULATE=1 runs the kernels on the CPU emulator "
-	"(results only, no timings)";
+const char cli_cuda_no_driver[] =
+	"no CUDA driver on this machine (libcuda.so.1 not found); ftc compile --target cuda works without one; "
+	"FTC_CUDA_EMULATE=1 runs the kernels on the CPU emulator (results only, no timings)";
 
-/* ---- run ---- */
-
-static bool emulate(void)
+bool cli_cuda_emulated(void)
 {
 	const char *e = getenv("FTC_CUDA_EMULATE");
 
 	return e && *e && strcmp(e, "0") != 0;
 }
+
+/* ---- run ---- */
 
 /* A measurer, or NULL after printing why (no driver: the standard words). */
 static srch_cuda *open_gpu(const char *cmd, const te_graph *g, isl_ctx *ctx, const cg_target *t, int *status)
@@ -35,13 +35,12 @@ static srch_cuda *open_gpu(const char *cmd, const te_graph *g, isl_ctx *ctx, con
 	srch_cuda *m;
 
 	rt_error_clear(&err);
-	if (!emulate() && !rt_cuda_driver_present()) {
-		fprintf(stderr, "ftc %s: no CUDA driver on this machine (libcuda.so.1 not found); %s\n", cmd,
-			no_driver_tail);
+	if (!cli_cuda_emulated() && !rt_cuda_driver_present()) {
+		fprintf(stderr, "ftc %s: %s\n", cmd, cli_cuda_no_driver);
 		*status = CLI_USER_ERROR;
 		return NULL;
 	}
-	if (!(m = srch_cuda_new(g, ctx, t, emulate(), &err))) {
+	if (!(m = srch_cuda_new(g, ctx, t, cli_cuda_emulated(), &err))) {
 		fprintf(stderr, "ftc %s: cannot use the GPU: %s\n", cmd, err.msg);
 		*status = CLI_USER_ERROR;
 	}
@@ -77,7 +76,7 @@ int cli_run_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_ta
 	} else {
 		printf("%s\nverified\n", srch_cuda_launch_text(m));
 		printf("time: median %.4g ms (spread %.1f%%, %d runs%s), %.2f GFLOP/s\n", r.seconds * 1e3,
-		       r.spread * 100, r.runs, emulate() ? ", emulated: not a GPU time" : "", r.gflops);
+		       r.spread * 100, r.runs, cli_cuda_emulated() ? ", emulated: not a GPU time" : "", r.gflops);
 	}
 	free(r.schedule);
 	free(naive);

@@ -17,6 +17,12 @@
 #include "cli.h"
 #include "te.h"
 
+/* What ftc says when there is no CUDA driver (and what works without one). */
+extern const char cli_cuda_no_driver[];
+
+/* Whether FTC_CUDA_EMULATE asks for the CPU emulator instead of the driver. */
+bool cli_cuda_emulated(void);
+
 /* ftc run --target cuda: run the schedule on the GPU, compare with the
  * reference, time it (CUDA events, warm-up, median) and print GFLOP/s. */
 int cli_run_cuda(const cli_opts *o, const te_graph *g, isl_ctx *ctx, const cg_target *t,

@@ -13,6 +13,7 @@
 #include "cg.h"
 #include "cg_backend.h"
 #include "cli.h"
+#include "cli_cuda.h"
 #include "rt_cuda.h"
 #include "srch_db.h"
 #include "srch_measurer.h"
@@ -354,15 +355,10 @@ static void say_interrupted(const cli_opts *o, const srch_result *r, const tune_
 		fprintf(stderr, "; %d stored in the tuning db: run the same command again to resume\n", d->sd.stored);
 }
 
-static const char no_driver[] =
-	"no CUDA driver on this machine (libcuda.so.1 not found); ftc compile --target cuda works without one; "
-	"FTC_CUDA_EMULATE=1 runs the kernels on the CPU emulator (results only, no timings)";
-
 srch_measurer *cli_measurer(const char *cmd, const te_graph *g, isl_ctx *ctx, const cg_target *t, bool lookup,
 			    int *status)
 {
-	const char *e = getenv("FTC_CUDA_EMULATE");
-	bool emulate = e && *e && strcmp(e, "0") != 0;
+	bool emulate = cli_cuda_emulated();
 	srch_measurer *m;
 	rt_error err;
 
@@ -371,7 +367,7 @@ srch_measurer *cli_measurer(const char *cmd, const te_graph *g, isl_ctx *ctx, co
 		if (lookup) {
 			emulate = true;
 		} else {
-			fprintf(stderr, "ftc %s: %s\n", cmd, no_driver);
+			fprintf(stderr, "ftc %s: %s\n", cmd, cli_cuda_no_driver);
 			*status = CLI_USER_ERROR;
 			return NULL;
 		}
