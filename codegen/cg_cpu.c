@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cg_emit.h"
+#include "cg_math.h"
 
 #define CG_MAX_SPLITS 2     /* nested full/partial tile versions of a buffer */
 #define CG_ALLOC_ALIGN 64   /* ftc_rt_alloc's and the stack buffers' alignment */
@@ -41,10 +42,19 @@ static cpu *cpu_of(cg_emit *g)
 
 static int cpu_stmt(cg_emit *g, const lir_stmt *s);
 
+/* exp and log in IR (cg_math), not llvm.exp/llvm.log: on vectors those
+ * become one libm call per lane, which kept softmax's exp scalar. */
+static LLVMValueRef cpu_exp_log(cg_emit *g, bool is_exp, lir_type t, LLVMValueRef a)
+{
+	(void)t;
+	return cg_math_exp_log(g, is_exp, a);
+}
+
 static const cg_emit_hooks cpu_hooks = {
 	.what = "code generation",
 	.alloca_align = CG_ALLOC_ALIGN,
 	.stmt = cpu_stmt,
+	.exp_log = cpu_exp_log,
 };
 
 /* ---- vector loops ---- */

@@ -29,6 +29,7 @@
 
 #include "cg_cuda_plan.h"
 #include "cg_emit.h"
+#include "cg_math.h"
 #include "rt_cuda.h"
 
 #define CU_MAX_UNROLL 64     /* longest unrolled loop expanded */
@@ -232,99 +233,15 @@ static LLVMValueRef fconst(LLVMTypeRef t, double v)
 	return LLVMConstReal(t, v);
 }
 
-/* 2^n for an i32 n in [-1022, 1023], as a double. */
-static LLVMValueRef pow2_f64(cg_emit *g, LLVMValueRef n)
-{
-	LLVMValueRef e = LLVMBuildAdd(g->B, LLVMBuildSExt(g->B, n, g->i64, ""), LLVMConstInt(g->i64, 1023, 0), "");
-
-	return LLVMBuildBitCast(g->B, LLVMBuildShl(g->B, e, LLVMConstInt(g->i64, 52, 0), ""), g->f64, "");
-}
-
-static LLVMValueRef horner(cg_emit *g, LLVMValueRef x, const double *c, int n)
-{
-	LLVMValueRef r = fconst(LLVMTypeOf(x), c[n - 1]);
-
-	for (int i = n - 2; i >= 0; i--)
-		r = LLVMBuildFAdd(g->B, LLVMBuildFMul(g->B, r, x, ""), fconst(LLVMTypeOf(x), c[i]), "");
-	return r;
-}
-
-/* exp(x) for f64 without a math library: x = n ln2 + r, |r| <= ln2 / 2,
- * a degree-13 Taylor polynomial of r, scaled by 2^n in two steps (so that
- * results near the subnormal range are right); overflow gives inf. */
-static LLVMValueRef exp_f64(cg_emit *g, LLVMValueRef x)
-{
-	static const double c[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
-				     1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600,
-				     1.0 / 6227020800.0};
-	LLVMTypeRef d = g->f64;
-	LLVMValueRef xc, n, nf, r, p, n1, n2;
-
-	xc = cg_emit_intrinsic(g, "llvm.maxnum", &d, 1, (LLVMValueRef[]){x, fconst(d, -746.0)}, 2);
-	xc = cg_emit_intrinsic(g, "llvm.minnum", &d, 1, (LLVMValueRef[]){xc, fconst(d, 710.0)}, 2);
-	nf = cg_emit_intrinsic(g, "llvm.rint", &d, 1,
-			    (LLVMValueRef[]){LLVMBuildFMul(g->B, xc, fconst(d, 1.4426950408889634), "")}, 1);
-	r = LLVMBuildFSub(g->B, xc, LLVMBuildFMul(g->B, nf, fconst(d, 6.93147180369123816490e-01), ""), "");
-	r = LLVMBuildFSub(g->B, r, LLVMBuildFMul(g->B, nf, fconst(d, 1.90821492927058770002e-10), ""), "");
-	p = horner(g, r, c, 14);
-	n = LLVMBuildFPToSI(g->B, nf, g->i32, "");
-	n1 = LLVMBuildAShr(g->B, n, LLVMConstInt(g->i32, 1, 0), "");
-	n2 = LLVMBuildSub(g->B, n, n1, "");
-	p = LLVMBuildFMul(g->B, LLVMBuildFMul(g->B, p, pow2_f64(g, n1), ""), pow2_f64(g, n2), "");
-	/* NaN stays NaN (maxnum would have dropped it) */
-	return LLVMBuildSelect(g->B, LLVMBuildFCmp(g->B, LLVMRealUNO, x, x, ""), x, p, "");
-}
-
-/* log(x) for f64: x = 2^e m with m in [sqrt(1/2), sqrt(2)), log m =
- * 2 atanh(s), s = (m - 1) / (m + 1), by its series; subnormals are scaled
- * first; x < 0 gives NaN, 0 gives -inf, inf and NaN themselves. */
-static LLVMValueRef log_f64(cg_emit *g, LLVMValueRef x)
-{
-	static const double c[12] = {1.0, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15,
-				     1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
-	LLVMTypeRef d = g->f64, l = g->i64;
-	LLVMValueRef sub = LLVMBuildFCmp(g->B, LLVMRealOLT, x, fconst(d, 2.2250738585072014e-308), "");
-	LLVMValueRef xs = LLVMBuildSelect(g->B, sub, LLVMBuildFMul(g->B, x, fconst(d, 18014398509481984.0), ""), x,
-					  "");
-	LLVMValueRef bits = LLVMBuildBitCast(g->B, xs, l, "");
-	LLVMValueRef e = LLVMBuildSub(g->B, LLVMBuildAnd(g->B, LLVMBuildLShr(g->B, bits, LLVMConstInt(l, 52, 0), ""),
-							 LLVMConstInt(l, 0x7ff, 0), ""),
-				      LLVMConstInt(l, 1023, 0), "");
-	LLVMValueRef mb = LLVMBuildOr(g->B, LLVMBuildAnd(g->B, bits, LLVMConstInt(l, 0xfffffffffffffULL, 0), ""),
-				      LLVMConstInt(l, 0x3ff0000000000000ULL, 0), "");
-	LLVMValueRef m = LLVMBuildBitCast(g->B, mb, d, ""), big, s, z, lm, ef, r;
-
-	e = LLVMBuildSub(g->B, e, LLVMBuildSelect(g->B, sub, LLVMConstInt(l, 54, 0), LLVMConstInt(l, 0, 0), ""),
-			 "");
-	big = LLVMBuildFCmp(g->B, LLVMRealOGT, m, fconst(d, 1.4142135623730951), "");
-	m = LLVMBuildSelect(g->B, big, LLVMBuildFMul(g->B, m, fconst(d, 0.5), ""), m, "");
-	e = LLVMBuildAdd(g->B, e, LLVMBuildZExt(g->B, big, l, ""), "");
-	s = LLVMBuildFDiv(g->B, LLVMBuildFSub(g->B, m, fconst(d, 1.0), ""), LLVMBuildFAdd(g->B, m, fconst(d, 1.0), ""),
-			  "");
-	z = LLVMBuildFMul(g->B, s, s, "");
-	lm = LLVMBuildFMul(g->B, LLVMBuildFMul(g->B, s, fconst(d, 2.0), ""), horner(g, z, c, 12), "");
-	ef = LLVMBuildSIToFP(g->B, e, d, "");
-	r = LLVMBuildFAdd(g->B, LLVMBuildFMul(g->B, ef, fconst(d, 6.93147180369123816490e-01), ""),
-			  LLVMBuildFAdd(g->B, lm, LLVMBuildFMul(g->B, ef, fconst(d, 1.90821492927058770002e-10), ""),
-					""),
-			  "");
-	/* special values: x < 0 or NaN -> NaN, 0 -> -inf, inf -> inf */
-	r = LLVMBuildSelect(g->B, LLVMBuildFCmp(g->B, LLVMRealOEQ, x, fconst(d, INFINITY), ""), x, r, "");
-	r = LLVMBuildSelect(g->B, LLVMBuildFCmp(g->B, LLVMRealOEQ, x, fconst(d, 0.0), ""), fconst(d, -INFINITY), r,
-			    "");
-	return LLVMBuildSelect(g->B, LLVMBuildFCmp(g->B, LLVMRealUGE, x, fconst(d, 0.0), ""), r,
-			       fconst(d, NAN), "");
-}
-
 /* exp and log: f32 on the GPU by the ex2/lg2 approximations (relative
- * error about 2^-22), f64 by the routines above; the emulator's f32 by
+ * error about 2^-22), f64 by cg_math's; the emulator's f32 by
  * LLVM's intrinsics. */
 static LLVMValueRef cu_exp_log(cg_emit *e, bool is_exp, lir_type t, LLVMValueRef a)
 {
 	LLVMTypeRef ty = LLVMTypeOf(a);
 
 	if (t == LIR_F64)
-		return is_exp ? exp_f64(e, a) : log_f64(e, a);
+		return cg_math_exp_log(e, is_exp, a);
 	if (cu_of(e)->emu)
 		return cg_emit_intrinsic(e, is_exp ? "llvm.exp" : "llvm.log", &ty, 1, &a, 1);
 	if (is_exp) {

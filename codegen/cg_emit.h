@@ -9,8 +9,8 @@
  *   - `stmt` sees every statement first (CPU: parallel and vector loops,
  *     heap buffers, full/partial tiles; CUDA: grid and thread bindings,
  *     shared memory, barriers) and calls cg_emit_stmt_base for the rest;
- *   - `exp_log` builds exp and log (CPU: libm through LLVM's intrinsics;
- *     NVPTX: ex2/lg2 approximations and f64 routines);
+ *   - `exp_log` builds exp and log (CPU: cg_math's IR, vectorizable;
+ *     NVPTX: ex2/lg2 approximations for f32, cg_math for f64);
  *   - `flow` and `flow_join`: facts of the target that follow control
  *     flow (CUDA: the accesses pending since the last barrier), forked at
  *     an if and merged at its join.
