@@ -9,7 +9,8 @@
  * lockstep); a parallel loop is outlined into a function that
  * ftc_rt_parallel_for calls with its captured values in an array; heap
  * buffers come from ftc_rt_alloc, a failure setting the kernel's result;
- * a stack buffer around a partial tile is emitted twice (full and partial
+ * a stack buffer around a partial tile, and a partial tile's loop that
+ * the schedule vectorized or unrolled, are emitted twice (full and partial
  * tiles).  Kernels are `int NAME(T *P0, ...)` and `int NAME_packed(void
  * **args)`.
  */
@@ -22,7 +23,7 @@
 #include "cg_emit.h"
 #include "cg_math.h"
 
-#define CG_MAX_SPLITS 2     /* nested full/partial tile versions of a buffer */
+#define CG_MAX_SPLITS 3     /* nested full/partial tile versions of a buffer */
 #define CG_ALLOC_ALIGN 64   /* ftc_rt_alloc's and the stack buffers' alignment */
 
 /* The CPU's emitter: the shared state first. */
@@ -194,14 +195,15 @@ static int try_vector(cg_emit *g, const lir_stmt *s, int64_t lo, int64_t n)
 static int cpu_alloc(cpu *c, const lir_stmt *s);
 
 /*
- * Full and partial tiles, as two versions of a buffer's scope: `v < at`
- * and `v >= at`, each with v's range narrowed and a buffer of its own.
- * Where a tile's loops have bounds like min(15, 55 - 16 * q_o) + 1, the
- * full tiles' version has constant trip counts and conditions that fold,
- * so LLVM keeps a cache_write's accumulators in registers there; only the
- * partial tile keeps variable bounds.
+ * Full and partial tiles, as two versions of statement s: `v < at` and
+ * `v >= at`, each with v's range narrowed (a buffer's scope: each with a
+ * buffer of its own).  Where a tile's loops have bounds like min(15, 55 -
+ * 16 * q_o) + 1, the full tiles' version has constant trip counts and
+ * conditions that fold, so LLVM keeps a cache_write's accumulators in
+ * registers there; the partial tile's loops are constant too once every
+ * variable of their bounds is split (at most CG_MAX_SPLITS deep).
  */
-static int split_alloc(cpu *c, const lir_stmt *s, int v, int64_t at)
+static int split_versions(cpu *c, const lir_stmt *s, int v, int64_t at)
 {
 	cg_emit *g = &c->e;
 	cg_range saved = g->rng[v];
@@ -214,12 +216,12 @@ static int split_alloc(cpu *c, const lir_stmt *s, int v, int64_t at)
 	c->nsplit++;
 	LLVMPositionBuilderAtEnd(g->B, lo);
 	g->rng[v] = (cg_range){saved.lo, at - 1, true};
-	rc = cpu_alloc(c, s);
+	rc = cg_emit_stmt(g, s);
 	LLVMBuildBr(g->B, join);
 	LLVMPositionBuilderAtEnd(g->B, hi);
 	g->rng[v] = (cg_range){at, saved.hi, true};
 	if (!rc)
-		rc = cpu_alloc(c, s);
+		rc = cg_emit_stmt(g, s);
 	LLVMBuildBr(g->B, join);
 	LLVMPositionBuilderAtEnd(g->B, join);
 	g->rng[v] = saved;
@@ -283,7 +285,7 @@ static int cpu_alloc(cpu *c, const lir_stmt *s)
 		return heap_alloc(c, s);
 	if (g->vec_var < 0 && c->nsplit < CG_MAX_SPLITS && cg_find_split(s->u.alloc.body, g->rng, &v, &at, &low_full) &&
 	    g->var[v].v && !g->var[v].vec)
-		return split_alloc(c, s, v, at);
+		return split_versions(c, s, v, at);
 	return cg_emit_stmt_base(g, s);
 }
 
@@ -542,17 +544,36 @@ out:
 
 /* ---- the hooks ---- */
 
-static int cpu_loop(cpu *c, const lir_stmt *s)
+/*
+ * A partial tile's loop (lir.h, loop.tail) whose own bound is min(c, e)
+ * over an outer variable: versions on that variable, so that its trip
+ * count is constant in each, where no buffer's versions did it already.
+ */
+static bool tail_split(cpu *c, const lir_stmt *s, int *v, int64_t *at)
 {
 	cg_emit *g = &c->e;
 	int64_t lo, n;
+	bool low_full;
 
-	if (s->u.loop.kind == LIR_VECTORIZED && g->vec_var < 0 && cg_emit_const_trip(g, s, &lo, &n) &&
+	return s->u.loop.kind == LIR_SERIAL && s->u.loop.tail != LIR_SERIAL && g->vec_var < 0 &&
+	       c->nsplit < CG_MAX_SPLITS && !cg_emit_const_trip(g, s, &lo, &n) &&
+	       cg_find_bound_split(s, g->rng, v, at, &low_full) && g->var[*v].v && !g->var[*v].vec;
+}
+
+static int cpu_loop(cpu *c, const lir_stmt *s)
+{
+	cg_emit *g = &c->e;
+	int64_t lo, n, at;
+	int v;
+
+	if (cg_emit_loop_kind(s) == LIR_VECTORIZED && g->vec_var < 0 && cg_emit_const_trip(g, s, &lo, &n) &&
 	    s->u.loop.step == 1 && n >= 2 && n <= CG_MAX_VL && vectorizable(s->u.loop.body) &&
 	    try_vector(g, s, lo, n) == 0)
 		return 0;
 	if (s->u.loop.kind == LIR_PARALLEL && !c->in_parallel && g->vec_var < 0)
 		return outline(c, s);
+	if (tail_split(c, s, &v, &at))
+		return split_versions(c, s, v, at);
 	return cg_emit_stmt_base(g, s);
 }
 

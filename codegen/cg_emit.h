@@ -143,6 +143,11 @@ int cg_emit_body(cg_emit *g, const void *s); /* cg_emit_stmt as a body function 
  * value; a bound that varies across vector lanes is an error. */
 int cg_emit_for(cg_emit *g, const lir_stmt *s);
 
+/* The kind loop s takes where its trip count is constant: its own, or
+ * for a serial partial tile the vectorized or unrolled kind its schedule
+ * asked for (lir.h, loop.tail). */
+lir_for_kind cg_emit_loop_kind(const lir_stmt *s);
+
 /* Loop s's first value and trip count when both are constant here. */
 bool cg_emit_const_trip(cg_emit *g, const lir_stmt *s, int64_t *lo, int64_t *n);
 

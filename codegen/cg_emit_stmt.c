@@ -258,11 +258,16 @@ static int stack_buffer(cg_emit *g, const lir_stmt *s)
 	return cg_emit_scoped_buffer(g, s, cg_emit_entry_alloca(g, t, g->h->alloca_align), (int)g->h->alloca_align);
 }
 
+lir_for_kind cg_emit_loop_kind(const lir_stmt *s)
+{
+	return s->u.loop.kind == LIR_SERIAL ? s->u.loop.tail : s->u.loop.kind;
+}
+
 static int base_loop(cg_emit *g, const lir_stmt *s)
 {
 	int64_t lo, n;
 
-	if (s->u.loop.kind == LIR_UNROLLED && cg_emit_const_trip(g, s, &lo, &n) && n <= CG_MAX_UNROLL)
+	if (cg_emit_loop_kind(s) == LIR_UNROLLED && cg_emit_const_trip(g, s, &lo, &n) && n <= CG_MAX_UNROLL)
 		return cg_emit_unrolled(g, s, lo, n);
 	return cg_emit_for(g, s);
 }

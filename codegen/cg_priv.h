@@ -48,4 +48,7 @@ int cg_cond_value(const lir_expr *e, const cg_range *vars);
  */
 bool cg_find_split(const lir_stmt *s, const cg_range *vars, int *var, int64_t *at, bool *low_full);
 
+/* The same for loop s's own upper bound only. */
+bool cg_find_bound_split(const lir_stmt *s, const cg_range *vars, int *var, int64_t *at, bool *low_full);
+
 #endif

@@ -233,16 +233,23 @@ static bool min_split(const lir_expr *e, const cg_range *vars, int *var, int64_t
 	return t > vars[v].lo && t <= vars[v].hi;
 }
 
+bool cg_find_bound_split(const lir_stmt *s, const cg_range *vars, int *var, int64_t *at, bool *low_full)
+{
+	const lir_expr *hi = s->u.loop.hi;
+
+	if (hi->op == LIR_MIN && min_split(hi, vars, var, at, low_full))
+		return true;
+	return hi->op == LIR_ADD && hi->args[0]->op == LIR_MIN && hi->args[1]->op == LIR_CONST &&
+	       min_split(hi->args[0], vars, var, at, low_full);
+}
+
 bool cg_find_split(const lir_stmt *s, const cg_range *vars, int *var, int64_t *at, bool *low_full)
 {
 	if (!s)
 		return false;
 	switch (s->kind) {
 	case LIR_FOR:
-		if (s->u.loop.hi->op == LIR_MIN && min_split(s->u.loop.hi, vars, var, at, low_full))
-			return true;
-		if (s->u.loop.hi->op == LIR_ADD && s->u.loop.hi->args[0]->op == LIR_MIN &&
-		    s->u.loop.hi->args[1]->op == LIR_CONST && min_split(s->u.loop.hi->args[0], vars, var, at, low_full))
+		if (cg_find_bound_split(s, vars, var, at, low_full))
 			return true;
 		return cg_find_split(s->u.loop.body, vars, var, at, low_full);
 	case LIR_IF:

@@ -392,6 +392,7 @@ lir_stmt *lir_for(lir_func *f, int var, lir_expr *lo, lir_expr *hi,
 	s->u.loop.kind = kind;
 	s->u.loop.body = body;
 	s->u.loop.ii = kind == LIR_PIPELINED ? 1 : 0;
+	s->u.loop.tail = LIR_SERIAL;
 	return s;
 }
 

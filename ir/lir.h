@@ -93,7 +93,13 @@ struct lir_stmt {
 	lir_stmt_kind kind;
 	union {
 		struct { int var; lir_expr *lo, *hi; int64_t step; lir_for_kind kind; lir_stmt *body;
-			 int64_t ii; /* LIR_PIPELINED: the target II (>= 1); else 0 */ } loop;
+			 int64_t ii; /* LIR_PIPELINED: the target II (>= 1); else 0 */
+			 /* a serial loop that the schedule vectorized or unrolled but
+			  * whose bounds are not constant (a split's partial tile):
+			  * LIR_VECTORIZED or LIR_UNROLLED, the kind code generation
+			  * gives it where it proves the trip count constant; else
+			  * LIR_SERIAL */
+			 lir_for_kind tail; } loop;
 		struct { lir_expr *cond; lir_stmt *then_s, *else_s; /* else may be NULL */ } cond;
 		struct { int var; lir_expr *value; lir_stmt *body; } let;
 		struct { int buf; lir_stmt *body; } alloc;

@@ -289,6 +289,8 @@ static void print_for(printer *p, const lir_stmt *s, int level)
 
 	if (s->u.loop.kind != LIR_SERIAL)
 		sb_printf(&p->b, "%s ", lir_for_kind_name(s->u.loop.kind));
+	else if (s->u.loop.tail != LIR_SERIAL)
+		sb_printf(&p->b, "%s? ", lir_for_kind_name(s->u.loop.tail));
 	if (s->u.loop.kind == LIR_PIPELINED && s->u.loop.ii > 1)
 		sb_printf(&p->b, "II=%" PRId64 " ", s->u.loop.ii);
 	sb_printf(&p->b, "for (%s = ", v);

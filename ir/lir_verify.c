@@ -311,6 +311,10 @@ static int check_for(checker *c, const lir_stmt *s, const frame *up)
 		return fail(c, "step is %lld; steps must be positive", (long long)s->u.loop.step);
 	if ((unsigned)k >= LIR_FOR_KIND_COUNT)
 		return fail(c, "unknown loop kind %d", (int)k);
+	if (s->u.loop.tail != LIR_SERIAL &&
+	    (k != LIR_SERIAL || (s->u.loop.tail != LIR_VECTORIZED && s->u.loop.tail != LIR_UNROLLED)))
+		return fail(c, "%s loop with tail kind %s; only serial loops carry a vectorized or "
+			    "unrolled tail kind", lir_for_kind_name(k), lir_for_kind_name(s->u.loop.tail));
 	if (k == LIR_PIPELINED && s->u.loop.ii < 1)
 		return fail(c, "pipelined with II %lld; the II must be at least 1", (long long)s->u.loop.ii);
 	if ((k == LIR_VECTORIZED || k == LIR_UNROLLED) &&

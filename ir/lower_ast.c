@@ -6,7 +6,8 @@
  * inlined stages substituted and reads redirected to local buffers
  * (compute_at tiles and caches) at their offsets.  Marks name the loops
  * and give their kind; a vectorized or unrolled loop whose bounds are not
- * constant (a tail) becomes serial.
+ * constant (a tail) becomes serial, the kind kept as its `tail` for code
+ * generation, which versions tiles until such bounds fold.
  */
 #include "lower_priv.h"
 
@@ -579,7 +580,7 @@ static lir_stmt *tr_for(tr *T, __isl_keep isl_ast_node *node)
 	char nm[SCH_MAX_NAME];
 	lir_expr *lo, *hi;
 	lir_stmt *body = NULL;
-	lir_for_kind kind = m ? for_kind(m->kind) : LIR_SERIAL;
+	lir_for_kind kind = m ? for_kind(m->kind) : LIR_SERIAL, tail;
 	int var;
 
 	var_name(nm, sizeof(nm), m ? m->name : "c");
@@ -603,10 +604,15 @@ static lir_stmt *tr_for(tr *T, __isl_keep isl_ast_node *node)
 	if (m)
 		T->leafv[m->stage][m->pos] = -1;
 	isl_id_free(T->ids[--T->depth]);
+	tail = LIR_SERIAL;
 	if ((kind == LIR_VECTORIZED || kind == LIR_UNROLLED) &&
-	    !(lo && hi && lo->op == LIR_CONST && hi->op == LIR_CONST))
+	    !(lo && hi && lo->op == LIR_CONST && hi->op == LIR_CONST)) {
+		tail = kind; /* a partial tile: code generation may still prove it constant */
 		kind = LIR_SERIAL;
+	}
 	body = lir_for(T->f, var, lo, hi, isl_val_get_num_si(step), kind, body);
+	if (body)
+		body->u.loop.tail = tail;
 	if (body && kind == LIR_PIPELINED && m && m->ii > 1)
 		body->u.loop.ii = m->ii;
 	if (m && body && T->nloops < 8192) {

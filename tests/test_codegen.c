@@ -209,6 +209,61 @@ START_TEST(regressions)
 }
 END_TEST
 
+/* Tails (issue 16 item 1): vectorized, unrolled and cache_write tiles at
+ * the edges of their split (extent 1, one below and one above the factor,
+ * a factor larger than the extent, a tail of one lane), nested splits, a
+ * cache_read and a cache_write inside the partial tile, parallel tiles
+ * with vector tails; full tiles and the partial one are two versions
+ * (decisions.md, Code generation), each compared with the reference. */
+#define TAIL_Q16 "split O k 4\nsplit O p 2\nsplit O q 16\nreorder O n k.o p.o q.o c r s k.i p.i q.i\n" \
+		 "parallel O k.o\ncache_write O q.o local\nunroll O k.i\nunroll O p.i\nvectorize O q.i\n"
+#define TAIL_J16 "split C j 16\nreorder C i j.o k j.i\nvectorize C j.i\ncache_write C j.o local\n"
+static const struct {
+	const char *example, *defs, *sched;
+	int threads;
+} tails[] = {
+	{"gemm", "M=3 N=1 K=2", TAIL_J16, 1},
+	{"gemm", "M=3 N=15 K=2", TAIL_J16, 1},
+	{"gemm", "M=3 N=16 K=2", TAIL_J16, 1},
+	{"gemm", "M=3 N=17 K=2", TAIL_J16, 1},
+	{"gemm", "M=2 N=5 K=3", "split C j 16\nsplit C i 8\nreorder C i.o j.o k i.i j.i\nunroll C i.i\nvectorize C j.i\n"
+				"cache_write C j.o local\n", 1},
+	{"gemm", "M=5 N=37 K=3", "split C j 32\nsplit C i 2\nsplit C j.i 16\nreorder C j.o i.o k i.i j.i.o j.i.i\n"
+				 "parallel C j.o\ncache_read B C j.o stack\ncache_write C i.o local\nunroll C i.i\n"
+				 "vectorize C j.i.i\n", 2},
+	{"gemm", "M=4 N=21 K=3", "split C j 16\nreorder C j.o i k j.i\nvectorize C j.i\ncache_read B C j.o stack\n", 1},
+	{"gemm", "M=7 N=23 K=3", "split C j 16\nsplit C i 3\nreorder C i.o j.o k i.i j.i\nparallel C i.o\n"
+				 "vectorize C j.i\nunroll C i.i\ncache_write C j.o local\n", 2},
+	{"conv2d", "N=1 C=2 H=3 W=1 K=5 R=3 S=3 stride=1 pad=1", TAIL_Q16, 2},
+	{"conv2d", "N=1 C=2 H=3 W=7 K=5 R=3 S=3 stride=1 pad=1", TAIL_Q16, 2},
+	{"conv2d", "N=1 C=2 H=3 W=15 K=5 R=3 S=3 stride=1 pad=1", TAIL_Q16, 2},
+	{"conv2d", "N=1 C=2 H=3 W=17 K=5 R=3 S=3 stride=1 pad=1", TAIL_Q16, 2},
+	{"conv2d", "N=1 C=2 H=4 W=35 K=9 R=3 S=3 stride=1 pad=1", TAIL_Q16, 3},
+	/* tails in k, p and q at once (CG_MAX_SPLITS versions of the buffer),
+	 * then in n too, one more than the versions: one tail stays serial */
+	{"conv2d", "N=1 C=2 H=5 W=19 K=7 R=3 S=3 stride=1 pad=1",
+	 "split O k 3\nsplit O p 2\nsplit O q 16\nreorder O n k.o p.o q.o c r s k.i p.i q.i\n"
+	 "parallel O k.o\ncache_write O q.o local\nunroll O k.i\nunroll O p.i\nvectorize O q.i\n", 2},
+	{"conv2d", "N=3 C=2 H=5 W=19 K=7 R=3 S=3 stride=1 pad=1",
+	 "split O n 2\nsplit O k 3\nsplit O p 2\nsplit O q 16\nreorder O n.o k.o p.o q.o c r s n.i k.i p.i q.i\n"
+	 "parallel O k.o\ncache_write O q.o local\nunroll O n.i\nunroll O k.i\nunroll O p.i\nvectorize O q.i\n", 2},
+	/* unrolled and vectorized tails with no buffer: the loops versioned */
+	{"gemm", "M=7 N=21 K=3", "split C j 16\nsplit C i 4\nreorder C i.o j.o k i.i j.i\nunroll C i.i\n"
+				 "vectorize C j.i\n", 1},
+};
+
+START_TEST(tail_tiles)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = example_at(tails[_i].example, tails[_i].defs, ctx);
+	const char *bad = compile_and_check(g, ctx, tails[_i].sched, tails[_i].threads);
+
+	ck_assert_msg(!bad[0], "%s %s\n%s: %s", tails[_i].example, tails[_i].defs, tails[_i].sched, bad);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /* Odd shapes other than tests/small_shapes.txt's, for the sweep. */
 static const char *const odd_shapes[NEXAMPLES] = {
 	"batch=1 M=3 N=11 K=3",
@@ -602,7 +657,7 @@ END_TEST
 /*
  * test_codegen [PART NPARTS]: the example tests of the examples with index
  * % NPARTS == PART (all by default), so that the suite can run them in
- * parallel; part 0 also runs the hand-made cases.  CK_RUN_CASE=regress or
+ * parallel; part 0 also runs the hand-made cases.  CK_RUN_CASE=regress, tails or
  * sweep runs one test case alone.
  */
 int main(int argc, char **argv)
@@ -620,7 +675,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 900);
 	tcase_set_timeout(sweep, 900);
 	if (part == 0) {
-		TCase *rc = tcase_create("regress");
+		TCase *rc = tcase_create("regress"), *tl = tcase_create("tails");
 
 		tcase_add_loop_test(tc, awkward_sizes, 0, sizeof(awkward) / sizeof(awkward[0]));
 		tcase_add_test(tc, crashing_kernel_is_reported);
@@ -631,6 +686,9 @@ int main(int argc, char **argv)
 		tcase_add_test(rc, parallel_capture_limit);
 		tcase_add_loop_test(rc, lazy_logic, 0, 3);
 		suite_add_tcase(s, rc);
+		tcase_set_timeout(tl, 900);
+		tcase_add_loop_test(tl, tail_tiles, 0, sizeof(tails) / sizeof(tails[0]));
+		suite_add_tcase(s, tl);
 	}
 	for (int i = part; i < NEXAMPLES; i += nparts) {
 		tcase_add_loop_test(tc, examples_compile_and_match, i, i + 1);

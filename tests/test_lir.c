@@ -459,6 +459,26 @@ static lir_func *bad_unroll_bound(void)
 	return set(f, loop(f, vi, 4, lir_for(f, vj, V(f, vi), I(f, 4), 1, LIR_UNROLLED, nop(f))));
 }
 
+/* A tail kind (a partial tile's vectorize or unroll, lir.h) on a loop
+ * that is not serial, and a tail kind that is neither. */
+static lir_func *bad_tail_kind(void)
+{
+	lir_func *f = base();
+	lir_stmt *s = lir_for(f, vj, V(f, vi), I(f, 4), 1, LIR_UNROLLED, nop(f));
+
+	s->u.loop.tail = LIR_VECTORIZED;
+	return set(f, loop(f, vi, 4, s));
+}
+
+static lir_func *bad_tail_parallel(void)
+{
+	lir_func *f = base();
+	lir_stmt *s = lir_for(f, vj, V(f, vi), I(f, 4), 1, LIR_SERIAL, nop(f));
+
+	s->u.loop.tail = LIR_PARALLEL;
+	return set(f, loop(f, vi, 4, s));
+}
+
 static lir_func *bad_barrier_outside(void)
 {
 	lir_func *f = base();
@@ -681,6 +701,10 @@ static const struct {
 	{bad_var_undefined, "variable 't' is never defined"},
 	{bad_vector_bound, "vectorized loop 'j_i' has a non-constant bound"},
 	{bad_unroll_bound, "unrolled loop 'j' has a non-constant bound"},
+	{bad_tail_kind, "loop 'j': unrolled loop with tail kind vectorized; only serial loops carry a "
+			"vectorized or unrolled tail kind"},
+	{bad_tail_parallel, "loop 'j': serial loop with tail kind parallel; only serial loops carry a "
+			    "vectorized or unrolled tail kind"},
 	{bad_barrier_outside, "barrier outside a blockIdx loop"},
 	{bad_barrier_in_thread, "barrier inside threadIdx.x loop 't'"},
 	{bad_block_in_thread, "blockIdx.x loop 'b' is nested inside threadIdx.x loop 't'"},
