@@ -14,7 +14,8 @@
 # layer's shape, written to OUT/yolo-convN.te, against oneDNN's
 # convolution), or `yolo` for all 15 distinct YOLO layers.
 #
-# Environment: OUT (default bench/results/suite-DATE), TRIALS (60),
+# Environment: OUT (default bench/results/suite-DATE), TRIALS (60), SEED (1:
+# the search's seed; issue 15's acceptance takes the median of 3),
 # THREADS ("1 N", N = nproc), ROUNDS (7), MIN_TIME (0.2 s per candidate
 # per round), TUNE=0 (reuse OUT's schedules), BENCH=0 (tune only),
 # SCHEDULE=hand (time the examples' .sched files instead of tuning),
@@ -34,6 +35,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build-bench}
 OUT=${OUT:-$ROOT/bench/results/suite-$(date -u +%Y%m%d)}
 TRIALS=${TRIALS:-60}
+SEED=${SEED:-1}
 NCPU=$(nproc)
 THREADS=${THREADS:-1 $NCPU}
 ROUNDS=${ROUNDS:-7}
@@ -135,7 +137,7 @@ tune() {
 	[ -s "$run.json" ] && return 0
 	echo "tuning $op at $t thread(s), $TRIALS trials (load $(load)) ..." >&2
 	rm -f "$run.db" "$run.db-wal" "$run.db-shm"
-	"$OUT/ftc" tune "$(te_of "$op")" --trials "$TRIALS" --target "cpu -threads=$t" \
+	"$OUT/ftc" tune "$(te_of "$op")" --trials "$TRIALS" --seed "$SEED" --target "cpu -threads=$t" \
 		--db "$run.db" --save-schedule "$run.sched" --json -q >"$run.json.part" 2>"$run.tune.log" ||
 		{ echo "bench/suite.sh: tuning $op at $t thread(s) failed; see $run.tune.log" >&2; return 1; }
 	mv "$run.json.part" "$run.json"
