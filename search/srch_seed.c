@@ -221,9 +221,9 @@ static void seed_reducing(const srch_space *s, const srch_machine *m, const te_s
 		int64_t nc = v * nv;
 
 		/* too few vectors across: the tile takes rows of a second axis.
-		 * (The vector stays the largest divisor up to the lanes: conv2d's
-		 * 14 of 16 lanes ran 1.5x faster than 8-lane vectors with twice
-		 * the rows.) */
+		 * (P is the first allowed product the lanes divide: conv2d's Q =
+		 * 56 tiles as 64, whole 16-lane vectors and a tail of 8, which
+		 * ran faster than 14-lane vectors on 56 and than 8-lane ones.) */
 		if (nv < sh->nv && rk2 >= 0) {
 			int64_t e2 = s->knobs[rk2].extent, f = div_le(e2, sh->nv / nv);
 

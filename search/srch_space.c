@@ -175,19 +175,24 @@ static bool awkward(int64_t e)
 	return e > 16 && (ndiv <= 4 || e % 4 != 0);
 }
 
-/* The allowed products of an axis of extent e, ascending. */
+/* The allowed products of an axis of extent e, ascending: e itself, and
+ * for an extent with few divisors e rounded up to multiples of 4, 8 and
+ * 16; for any other above 16 that 16 does not divide, e rounded up to a
+ * multiple of 16, so that a tile may take whole 16-lane vectors and leave
+ * a tail (Q = 56: 3 x 16 + 8) rather than a narrower vector that divides
+ * e (14 or 8 lanes). */
 static int allowed_products(int64_t e, int64_t out[SRCH_MAX_PRODS])
 {
 	int n = 0;
+	bool odd = awkward(e);
 
 	out[n++] = e;
-	if (awkward(e))
-		for (int64_t m = 4; m <= 16; m *= 2) {
-			int64_t r = (e + m - 1) / m * m;
+	for (int64_t m = odd ? 4 : 16; m <= 16 && (odd || (e > 16 && e % 16 != 0)); m *= 2) {
+		int64_t r = (e + m - 1) / m * m;
 
-			if (r != out[n - 1])
-				out[n++] = r;
-		}
+		if (r != out[n - 1])
+			out[n++] = r;
+	}
 	return n;
 }
 
