@@ -15,6 +15,7 @@
 
 #include "lower.h"
 #include "rt_bench.h"
+#include "rt_math.h"
 #include "rt_time.h"
 #include "sched.h"
 #include "te_parse.h"
@@ -151,19 +152,12 @@ int bench_ftc_call(void *ctx)
 	return b->fn(b->args);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double median(const double *x, int n)
 {
 	double s[BENCH_MAX_ROUNDS];
 
 	memcpy(s, x, n * sizeof(double));
-	qsort(s, n, sizeof(double), cmp_double);
+	qsort(s, n, sizeof(double), rt_cmp_double);
 	return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 

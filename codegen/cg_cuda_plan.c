@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_math.h"
+
 #define CU_MAX_AFF 16        /* terms of an affine form */
 #define CU_IDX32_LIMIT (INT64_C(1) << 30)
 #define CU_GRID_X_MAX INT64_C(2147483647)
@@ -109,13 +111,6 @@ static iv iv_mul(iv a, iv b)
 	return (iv){p[0], p[3], true};
 }
 
-static int64_t floor_div64(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* Floor division or modulo by a constant interval (others: unknown). */
 static iv iv_divmod(iv a, iv b, bool mod)
 {
@@ -129,8 +124,8 @@ static iv iv_divmod(iv a, iv b, bool mod)
 		return b.lo > 0 ? (iv){0, m - 1, true} : (iv){-(m - 1), 0, true};
 	}
 	if (b.lo > 0)
-		return (iv){floor_div64(a.lo, b.lo), floor_div64(a.hi, b.lo), true};
-	return (iv){floor_div64(a.hi, b.lo), floor_div64(a.lo, b.lo), true};
+		return (iv){rt_floor_div(a.lo, b.lo), rt_floor_div(a.hi, b.lo), true};
+	return (iv){rt_floor_div(a.hi, b.lo), rt_floor_div(a.lo, b.lo), true};
 }
 
 static iv iv_join(iv a, iv b)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_math.h"
 #include "te_interp.h"
 
 /* ---- a growable string ---- */
@@ -234,11 +235,6 @@ static range r_mul(range a, range b)
 	return rng(p[0], p[3]);
 }
 
-static int64_t floordiv(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 static range r_minmax(range a, range b, bool is_max)
 {
 	if (!a.known || !b.known)
@@ -284,7 +280,7 @@ static range expr_range(const lir_expr *e, const range *vr)
 	case LIR_DIV:
 		if (!a.known || !b.known || b.lo != b.hi || b.lo <= 0)
 			return unknown;
-		return rng(floordiv(a.lo, b.lo), floordiv(a.hi, b.lo));
+		return rng(rt_floor_div(a.lo, b.lo), rt_floor_div(a.hi, b.lo));
 	case LIR_MOD:
 		if (!b.known || b.lo != b.hi || b.lo <= 0)
 			return unknown;
@@ -1069,14 +1065,15 @@ static void helpers(sbuf *b, unsigned h, bool wide)
 	const char *it = wide ? "long long" : "int";
 
 	if (h & HELP_FDIV)
-		sb_printf(b, "/* Floor division (by 0: 0), as ftc's loop IR defines it. */\n"
+		sb_printf(b, "/* Floor division (by 0: 0; by -1: -a wrapping), as ftc's loop IR defines it. */\n"
 			     "static inline %s ftc_fdiv(%s a, %s b)\n{\n"
-			     "\treturn b == 0 ? 0 : a / b - (a %% b != 0 && (a < 0) != (b < 0));\n}\n\n",
-			  it, it, it);
+			     "\treturn b == 0 ? 0 : b == -1 ? (%s)(0u - (unsigned %s)a)\n"
+			     "\t\t: a / b - (a %% b != 0 && (a < 0) != (b < 0));\n}\n\n",
+			  it, it, it, it, it);
 	if (h & HELP_FMOD)
-		sb_printf(b, "/* Floor modulo, the sign of the divisor (by 0: 0). */\n"
+		sb_printf(b, "/* Floor modulo, the sign of the divisor (by 0 or -1: 0). */\n"
 			     "static inline %s ftc_fmod(%s a, %s b)\n{\n"
-			     "\treturn b == 0 ? 0 : a %% b + (a %% b != 0 && (a %% b < 0) != (b < 0) ? b : 0);\n}\n\n",
+			     "\treturn b == 0 || b == -1 ? 0 : a %% b + (a %% b != 0 && (a %% b < 0) != (b < 0) ? b : 0);\n}\n\n",
 			  it, it, it);
 	if (h & HELP_MIN)
 		sb_printf(b, "static inline %s ftc_min(%s a, %s b)\n{\n\treturn a < b ? a : b;\n}\n\n", it, it, it);

@@ -12,6 +12,8 @@
 
 #include "cg_priv.h"
 
+#include "rt_math.h"
+
 static cg_range unknown(void)
 {
 	return (cg_range){0, 0, false};
@@ -38,14 +40,6 @@ static int64_t min2(int64_t a, int64_t b)
 static int64_t max2(int64_t a, int64_t b)
 {
 	return a > b ? a : b;
-}
-
-/* Floor division by a positive constant. */
-static int64_t floor_div(int64_t a, int64_t c)
-{
-	int64_t q = a / c;
-
-	return (a % c != 0 && a < 0) ? q - 1 : q;
 }
 
 static cg_range add_sub(lir_type t, bool sub, cg_range a, cg_range b)
@@ -77,9 +71,9 @@ static cg_range divmod(lir_type t, bool mod, cg_range a, cg_range b)
 	if (b.lo != b.hi || c < 1)
 		return unknown();
 	if (!mod)
-		return fit(t, floor_div(a.lo, c), floor_div(a.hi, c));
-	if (floor_div(a.lo, c) == floor_div(a.hi, c))
-		return fit(t, a.lo - floor_div(a.lo, c) * c, a.hi - floor_div(a.hi, c) * c);
+		return fit(t, rt_floor_div(a.lo, c), rt_floor_div(a.hi, c));
+	if (rt_floor_div(a.lo, c) == rt_floor_div(a.hi, c))
+		return fit(t, a.lo - rt_floor_div(a.lo, c) * c, a.hi - rt_floor_div(a.hi, c) * c);
 	return fit(t, 0, c - 1);
 }
 
@@ -222,10 +216,10 @@ static bool min_split(const lir_expr *e, const cg_range *vars, int *var, int64_t
 	if (__builtin_sub_overflow(r, c->c.i, &t))
 		return false;
 	if (k < 0) {
-		t = floor_div(t, -k) + 1;
+		t = rt_floor_div(t, -k) + 1;
 		*low_full = true;
 	} else {
-		t = -floor_div(t, k);
+		t = -rt_floor_div(t, k);
 		*low_full = false;
 	}
 	*var = v;

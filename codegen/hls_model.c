@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_math.h"
+
 /* ---- the cost table (at 300 MHz on an UltraScale+ part; docs/hls.md) ---- */
 
 typedef struct opcost {
@@ -199,15 +201,6 @@ static void shown_name(const model *M, int v, char *out, size_t n)
 
 /* ---- integer evaluation (lets expanded, so any loop value may change) ---- */
 
-static int64_t floordiv(int64_t a, int64_t b)
-{
-	if (b == 0)
-		return 0;
-	if (b == -1)
-		return (int64_t)(0 - (uint64_t)a);
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 static bool eval(const model *M, const lir_expr *e, int64_t *out, int depth);
 
 static bool eval2(const model *M, const lir_expr *e, int64_t *a, int64_t *b, int depth)
@@ -262,8 +255,8 @@ static bool eval(const model *M, const lir_expr *e, int64_t *out, int depth)
 	case LIR_ADD: *out = (int64_t)((uint64_t)a + (uint64_t)b); break;
 	case LIR_SUB: *out = (int64_t)((uint64_t)a - (uint64_t)b); break;
 	case LIR_MUL: *out = (int64_t)((uint64_t)a * (uint64_t)b); break;
-	case LIR_DIV: *out = floordiv(a, b); break;
-	case LIR_MOD: *out = b == 0 || b == -1 ? 0 : a - b * floordiv(a, b); break;
+	case LIR_DIV: *out = rt_floor_div(a, b); break;
+	case LIR_MOD: *out = rt_floor_mod(a, b); break;
 	case LIR_MIN: *out = a < b ? a : b; break;
 	case LIR_MAX: *out = a > b ? a : b; break;
 	case LIR_LT: *out = a < b; break;

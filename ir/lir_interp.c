@@ -28,6 +28,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "rt_math.h"
+
 typedef union lval {
 	double f;  /* f32, f64 */
 	int64_t i; /* i32 (sign-extended), i64, bool */
@@ -59,34 +61,6 @@ static int64_t wrap64(uint64_t u)
 static int64_t wrap(uint64_t u, lir_type t)
 {
 	return t == LIR_I32 ? wrap32(u) : t == LIR_BOOL ? (u != 0) : wrap64(u);
-}
-
-/* Floor division; by 0 gives 0, INT64_MIN / -1 wraps. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q;
-
-	if (b == 0)
-		return 0;
-	if (b == -1)
-		return wrap64(0 - (uint64_t)a);
-	q = a / b;
-	if (a % b != 0 && (a < 0) != (b < 0))
-		q--;
-	return q;
-}
-
-/* Floor modulo (the sign of the divisor); by 0 gives 0. */
-static int64_t floor_mod(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	if (b == 0 || b == -1)
-		return 0;
-	r = a % b;
-	if (r != 0 && (r < 0) != (b < 0))
-		r += b;
-	return r;
 }
 
 /* A float v truncated and clamped to integer type t (NaN gives 0). */
@@ -159,8 +133,8 @@ static int64_t int_op(lir_op op, lir_type t, int64_t a, int64_t b)
 	case LIR_ADD: r = ua + ub; break;
 	case LIR_SUB: r = ua - ub; break;
 	case LIR_MUL: r = ua * ub; break;
-	case LIR_DIV: r = (uint64_t)floor_div(a, b); break;
-	case LIR_MOD: r = (uint64_t)floor_mod(a, b); break;
+	case LIR_DIV: r = (uint64_t)rt_floor_div(a, b); break;
+	case LIR_MOD: r = (uint64_t)rt_floor_mod(a, b); break;
 	case LIR_MIN: r = (uint64_t)(a < b ? a : b); break;
 	case LIR_MAX: r = (uint64_t)(a > b ? a : b); break;
 	case LIR_ABS: r = a < 0 ? 0 - ua : ua; break;

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_math.h"
+
 #define TR_MAX_DEPTH 128
 
 typedef struct tr {
@@ -56,11 +58,6 @@ static bool is_const(const lir_expr *e, int64_t v)
 	return e && e->op == LIR_CONST && e->type == LIR_I64 && e->c.i == v;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 /* i64 index arithmetic, folding constants and identities (x + 0, x * 1,
  * v - v) so that printed and generated code stays readable. */
 static lir_expr *ix(tr *T, lir_op op, lir_expr *a, lir_expr *b)
@@ -74,8 +71,8 @@ static lir_expr *ix(tr *T, lir_op op, lir_expr *a, lir_expr *b)
 		case LIR_ADD: return c64(T, (int64_t)((uint64_t)x + (uint64_t)y));
 		case LIR_SUB: return c64(T, (int64_t)((uint64_t)x - (uint64_t)y));
 		case LIR_MUL: return c64(T, (int64_t)((uint64_t)x * (uint64_t)y));
-		case LIR_DIV: if (y > 0) return c64(T, floor_div(x, y)); break;
-		case LIR_MOD: if (y > 0) return c64(T, x - y * floor_div(x, y)); break;
+		case LIR_DIV: if (y > 0) return c64(T, rt_floor_div(x, y)); break;
+		case LIR_MOD: if (y > 0) return c64(T, rt_floor_mod(x, y)); break;
 		default: break;
 		}
 	}

@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_math.h"
 
 #define LANES 128 /* points of the vector axis evaluated together */
 
@@ -78,8 +79,8 @@
 	X(MUL_F, df[i] = af[i] * bf[i])                                                            \
 	X(MUL_I, di[i] = wrap32(wmul(ai[i], bi[i])))                                                       \
 	X(DIV_F, df[i] = af[i] / bf[i])                                                            \
-	X(DIV_I, di[i] = wrap32(floor_div(ai[i], bi[i])))                                                  \
-	X(MOD_I, di[i] = floor_mod(ai[i], bi[i]))                                                  \
+	X(DIV_I, di[i] = wrap32(rt_floor_div(ai[i], bi[i])))                                                  \
+	X(MOD_I, di[i] = rt_floor_mod(ai[i], bi[i]))                                                  \
 	X(LT_F, di[i] = af[i] < bf[i])                                                             \
 	X(LT_I, di[i] = ai[i] < bi[i])                                                             \
 	X(LE_F, di[i] = af[i] <= bf[i])                                                            \
@@ -213,29 +214,6 @@ static int64_t wrap32(int64_t x)
 	return u > INT32_MAX ? u - 4294967296 : u;
 }
 
-/* Floor division; 0 for a zero divisor. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q;
-
-	if (b == 0)
-		return 0;
-	if (b == -1)
-		return wsub(0, a);
-	q = a / b;
-	return a % b != 0 && (a < 0) != (b < 0) ? q - 1 : q;
-}
-
-/* Floor modulo (the sign of the divisor); 0 for a zero divisor. */
-static int64_t floor_mod(int64_t a, int64_t b)
-{
-	int64_t m;
-
-	if (b == 0 || b == -1)
-		return 0;
-	m = a % b;
-	return m != 0 && (m < 0) != (b < 0) ? m + b : m;
-}
 
 /* float -> i32: truncate toward zero, clamp, NaN -> 0. */
 static int64_t f_to_i32(double x)

@@ -13,22 +13,9 @@
 #include <isl/space.h>
 #include <isl/val.h>
 
+#include "rt_math.h"
+
 /* ---- constant folding ---- */
-
-/* Floor division and modulo of a by b (b != 0, not INT64_MIN / -1). */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	return a % b != 0 && (a < 0) != (b < 0) ? q - 1 : q;
-}
-
-static int64_t floor_mod(int64_t a, int64_t b)
-{
-	int64_t r = a % b;
-
-	return r != 0 && (r < 0) != (b < 0) ? r + b : r;
-}
 
 /*
  * Whether `e` is a constant-valued i32 expression; if so, store its value
@@ -75,7 +62,7 @@ static bool const_value(const te_expr *e, int64_t *v)
 	case TE_MOD:
 		if (b == 0 || (a == INT64_MIN && b == -1))
 			return false;
-		*v = e->op == TE_DIV ? floor_div(a, b) : floor_mod(a, b);
+		*v = e->op == TE_DIV ? rt_floor_div(a, b) : rt_floor_mod(a, b);
 		return true;
 	case TE_MIN:
 		*v = a < b ? a : b;

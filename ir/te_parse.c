@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_math.h"
 #include "te_lex.h"
 
 #define MAX_HEIGHT 256		 /* levels of operators in one expression tree */
@@ -259,20 +260,6 @@ static int check_new_name(parser *p, const te_token *t, const header *h, const t
 
 /* ---- constant arithmetic ---- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t floor_mod(int64_t a, int64_t b)
-{
-	int64_t r = a % b;
-
-	return (r != 0 && (r < 0) != (b < 0)) ? r + b : r;
-}
-
 /* An arithmetic error at `t`, ignored (result 0) while p->no_eval. */
 static int arith_error(parser *p, const te_token *t, const char *what, int64_t *r)
 {
@@ -300,7 +287,7 @@ static int fold_int(parser *p, te_op op, int64_t a, int64_t b, int64_t *r, const
 	} else if (op == TE_MUL) {
 		ovf = __builtin_mul_overflow(a, b, r);
 	} else if (op == TE_DIV || op == TE_MOD) {
-		*r = op == TE_DIV ? floor_div(a, b) : floor_mod(a, b);
+		*r = op == TE_DIV ? rt_floor_div(a, b) : rt_floor_mod(a, b);
 	} else {
 		*r = (op == TE_MIN) == (a < b) ? a : b;
 	}

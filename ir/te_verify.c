@@ -17,6 +17,7 @@
 #include <isl/point.h>
 #include <isl/val.h>
 
+#include "rt_math.h"
 #include "te_isl.h"
 
 typedef struct vctx {
@@ -488,12 +489,6 @@ static int64_t max64(int64_t a, int64_t b)
 	return a > b ? a : b;
 }
 
-/* Floor division by a positive divisor. */
-static int64_t floor_div_pos(int64_t a, int64_t b)
-{
-	return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
 /* The range of two-operand node `e` from its operands' (each inside i32, so
  * nothing below overflows int64).  False for an operation it cannot bound. */
 static bool combine(const te_expr *e, range a, range b, range *r)
@@ -521,8 +516,8 @@ static bool combine(const te_expr *e, range a, range b, range *r)
 	case TE_DIV:
 		if (b.lo <= 0)
 			return false;
-		*r = (range){min64(floor_div_pos(a.lo, b.lo), floor_div_pos(a.lo, b.hi)),
-			     max64(floor_div_pos(a.hi, b.lo), floor_div_pos(a.hi, b.hi))};
+		*r = (range){min64(rt_floor_div(a.lo, b.lo), rt_floor_div(a.lo, b.hi)),
+			     max64(rt_floor_div(a.hi, b.lo), rt_floor_div(a.hi, b.hi))};
 		return true;
 	case TE_MOD:
 		if (b.lo <= 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_math.h"
 #include "rt_time.h"
 
 void rt_bench_opts_default(rt_bench_opts *o)
@@ -14,13 +15,6 @@ void rt_bench_opts_default(rt_bench_opts *o)
 	o->max_runs = 1000;
 	o->min_time = 0.2;
 	o->flush_cache = false;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* The q-quantile of n sorted samples, interpolating linearly. */
@@ -39,7 +33,7 @@ void rt_timing_from_samples(double *samples, int n, rt_timing *out)
 	double sum = 0;
 	int i;
 
-	qsort(samples, (size_t)n, sizeof(double), cmp_double);
+	qsort(samples, (size_t)n, sizeof(double), rt_cmp_double);
 	for (i = 0; i < n; i++)
 		sum += samples[i];
 	out->runs = n;

@@ -14,6 +14,7 @@
 #include "lower.h"
 #include "rt_alloc.h"
 #include "rt_cuda.h"
+#include "rt_math.h"
 #include "rt_time.h"
 #include "srch_measurer.h"
 #include "te_interp.h"
@@ -520,13 +521,6 @@ static int verify(srch_cuda *m, built *b, char *reason, size_t size, rt_error *e
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Time b: the first run is the warm-up and, past `cutoff`, the result
  * (runs = 0); then runs until min_time (at least 3), the median. */
 static int time_runs(srch_cuda *m, built *b, double min_time, double cutoff, srch_record *r, rt_error *err)
@@ -553,7 +547,7 @@ static int time_runs(srch_cuda *m, built *b, double min_time, double cutoff, src
 		}
 		total += t[n++];
 	}
-	qsort(t, (size_t)n, sizeof(double), cmp_double);
+	qsort(t, (size_t)n, sizeof(double), rt_cmp_double);
 	r->seconds = t[n / 2];
 	r->spread = t[n / 2] > 0 ? (t[n * 3 / 4] - t[n / 4]) / t[n / 2] : 0;
 	r->runs = n;

@@ -86,6 +86,7 @@
 #include <string.h>
 
 #include "rt_rand.h"
+#include "rt_math.h"
 #include "sched.h"
 
 enum { G_S0, G_S1, G_S2, G_S3, G_R0, G_R1, G_R2, G_DS, G_DR };
@@ -615,11 +616,6 @@ typedef struct ival {
 	bool ok;
 } ival;
 
-static int64_t floordiv(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 /* The range of index expression e with axis a in [0, tile[a]). */
 static ival range_of(const te_expr *e, const int64_t *tile)
 {
@@ -660,7 +656,7 @@ static ival range_of(const te_expr *e, const int64_t *tile)
 	}
 	case TE_DIV:
 		if (b.lo == b.hi && b.lo > 0)
-			return (ival){floordiv(a.lo, b.lo), floordiv(a.hi, b.lo), true};
+			return (ival){rt_floor_div(a.lo, b.lo), rt_floor_div(a.hi, b.lo), true};
 		return r;
 	case TE_MOD:
 		if (b.lo == b.hi && b.lo > 0)
@@ -1326,8 +1322,8 @@ static bool index_value(const te_expr *e, const int64_t *ax, int64_t *out)
 	case TE_ADD: *out = a + b; return true;
 	case TE_SUB: *out = a - b; return true;
 	case TE_MUL: *out = a * b; return true;
-	case TE_DIV: *out = b > 0 ? floordiv(a, b) : 0; return b > 0;
-	case TE_MOD: *out = b > 0 ? a - b * floordiv(a, b) : 0; return b > 0;
+	case TE_DIV: *out = b > 0 ? rt_floor_div(a, b) : 0; return b > 0;
+	case TE_MOD: *out = b > 0 ? rt_floor_mod(a, b) : 0; return b > 0;
 	case TE_MIN: *out = a < b ? a : b; return true;
 	case TE_MAX: *out = a > b ? a : b; return true;
 	default: return false;

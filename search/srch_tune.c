@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "rt_math.h"
 #include "rt_time.h"
 #include "srch_measurer.h"
 #include "srch_model.h"
@@ -303,13 +304,6 @@ static int top_records(const srch_result *res, int *idx, int k)
 	return n;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 #define FINAL_MAX 8
 #define FINAL_ROUNDS 3
 /* A naive schedule this many times slower than the best is re-measured in
@@ -320,7 +314,7 @@ static int cmp_double(const void *a, const void *b)
 /* The median of n (<= FINAL_ROUNDS) seconds, sorting them. */
 static double median_of(double *sec, int n)
 {
-	qsort(sec, (size_t)n, sizeof(double), cmp_double);
+	qsort(sec, (size_t)n, sizeof(double), rt_cmp_double);
 	return sec[n / 2];
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_math.h"
 #include "srch_explore.h"
 #include "srch_mlp.h"
 #include "srch_space.h"
@@ -402,12 +403,6 @@ static int compositions(int n, int (*out)[4])
 	return cnt;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* Brute force: the optimum of f and the fraction of points within 5% of it. */
 static void solve(costfn *f)
 {
@@ -425,7 +420,7 @@ static void solve(costfn *f)
 				for (int v = 0; v < 2; v++)
 					for (int u = 0; u < N_UNROLL; u++)
 						ch[jr][n++] = f->choice(&(choices){r, p, v, u}, jr);
-		qsort(ch[jr], (size_t)n, sizeof(double), cmp_double);
+		qsort(ch[jr], (size_t)n, sizeof(double), rt_cmp_double);
 	}
 	double *sl = malloc(sizeof(double) * 286 * 286 * 66);
 	ck_assert_ptr_nonnull(sl);
