@@ -124,12 +124,12 @@ static cg_jit *cpu_jit(const cg_artifact *a, rt_error *err)
 
 static int cpu_write_library(const cg_artifact *a, const cg_lib_info *li, cg_library *lib, rt_error *err)
 {
-	cg_buf notes = {0};
+	rt_buf notes = {0};
 
 	memset(lib, 0, sizeof(*lib));
-	cg_buf_printf(&notes, "link: cc prog.c -I %s %s/lib%s.a %s/libftcrt.a -lpthread -lm\n", li->dir, li->dir,
+	rt_buf_printf(&notes, "link: cc prog.c -I %s %s/lib%s.a %s/libftcrt.a -lpthread -lm\n", li->dir, li->dir,
 		      li->name, li->dir);
-	if (cg_cpu_library(a->m, li, lib, err) || !(lib->notes = cg_buf_take(&notes))) {
+	if (cg_cpu_library(a->m, li, lib, err) || !(lib->notes = rt_buf_take(&notes))) {
 		free(notes.p);
 		cg_library_release(lib);
 		return rt_error_set(err, 0, 0, "out of memory");
@@ -287,7 +287,7 @@ static cg_artifact *hls_compile(const lir_func *f, const cg_target *t, rt_error 
 /* The model's summary of f (malloc'd), or NULL with a line in `warn` (the
  * model cannot say, or out of memory); a line in `warn` too when the
  * model puts f over the part's budget. */
-static char *hls_estimate_text(const cg_artifact *a, cg_buf *warn)
+static char *hls_estimate_text(const cg_artifact *a, rt_buf *warn)
 {
 	hls_estimate e;
 	char *text = malloc(4096);
@@ -295,13 +295,13 @@ static char *hls_estimate_text(const cg_artifact *a, cg_buf *warn)
 
 	rt_error_clear(&err);
 	if (!text || hls_model_estimate(a->f, &a->t, &e, &err)) {
-		cg_buf_printf(warn, "no model estimate: %s\n", text ? err.msg : "out of memory");
+		rt_buf_printf(warn, "no model estimate: %s\n", text ? err.msg : "out of memory");
 		free(text);
 		return NULL;
 	}
 	hls_estimate_summary(&e, &a->t, text, 4096);
 	if (!e.fits)
-		cg_buf_str(warn, "the model puts this schedule over the part's budget\n");
+		rt_buf_str(warn, "the model puts this schedule over the part's budget\n");
 	return text;
 }
 
@@ -337,7 +337,7 @@ out:
 
 static int hls_write_library(const cg_artifact *a, const cg_lib_info *li, cg_library *lib, rt_error *err)
 {
-	cg_buf notes = {0}, warn = {0};
+	rt_buf notes = {0}, warn = {0};
 	char *estimate = hls_estimate_text(a, &warn);
 	cg_hls_info info = {li->name, li->target, li->schedule, estimate};
 	const char *d = li->dir, *n = li->name;
@@ -347,16 +347,16 @@ static int hls_write_library(const cg_artifact *a, const cg_lib_info *li, cg_lib
 	if (hls_files(a, li, &info, lib, err))
 		goto out;
 	if (estimate)
-		cg_buf_printf(&notes, "model estimate:\n%s", estimate);
-	cg_buf_printf(&notes, "C simulation: cc -std=c11 -O2 -I %s %s/%s.c %s/%s_tb.c -lm -o %s_csim && ./%s_csim\n", d,
+		rt_buf_printf(&notes, "model estimate:\n%s", estimate);
+	rt_buf_printf(&notes, "C simulation: cc -std=c11 -O2 -I %s %s/%s.c %s/%s_tb.c -lm -o %s_csim && ./%s_csim\n", d,
 		      d, n, d, n, n, n);
-	cg_buf_printf(&notes, "Vitis HLS:    cd %s && vitis_hls -f %s.tcl\n", d, n);
+	rt_buf_printf(&notes, "Vitis HLS:    cd %s && vitis_hls -f %s.tcl\n", d, n);
 	if (notes.oom || warn.oom) {
 		rt_error_set(err, 0, 0, "out of memory");
 		goto out;
 	}
-	lib->notes = cg_buf_take(&notes);
-	lib->warnings = warn.n ? cg_buf_take(&warn) : NULL;
+	lib->notes = rt_buf_take(&notes);
+	lib->warnings = warn.n ? rt_buf_take(&warn) : NULL;
 	rc = 0;
 out:
 	if (rc)

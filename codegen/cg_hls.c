@@ -18,70 +18,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_buf.h"
 #include "rt_math.h"
 #include "te_interp.h"
 
-/* ---- a growable string ---- */
-
-typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	if (b->len + (size_t)n + 1 > b->cap) {
-		size_t cap = (b->len + (size_t)n + 1) * 2;
-		char *s = realloc(b->s, cap);
-
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
+/* ---- text ---- */
 
 /* The string of b (given to the caller), or NULL with `err` when it ran
  * out of memory. */
-static char *sb_take(sbuf *b, rt_error *err)
+static char *sb_take(rt_buf *b, rt_error *err)
 {
-	if (b->oom || !b->s) {
-		free(b->s);
+	char *s = rt_buf_take(b);
+
+	if (!s)
 		rt_error_set(err, 0, 0, "out of memory writing HLS C");
-		return NULL;
-	}
-	return b->s;
+	return s;
 }
 
 /* Each line of `text` into b, prefixed. */
-static void sb_lines(sbuf *b, const char *prefix, const char *text)
+static void sb_lines(rt_buf *b, const char *prefix, const char *text)
 {
 	while (text && *text) {
 		const char *eol = strchr(text, '\n');
 		int n = eol ? (int)(eol - text) : (int)strlen(text);
 
-		sb_printf(b, "%s%.*s\n", prefix, n, text);
+		rt_buf_printf(b, "%s%.*s\n", prefix, n, text);
 		text += n + (eol != NULL);
 	}
 }
@@ -409,7 +370,7 @@ static range diff_range(const lir_expr *hi, const lir_expr *lo, const lir_expr *
 /* ---- the emitter ---- */
 
 typedef struct emitter {
-	sbuf b;
+	rt_buf b;
 	const lir_func *f;
 	names N;
 	bool pragmas;         /* the kernel (true) or the testbench's reference */
@@ -464,29 +425,29 @@ static void emit_float(emitter *E, double v, lir_type t)
 	char buf[64];
 
 	if (isinf(v)) {
-		sb_printf(&E->b, v < 0 ? "(-INFINITY)" : "INFINITY");
+		rt_buf_printf(&E->b, v < 0 ? "(-INFINITY)" : "INFINITY");
 		return;
 	}
 	if (isnan(v)) {
-		sb_printf(&E->b, "NAN");
+		rt_buf_printf(&E->b, "NAN");
 		return;
 	}
 	snprintf(buf, sizeof(buf), t == LIR_F32 ? "%.9g" : "%.17g", v);
 	if (!strpbrk(buf, ".en"))
 		strcat(buf, ".0");
-	sb_printf(&E->b, v < 0 ? "(%s%s)" : "%s%s", buf, t == LIR_F32 ? "f" : "");
+	rt_buf_printf(&E->b, v < 0 ? "(%s%s)" : "%s%s", buf, t == LIR_F32 ? "f" : "");
 }
 
 /* name(a, b) */
 static void emit_call(emitter *E, const char *name, const lir_expr *e)
 {
-	sb_printf(&E->b, "%s(", name);
+	rt_buf_printf(&E->b, "%s(", name);
 	for (int i = 0; i < e->nargs; i++) {
 		if (i)
-			sb_printf(&E->b, ", ");
+			rt_buf_printf(&E->b, ", ");
 		emit_expr(E, e->args[i], 0);
 	}
-	sb_printf(&E->b, ")");
+	rt_buf_printf(&E->b, ")");
 }
 
 /* Is integer / or % of e a plain C operator: dividend >= 0, divisor a positive constant? */
@@ -502,17 +463,17 @@ static void emit_cast(emitter *E, const lir_expr *e)
 	lir_type to = e->type, from = e->args[0]->type;
 
 	if (to == LIR_BOOL) {
-		sb_printf(&E->b, "(");
+		rt_buf_printf(&E->b, "(");
 		emit_expr(E, e->args[0], 3);
-		sb_printf(&E->b, " != 0)");
+		rt_buf_printf(&E->b, " != 0)");
 	} else if (lir_type_is_float(from) && !lir_type_is_float(to)) {
 		E->helpers |= from == LIR_F32 ? HELP_F2I : HELP_D2I;
-		sb_printf(&E->b, "(%s)", c_type(E, to));
+		rt_buf_printf(&E->b, "(%s)", c_type(E, to));
 		emit_call(E, from == LIR_F32 ? "ftc_f2i" : "ftc_d2i", e);
 	} else if (strcmp(c_type(E, to), c_type(E, from)) == 0) {
 		emit_expr(E, e->args[0], 8);
 	} else {
-		sb_printf(&E->b, "(%s)", c_type(E, to));
+		rt_buf_printf(&E->b, "(%s)", c_type(E, to));
 		emit_expr(E, e->args[0], 8);
 	}
 }
@@ -525,13 +486,13 @@ static void emit_callish(emitter *E, const lir_expr *e)
 
 	switch (e->op) {
 	case LIR_SELECT:
-		sb_printf(&E->b, "(");
+		rt_buf_printf(&E->b, "(");
 		emit_expr(E, e->args[0], 1);
-		sb_printf(&E->b, " ? ");
+		rt_buf_printf(&E->b, " ? ");
 		emit_expr(E, e->args[1], 1);
-		sb_printf(&E->b, " : ");
+		rt_buf_printf(&E->b, " : ");
 		emit_expr(E, e->args[2], 1);
-		sb_printf(&E->b, ")");
+		rt_buf_printf(&E->b, ")");
 		return;
 	case LIR_CAST:
 		emit_cast(E, e);
@@ -611,24 +572,24 @@ static void emit_affine(emitter *E, const aff *a, int prec)
 	bool paren = (a->n > 1 || (a->n == 1 && a->k != 0)) && prec > 5, first = true;
 
 	if (paren)
-		sb_printf(&E->b, "(");
+		rt_buf_printf(&E->b, "(");
 	for (int i = 0; i < a->n; i++) {
 		int64_t c = a->c[i], m = c < 0 ? -c : c;
 
 		if (c == 0)
 			continue;
-		sb_printf(&E->b, "%s", first ? (c < 0 ? "-" : "") : c < 0 ? " - " : " + ");
+		rt_buf_printf(&E->b, "%s", first ? (c < 0 ? "-" : "") : c < 0 ? " - " : " + ");
 		if (m != 1)
-			sb_printf(&E->b, "%" PRId64 " * ", m);
-		sb_printf(&E->b, "%s", E->N.var[a->var[i]]);
+			rt_buf_printf(&E->b, "%" PRId64 " * ", m);
+		rt_buf_printf(&E->b, "%s", E->N.var[a->var[i]]);
 		first = false;
 	}
 	if (first)
-		sb_printf(&E->b, a->k < 0 ? "(%" PRId64 ")" : "%" PRId64, a->k);
+		rt_buf_printf(&E->b, a->k < 0 ? "(%" PRId64 ")" : "%" PRId64, a->k);
 	else if (a->k != 0)
-		sb_printf(&E->b, " %s %" PRId64, a->k < 0 ? "-" : "+", a->k < 0 ? -a->k : a->k);
+		rt_buf_printf(&E->b, " %s %" PRId64, a->k < 0 ? "-" : "+", a->k < 0 ? -a->k : a->k);
 	if (paren)
-		sb_printf(&E->b, ")");
+		rt_buf_printf(&E->b, ")");
 }
 
 /* An index sum whose terms cancel once lets are expanded ("d0 + 4 * i_o -
@@ -663,21 +624,21 @@ static void emit_expr(emitter *E, const lir_expr *e, int prec)
 		if (lir_type_is_float(e->type))
 			emit_float(E, e->c.f, e->type);
 		else
-			sb_printf(&E->b, e->c.i < 0 ? "(%" PRId64 ")" : "%" PRId64, e->c.i);
+			rt_buf_printf(&E->b, e->c.i < 0 ? "(%" PRId64 ")" : "%" PRId64, e->c.i);
 		return;
 	case LIR_VAR:
-		sb_printf(&E->b, "%s", E->N.var[e->id]);
+		rt_buf_printf(&E->b, "%s", E->N.var[e->id]);
 		return;
 	case LIR_LOAD:
-		sb_printf(&E->b, "%s[", E->N.buf[e->id]);
+		rt_buf_printf(&E->b, "%s[", E->N.buf[e->id]);
 		emit_expr(E, e->args[0], 0);
-		sb_printf(&E->b, "]");
+		rt_buf_printf(&E->b, "]");
 		return;
 	case LIR_NEG:
 	case LIR_NOT:
-		sb_printf(&E->b, "(%s", e->op == LIR_NEG ? "-" : "!");
+		rt_buf_printf(&E->b, "(%s", e->op == LIR_NEG ? "-" : "!");
 		emit_expr(E, e->args[0], 7);
-		sb_printf(&E->b, ")");
+		rt_buf_printf(&E->b, ")");
 		return;
 	default:
 		break;
@@ -696,12 +657,12 @@ static void emit_expr(emitter *E, const lir_expr *e, int prec)
 		return;
 	p = op_form[e->op].prec;
 	if (p < prec)
-		sb_printf(&E->b, "(");
+		rt_buf_printf(&E->b, "(");
 	emit_expr(E, e->args[0], p);
-	sb_printf(&E->b, " %s ", lir_op_spelling(e->op));
+	rt_buf_printf(&E->b, " %s ", lir_op_spelling(e->op));
 	emit_expr(E, e->args[1], p + 1);
 	if (p < prec)
-		sb_printf(&E->b, ")");
+		rt_buf_printf(&E->b, ")");
 }
 
 static bool id_char_c(char c)
@@ -712,7 +673,7 @@ static bool id_char_c(char c)
 static void indent(emitter *E, int level)
 {
 	for (int i = 0; i < level; i++)
-		sb_printf(&E->b, "\t");
+		rt_buf_printf(&E->b, "\t");
 }
 
 static void emit_stmt(emitter *E, const lir_stmt *s, int level, bool last);
@@ -745,17 +706,17 @@ static void loop_pragmas(emitter *E, const lir_stmt *s, int level)
 		return;
 	if (k == LIR_PIPELINED && !E->pipe) {
 		indent(E, level);
-		sb_printf(&E->b, "#pragma HLS PIPELINE II=%" PRId64 "\n", s->u.loop.ii > 0 ? s->u.loop.ii : 1);
+		rt_buf_printf(&E->b, "#pragma HLS PIPELINE II=%" PRId64 "\n", s->u.loop.ii > 0 ? s->u.loop.ii : 1);
 	} else if (E->pipe || k == LIR_UNROLLED || k == LIR_VECTORIZED) {
 		indent(E, level);
-		sb_printf(&E->b, "#pragma HLS UNROLL\n");
+		rt_buf_printf(&E->b, "#pragma HLS UNROLL\n");
 	} else if (k != LIR_SERIAL) {
 		indent(E, level);
-		sb_printf(&E->b, "/* %s in the schedule: an ordinary loop in HLS */\n", lir_for_kind_name(k));
+		rt_buf_printf(&E->b, "/* %s in the schedule: an ordinary loop in HLS */\n", lir_for_kind_name(k));
 	}
 	if (!E->pipe && !const_bounds(s) && (t = trip_range(E, s)).known) {
 		indent(E, level);
-		sb_printf(&E->b, "#pragma HLS LOOP_TRIPCOUNT min=%" PRId64 " max=%" PRId64 " avg=%" PRId64 "\n",
+		rt_buf_printf(&E->b, "#pragma HLS LOOP_TRIPCOUNT min=%" PRId64 " max=%" PRId64 " avg=%" PRId64 "\n",
 			  t.lo, t.hi, (t.lo + t.hi) / 2);
 	}
 }
@@ -778,37 +739,37 @@ static void emit_for(emitter *E, const lir_stmt *s, int level)
 
 	E->vr[s->u.loop.var] = loop_var_range(E, s);
 	if (E->pragmas)
-		sb_printf(&E->b, "%s_loop: ", v);
-	sb_printf(&E->b, "for (%s %s = ", idx_type(E), v);
+		rt_buf_printf(&E->b, "%s_loop: ", v);
+	rt_buf_printf(&E->b, "for (%s %s = ", idx_type(E), v);
 	emit_expr(E, s->u.loop.lo, 0);
-	sb_printf(&E->b, "; %s < ", v);
+	rt_buf_printf(&E->b, "; %s < ", v);
 	emit_expr(E, s->u.loop.hi, 5);
 	if (s->u.loop.step == 1)
-		sb_printf(&E->b, "; %s++) {\n", v);
+		rt_buf_printf(&E->b, "; %s++) {\n", v);
 	else
-		sb_printf(&E->b, "; %s += %" PRId64 ") {\n", v, s->u.loop.step);
+		rt_buf_printf(&E->b, "; %s += %" PRId64 ") {\n", v, s->u.loop.step);
 	loop_pragmas(E, s, level + 1);
 	if (s->u.loop.kind == LIR_PIPELINED && !E->pipe)
 		E->pipe = s;
 	emit_stmt(E, s->u.loop.body, level + 1, true);
 	E->pipe = outer;
 	indent(E, level);
-	sb_printf(&E->b, "}\n");
+	rt_buf_printf(&E->b, "}\n");
 }
 
 static void emit_if(emitter *E, const lir_stmt *s, int level)
 {
-	sb_printf(&E->b, "if (");
+	rt_buf_printf(&E->b, "if (");
 	emit_expr(E, s->u.cond.cond, 0);
-	sb_printf(&E->b, ") {\n");
+	rt_buf_printf(&E->b, ") {\n");
 	emit_stmt(E, s->u.cond.then_s, level + 1, true);
 	indent(E, level);
 	if (s->u.cond.else_s) {
-		sb_printf(&E->b, "} else {\n");
+		rt_buf_printf(&E->b, "} else {\n");
 		emit_stmt(E, s->u.cond.else_s, level + 1, true);
 		indent(E, level);
 	}
-	sb_printf(&E->b, "}\n");
+	rt_buf_printf(&E->b, "}\n");
 }
 
 /* Does identifier `name` occur in text? */
@@ -834,24 +795,24 @@ static void emit_let(emitter *E, const lir_stmt *s, int level, bool last)
 	size_t start, end;
 
 	if (!last) {
-		sb_printf(&E->b, "{\n");
+		rt_buf_printf(&E->b, "{\n");
 		indent(E, ++level);
 	}
-	start = E->b.len - (size_t)level;
+	start = E->b.n - (size_t)level;
 	E->vr[s->u.let.var] = expr_range(s->u.let.value, E->vr);
 	E->lets[s->u.let.var] = s->u.let.value;
-	sb_printf(&E->b, "const %s %s = ", c_type(E, v->type), E->N.var[s->u.let.var]);
+	rt_buf_printf(&E->b, "const %s %s = ", c_type(E, v->type), E->N.var[s->u.let.var]);
 	emit_expr(E, s->u.let.value, 0);
-	sb_printf(&E->b, ";\n");
-	end = E->b.len;
+	rt_buf_printf(&E->b, ";\n");
+	end = E->b.n;
 	emit_stmt(E, s->u.let.body, level, true);
-	if (!E->b.oom && !mentions(E->b.s + end, E->N.var[s->u.let.var])) {
-		memmove(E->b.s + start, E->b.s + end, E->b.len - end + 1);
-		E->b.len -= end - start;
+	if (!E->b.oom && !mentions(E->b.p + end, E->N.var[s->u.let.var])) {
+		memmove(E->b.p + start, E->b.p + end, E->b.n - end + 1);
+		E->b.n -= end - start;
 	}
 	if (!last) {
 		indent(E, level - 1);
-		sb_printf(&E->b, "}\n");
+		rt_buf_printf(&E->b, "}\n");
 	}
 }
 
@@ -878,14 +839,14 @@ static void emit_stmt(emitter *E, const lir_stmt *s, int level, bool last)
 		emit_let(E, s, level, last);
 		break;
 	case LIR_STORE:
-		sb_printf(&E->b, "%s[", E->N.buf[s->u.store.buf]);
+		rt_buf_printf(&E->b, "%s[", E->N.buf[s->u.store.buf]);
 		emit_expr(E, s->u.store.index, 0);
-		sb_printf(&E->b, "] = ");
+		rt_buf_printf(&E->b, "] = ");
 		emit_expr(E, s->u.store.value, 0);
-		sb_printf(&E->b, ";\n");
+		rt_buf_printf(&E->b, ";\n");
 		break;
 	default:
-		sb_printf(&E->b, "/* barrier: nothing to do in a sequential program */;\n");
+		rt_buf_printf(&E->b, "/* barrier: nothing to do in a sequential program */;\n");
 	}
 }
 
@@ -955,7 +916,7 @@ static void emitter_release(emitter *E)
 	names_free(&E->N);
 	free(E->vr);
 	free(E->lets);
-	free(E->b.s);
+	free(E->b.p);
 	memset(E, 0, sizeof(*E));
 }
 
@@ -1002,18 +963,18 @@ static void emit_signature(emitter *E, const te_graph *g, const char *fname, boo
 {
 	int np = lir_func_nparams(E->f);
 
-	sb_printf(&E->b, "%svoid %s(", is_static ? "static " : "", fname);
+	rt_buf_printf(&E->b, "%svoid %s(", is_static ? "static " : "", fname);
 	for (int i = 0; i < np; i++) {
 		int id = lir_func_param(E->f, i);
 		const lir_buffer *b = lir_func_buffer(E->f, id);
 		char shape[128];
 
 		shape_of(g, b->name, shape, sizeof(shape));
-		sb_printf(&E->b, "%s\n\t%s%s %s[%" PRId64 "]%s%s%s", i ? "," : "",
+		rt_buf_printf(&E->b, "%s\n\t%s%s %s[%" PRId64 "]%s%s%s", i ? "," : "",
 			  stores_into(lir_func_body(E->f), id) ? "" : "const ", c_type(E, b->type), E->N.buf[id],
 			  b->size, shape[0] ? " /* " : "", shape, shape[0] ? " */" : "");
 	}
-	sb_printf(&E->b, "%s)", np ? "" : "void");
+	rt_buf_printf(&E->b, "%s)", np ? "" : "void");
 }
 
 static void interface_pragmas(emitter *E)
@@ -1021,13 +982,13 @@ static void interface_pragmas(emitter *E)
 	for (int i = 0; i < lir_func_nparams(E->f); i++) {
 		int id = lir_func_param(E->f, i);
 
-		sb_printf(&E->b, "#pragma HLS INTERFACE m_axi port=%s offset=slave bundle=gmem%d depth=%" PRId64 "\n",
+		rt_buf_printf(&E->b, "#pragma HLS INTERFACE m_axi port=%s offset=slave bundle=gmem%d depth=%" PRId64 "\n",
 			  E->N.buf[id], i, lir_func_buffer(E->f, id)->size);
 	}
 	for (int i = 0; i < lir_func_nparams(E->f); i++)
-		sb_printf(&E->b, "#pragma HLS INTERFACE s_axilite port=%s bundle=control\n",
+		rt_buf_printf(&E->b, "#pragma HLS INTERFACE s_axilite port=%s bundle=control\n",
 			  E->N.buf[lir_func_param(E->f, i)]);
-	sb_printf(&E->b, "#pragma HLS INTERFACE s_axilite port=return bundle=control\n");
+	rt_buf_printf(&E->b, "#pragma HLS INTERFACE s_axilite port=return bundle=control\n");
 }
 
 /* Arrays of this many elements or more are `static` (off the C
@@ -1045,55 +1006,55 @@ static int local_buffers(emitter *E)
 		if (b->scope == LIR_GLOBAL)
 			continue;
 		n++;
-		sb_printf(&E->b, "\t%s%s %s[%" PRId64 "]; /* on chip: %s */\n", b->size >= STATIC_ELEMS ? "static " : "",
+		rt_buf_printf(&E->b, "\t%s%s %s[%" PRId64 "]; /* on chip: %s */\n", b->size >= STATIC_ELEMS ? "static " : "",
 			  c_type(E, b->type), E->N.buf[id], b->size,
 			  b->scope == LIR_HEAP ? "an intermediate tensor" : "one tile at a time");
 		if (!E->pragmas || b->part == LIR_PART_NONE)
 			continue;
 		if (b->part == LIR_PART_COMPLETE)
-			sb_printf(&E->b, "#pragma HLS ARRAY_PARTITION variable=%s complete dim=1\n", E->N.buf[id]);
+			rt_buf_printf(&E->b, "#pragma HLS ARRAY_PARTITION variable=%s complete dim=1\n", E->N.buf[id]);
 		else
-			sb_printf(&E->b, "#pragma HLS ARRAY_PARTITION variable=%s %s factor=%" PRId64 " dim=1\n",
+			rt_buf_printf(&E->b, "#pragma HLS ARRAY_PARTITION variable=%s %s factor=%" PRId64 " dim=1\n",
 				  E->N.buf[id], lir_partition_name(b->part), b->part_factor);
 	}
 	return n;
 }
 
 /* The helper functions the code calls, as `static inline` definitions. */
-static void helpers(sbuf *b, unsigned h, bool wide)
+static void helpers(rt_buf *b, unsigned h, bool wide)
 {
 	const char *it = wide ? "long long" : "int";
 
 	if (h & HELP_FDIV)
-		sb_printf(b, "/* Floor division (by 0: 0; by -1: -a wrapping), as ftc's loop IR defines it. */\n"
+		rt_buf_printf(b, "/* Floor division (by 0: 0; by -1: -a wrapping), as ftc's loop IR defines it. */\n"
 			     "static inline %s ftc_fdiv(%s a, %s b)\n{\n"
 			     "\treturn b == 0 ? 0 : b == -1 ? (%s)(0u - (unsigned %s)a)\n"
 			     "\t\t: a / b - (a %% b != 0 && (a < 0) != (b < 0));\n}\n\n",
 			  it, it, it, it, it);
 	if (h & HELP_FMOD)
-		sb_printf(b, "/* Floor modulo, the sign of the divisor (by 0 or -1: 0). */\n"
+		rt_buf_printf(b, "/* Floor modulo, the sign of the divisor (by 0 or -1: 0). */\n"
 			     "static inline %s ftc_fmod(%s a, %s b)\n{\n"
 			     "\treturn b == 0 || b == -1 ? 0 : a %% b + (a %% b != 0 && (a %% b < 0) != (b < 0) ? b : 0);\n}\n\n",
 			  it, it, it);
 	if (h & HELP_MIN)
-		sb_printf(b, "static inline %s ftc_min(%s a, %s b)\n{\n\treturn a < b ? a : b;\n}\n\n", it, it, it);
+		rt_buf_printf(b, "static inline %s ftc_min(%s a, %s b)\n{\n\treturn a < b ? a : b;\n}\n\n", it, it, it);
 	if (h & HELP_MAX)
-		sb_printf(b, "static inline %s ftc_max(%s a, %s b)\n{\n\treturn a > b ? a : b;\n}\n\n", it, it, it);
+		rt_buf_printf(b, "static inline %s ftc_max(%s a, %s b)\n{\n\treturn a > b ? a : b;\n}\n\n", it, it, it);
 	if (h & HELP_ABS)
-		sb_printf(b, "static inline %s ftc_abs(%s a)\n{\n\treturn a < 0 ? -a : a;\n}\n\n", it, it);
+		rt_buf_printf(b, "static inline %s ftc_abs(%s a)\n{\n\treturn a < 0 ? -a : a;\n}\n\n", it, it);
 	if (h & HELP_F2I)
-		sb_printf(b, "/* float -> integer: truncated, clamped, NaN -> 0. */\n"
+		rt_buf_printf(b, "/* float -> integer: truncated, clamped, NaN -> 0. */\n"
 			     "static inline long long ftc_f2i(float x)\n{\n"
 			     "\treturn x != x ? 0 : x >= 2147483647.0f ? 2147483647 : x <= -2147483648.0f ? -2147483647 - 1 : (long long)x;\n}\n\n");
 	if (h & HELP_D2I)
-		sb_printf(b, "/* double -> integer: truncated, clamped, NaN -> 0. */\n"
+		rt_buf_printf(b, "/* double -> integer: truncated, clamped, NaN -> 0. */\n"
 			     "static inline long long ftc_d2i(double x)\n{\n"
 			     "\treturn x != x ? 0 : x >= 2147483647.0 ? 2147483647 : x <= -2147483648.0 ? -2147483647 - 1 : (long long)x;\n}\n\n");
 	if (h & HELP_FMODF)
-		sb_printf(b, "static inline float ftc_fmodf(float a, float b)\n{\n"
+		rt_buf_printf(b, "static inline float ftc_fmodf(float a, float b)\n{\n"
 			     "\treturn b == 0 ? 0.0f : a - floorf(a / b) * b;\n}\n\n");
 	if (h & HELP_DMOD)
-		sb_printf(b, "static inline double ftc_dmod(double a, double b)\n{\n"
+		rt_buf_printf(b, "static inline double ftc_dmod(double a, double b)\n{\n"
 			     "\treturn b == 0 ? 0.0 : a - floor(a / b) * b;\n}\n\n");
 }
 
@@ -1102,7 +1063,7 @@ static void helpers(sbuf *b, unsigned h, bool wide)
  * the signature, the interface pragmas (kernel), the local buffers, the
  * body.  `h` accumulates the helpers it calls.  0, or -1 when out of memory.
  */
-static int emit_function(sbuf *out, const lir_func *f, const te_graph *g, const char *fname, bool kernel,
+static int emit_function(rt_buf *out, const lir_func *f, const te_graph *g, const char *fname, bool kernel,
 			 unsigned *h, bool *wide)
 {
 	emitter E;
@@ -1111,16 +1072,16 @@ static int emit_function(sbuf *out, const lir_func *f, const te_graph *g, const 
 	if (emitter_init(&E, f, fname, kernel))
 		goto out;
 	emit_signature(&E, g, fname, !kernel);
-	sb_printf(&E.b, "\n{\n");
+	rt_buf_printf(&E.b, "\n{\n");
 	if (kernel)
 		interface_pragmas(&E);
 	if (local_buffers(&E) || kernel)
-		sb_printf(&E.b, "\n");
+		rt_buf_printf(&E.b, "\n");
 	if (lir_func_body(f))
 		emit_stmt(&E, lir_func_body(f), 1, true);
-	sb_printf(&E.b, "}\n");
+	rt_buf_printf(&E.b, "}\n");
 	if (!E.b.oom) {
-		sb_printf(out, "%s", E.b.s);
+		rt_buf_printf(out, "%s", E.b.p);
 		*h |= E.helpers;
 		*wide = *wide || E.wide;
 		rc = 0;
@@ -1130,74 +1091,74 @@ out:
 	return rc;
 }
 
-static void file_comment(sbuf *b, const char *file, const char *what, const te_graph *g, const cg_hls_info *info)
+static void file_comment(rt_buf *b, const char *file, const char *what, const te_graph *g, const cg_hls_info *info)
 {
 	char *te = g ? te_graph_print(g, false) : NULL;
 
-	sb_printf(b, "/*\n * %s: %s, generated by ftc; do not edit.\n *\n", file, what);
+	rt_buf_printf(b, "/*\n * %s: %s, generated by ftc; do not edit.\n *\n", file, what);
 	if (te) {
-		sb_printf(b, " * %s computes, in ftc's tensor-expression language:\n *\n", info->name);
+		rt_buf_printf(b, " * %s computes, in ftc's tensor-expression language:\n *\n", info->name);
 		sb_lines(b, " *   ", te);
-		sb_printf(b, " *\n");
+		rt_buf_printf(b, " *\n");
 	}
-	sb_printf(b, " * target:   %s\n", info->target ? info->target : "hls");
+	rt_buf_printf(b, " * target:   %s\n", info->target ? info->target : "hls");
 	if (info->schedule && info->schedule[0]) {
-		sb_printf(b, " * schedule:\n");
+		rt_buf_printf(b, " * schedule:\n");
 		sb_lines(b, " *   ", info->schedule);
 	} else {
-		sb_printf(b, " * schedule: naive (every stage's loops in axis order)\n");
+		rt_buf_printf(b, " * schedule: naive (every stage's loops in axis order)\n");
 	}
 	if (info->estimate && info->estimate[0]) {
-		sb_printf(b, " * model (ftc's analytic estimate, not a synthesis report):\n");
+		rt_buf_printf(b, " * model (ftc's analytic estimate, not a synthesis report):\n");
 		sb_lines(b, " *   ", info->estimate);
 	}
-	sb_printf(b, " */\n");
+	rt_buf_printf(b, " */\n");
 	free(te);
 }
 
 char *cg_hls_kernel(const lir_func *f, const te_graph *g, const cg_hls_info *info, rt_error *err)
 {
-	sbuf body = {0}, b = {0};
+	rt_buf body = {0}, b = {0};
 	unsigned h = 0;
 	bool wide = false;
 	char file[TE_MAX_NAME + 8];
 
 	if (emit_function(&body, f, g, info->name, true, &h, &wide)) {
-		free(body.s);
+		free(body.p);
 		rt_error_set(err, 0, 0, "out of memory writing HLS C");
 		return NULL;
 	}
 	snprintf(file, sizeof(file), "%s.c", info->name);
 	file_comment(&b, file, "the HLS C kernel (Vitis HLS)", g, info);
-	sb_printf(&b, "#include <math.h>\n\n#include \"%s.h\"\n\n", info->name);
+	rt_buf_printf(&b, "#include <math.h>\n\n#include \"%s.h\"\n\n", info->name);
 	helpers(&b, h, wide);
-	sb_printf(&b, "%s", body.s ? body.s : "");
-	free(body.s);
+	rt_buf_printf(&b, "%s", body.p ? body.p : "");
+	free(body.p);
 	return sb_take(&b, err);
 }
 
 char *cg_hls_header(const lir_func *f, const te_graph *g, const cg_hls_info *info, rt_error *err)
 {
-	sbuf b = {0};
+	rt_buf b = {0};
 	emitter E;
 	char file[TE_MAX_NAME + 8];
 
 	snprintf(file, sizeof(file), "%s.h", info->name);
 	file_comment(&b, file, "the HLS kernel's prototype", g, info);
-	sb_printf(&b,
+	rt_buf_printf(&b,
 		  "/*\n * The arrays are the inputs, then the outputs, row-major and flat (the\n"
 		  " * shape in the comment); each is an AXI master port of its own, the\n"
 		  " * control an AXI-lite slave.  C simulation: cc -std=c11 %s.c %s_tb.c -lm\n */\n",
 		  info->name, info->name);
-	sb_printf(&b, "#ifndef FTC_HLS_%s_H\n#define FTC_HLS_%s_H\n\n", info->name, info->name);
+	rt_buf_printf(&b, "#ifndef FTC_HLS_%s_H\n#define FTC_HLS_%s_H\n\n", info->name, info->name);
 	if (emitter_init(&E, f, info->name, true)) {
 		emitter_release(&E);
-		free(b.s);
+		free(b.p);
 		rt_error_set(err, 0, 0, "out of memory writing HLS C");
 		return NULL;
 	}
 	emit_signature(&E, g, info->name, false);
-	sb_printf(&b, "%s;\n\n#endif\n", E.b.oom ? "" : E.b.s);
+	rt_buf_printf(&b, "%s;\n\n#endif\n", E.b.oom ? "" : E.b.p);
 	b.oom |= E.b.oom;
 	emitter_release(&E);
 	return sb_take(&b, err);
@@ -1212,16 +1173,16 @@ static const char *te_c_type(te_dtype t)
 
 /* Static arrays of every parameter (tb_X) and a reference copy of each
  * output (tb_X_ref). */
-static void tb_arrays(sbuf *b, const te_graph *g)
+static void tb_arrays(rt_buf *b, const te_graph *g)
 {
 	for (int i = 0; i < te_graph_nstages(g); i++) {
 		const te_stage *s = te_graph_stage(g, i);
 
 		if (s->kind == TE_STAGE_COMPUTE && !s->is_output)
 			continue;
-		sb_printf(b, "static %s tb_%s[%" PRId64 "];\n", te_c_type(s->type), s->name, te_stage_numel(s));
+		rt_buf_printf(b, "static %s tb_%s[%" PRId64 "];\n", te_c_type(s->type), s->name, te_stage_numel(s));
 		if (s->kind == TE_STAGE_COMPUTE)
-			sb_printf(b, "static %s tb_%s_ref[%" PRId64 "];\n", te_c_type(s->type), s->name,
+			rt_buf_printf(b, "static %s tb_%s_ref[%" PRId64 "];\n", te_c_type(s->type), s->name,
 				  te_stage_numel(s));
 	}
 }
@@ -1263,55 +1224,55 @@ static int te_type_code(te_dtype t)
 }
 
 /* main: fill, run both, compare, maybe write the outputs. */
-static void tb_main(sbuf *b, const te_graph *g, const char *name, const char *ref)
+static void tb_main(rt_buf *b, const te_graph *g, const char *name, const char *ref)
 {
 	int n = te_graph_nstages(g), k = 0;
 
-	sb_printf(b, "int main(int argc, char **argv)\n{\n"
+	rt_buf_printf(b, "int main(int argc, char **argv)\n{\n"
 		     "\tuint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;\n"
 		     "\tFILE *out = NULL;\n\tlong bad = 0;\n\n");
 	for (int i = 0; i < n; i++) {
 		const te_stage *s = te_graph_stage(g, i);
 
 		if (s->kind == TE_STAGE_INPUT)
-			sb_printf(b, "\ttb_fill(tb_%s, %d, %" PRId64 ", seed, %d);\n", s->name, te_type_code(s->type),
+			rt_buf_printf(b, "\ttb_fill(tb_%s, %d, %" PRId64 ", seed, %d);\n", s->name, te_type_code(s->type),
 				  te_stage_numel(s), s->id);
 	}
 	for (int pass = 0; pass < 2; pass++) {
-		sb_printf(b, "\t%s(", pass ? ref : name);
+		rt_buf_printf(b, "\t%s(", pass ? ref : name);
 		k = 0;
 		for (int i = 0; i < n; i++) {
 			const te_stage *s = te_graph_stage(g, i);
 
 			if (s->kind == TE_STAGE_INPUT)
-				sb_printf(b, "%stb_%s", k++ ? ", " : "", s->name);
+				rt_buf_printf(b, "%stb_%s", k++ ? ", " : "", s->name);
 		}
 		for (int i = 0; i < n; i++) {
 			const te_stage *s = te_graph_stage(g, i);
 
 			if (s->kind == TE_STAGE_COMPUTE && s->is_output)
-				sb_printf(b, "%stb_%s%s", k++ ? ", " : "", s->name, pass ? "_ref" : "");
+				rt_buf_printf(b, "%stb_%s%s", k++ ? ", " : "", s->name, pass ? "_ref" : "");
 		}
-		sb_printf(b, ");\n");
+		rt_buf_printf(b, ");\n");
 	}
 	for (int i = 0; i < n; i++) {
 		const te_stage *s = te_graph_stage(g, i);
 
 		if (s->kind == TE_STAGE_COMPUTE && s->is_output)
-			sb_printf(b, "\tbad += tb_compare(\"%s\", tb_%s, tb_%s_ref, %d, %" PRId64 ", %.17g);\n", s->name,
-				  s->name, s->name, te_type_code(s->type), te_stage_numel(s), te_compare_rtol(s));
+			rt_buf_printf(b, "\tbad += tb_compare(\"%s\", tb_%s, tb_%s_ref, %d, %" PRId64 ", %.17g);\n", s->name,
+				      s->name, s->name, te_type_code(s->type), te_stage_numel(s), te_compare_rtol(s));
 	}
-	sb_printf(b, "\tif (argc > 2 && !(out = fopen(argv[2], \"wb\"))) {\n"
+	rt_buf_printf(b, "\tif (argc > 2 && !(out = fopen(argv[2], \"wb\"))) {\n"
 		     "\t\tprintf(\"cannot write %%s\\n\", argv[2]);\n\t\treturn 2;\n\t}\n");
 	for (int i = 0; i < n; i++) {
 		const te_stage *s = te_graph_stage(g, i);
 
 		if (s->kind == TE_STAGE_COMPUTE && s->is_output)
-			sb_printf(b, "\tif (out && fwrite(tb_%s, sizeof(tb_%s[0]), %" PRId64 ", out) != %" PRId64 ")\n"
+			rt_buf_printf(b, "\tif (out && fwrite(tb_%s, sizeof(tb_%s[0]), %" PRId64 ", out) != %" PRId64 ")\n"
 				     "\t\tbad++;\n",
 				  s->name, s->name, te_stage_numel(s), te_stage_numel(s));
 	}
-	sb_printf(b, "\tif (out && fclose(out))\n\t\tbad++;\n"
+	rt_buf_printf(b, "\tif (out && fclose(out))\n\t\tbad++;\n"
 		     "\tprintf(\"%%s: %s %%s the reference (seed %%llu)\\n\", bad ? \"FAIL\" : \"PASS\",\n"
 		     "\t       bad ? \"differs from\" : \"matches\", (unsigned long long)seed);\n"
 		     "\treturn bad ? 1 : 0;\n}\n",
@@ -1333,7 +1294,7 @@ static int tb_names_ok(const te_graph *g, rt_error *err)
 char *cg_hls_testbench(const lir_func *f, const lir_func *ref, const te_graph *g, const cg_hls_info *info,
 		       rt_error *err)
 {
-	sbuf body = {0}, b = {0};
+	rt_buf body = {0}, b = {0};
 	unsigned h = 0;
 	bool wide = false;
 	char file[TE_MAX_NAME + 8], rname[TE_MAX_NAME + 8];
@@ -1347,28 +1308,28 @@ char *cg_hls_testbench(const lir_func *f, const lir_func *ref, const te_graph *g
 	}
 	snprintf(rname, sizeof(rname), "%s_ref", info->name);
 	if (emit_function(&body, ref, g, rname, false, &h, &wide)) {
-		free(body.s);
+		free(body.p);
 		rt_error_set(err, 0, 0, "out of memory writing the testbench");
 		return NULL;
 	}
 	snprintf(file, sizeof(file), "%s_tb.c", info->name);
 	file_comment(&b, file, "the C-simulation testbench", g, info);
-	sb_printf(&b,
+	rt_buf_printf(&b,
 		  "/*\n * Fills the inputs with the values ftc's te_random_fill gives (seed 1 or\n"
 		  " * argv[1]), runs %s and %s (ftc's naive loop nest of the same\n"
 		  " * computation), compares the outputs, prints PASS or FAIL and returns 0\n"
 		  " * or 1; with argv[2], writes the outputs there (raw, in order).\n */\n",
 		  info->name, rname);
-	sb_printf(&b, "#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n\n"
+	rt_buf_printf(&b, "#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n\n"
 		      "#include \"%s.h\"\n\n",
 		  info->name);
 	helpers(&b, h, wide);
-	sb_printf(&b, "%s", tb_support);
-	sb_printf(&b, "/* The reference: the same computation, naive loop nest, no pragmas. */\n%s\n",
-		  body.s ? body.s : "");
-	free(body.s);
+	rt_buf_printf(&b, "%s", tb_support);
+	rt_buf_printf(&b, "/* The reference: the same computation, naive loop nest, no pragmas. */\n%s\n",
+		  body.p ? body.p : "");
+	free(body.p);
 	tb_arrays(&b, g);
-	sb_printf(&b, "\n");
+	rt_buf_printf(&b, "\n");
 	tb_main(&b, g, info->name, rname);
 	return sb_take(&b, err);
 }
@@ -1393,10 +1354,10 @@ const char *cg_hls_part_name(const char *part)
 
 char *cg_hls_tcl(const cg_target *t, const cg_hls_info *info, rt_error *err)
 {
-	sbuf b = {0};
+	rt_buf b = {0};
 	double mhz = t->clock_mhz > 0 ? t->clock_mhz : 300;
 
-	sb_printf(&b,
+	rt_buf_printf(&b,
 		  "# %s.tcl: a Vitis HLS script generated by ftc: C simulation, synthesis\n"
 		  "# and C/RTL co-simulation of %s for %s.\n"
 		  "#   cd THIS_DIRECTORY && vitis_hls -f %s.tcl\n"

@@ -8,81 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cg_buf_put(cg_buf *b, const void *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->cap - b->n < n + 1) {
-		size_t cap = (b->cap + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-void cg_buf_str(cg_buf *b, const char *s)
-{
-	cg_buf_put(b, s, strlen(s));
-}
-
-void cg_buf_printf(cg_buf *b, const char *fmt, ...)
-{
-	char small[512], *big;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-	} else if ((size_t)n < sizeof(small)) {
-		cg_buf_put(b, small, (size_t)n);
-	} else if ((big = malloc((size_t)n + 1))) {
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		cg_buf_put(b, big, (size_t)n);
-		free(big);
-	} else {
-		b->oom = true;
-	}
-}
-
-void cg_buf_comment(cg_buf *b, const char *prefix, const char *text)
+void cg_buf_comment(rt_buf *b, const char *prefix, const char *text)
 {
 	while (*text) {
 		size_t len = strcspn(text, "\n");
 
-		cg_buf_str(b, prefix);
+		rt_buf_str(b, prefix);
 		for (size_t i = 0; i < len; i++) {
-			cg_buf_put(b, text + i, 1);
+			rt_buf_put(b, text + i, 1);
 			if (text[i] == '*' && i + 1 < len && text[i + 1] == '/')
-				cg_buf_put(b, " ", 1);
+				rt_buf_put(b, " ", 1);
 		}
-		cg_buf_put(b, "\n", 1);
+		rt_buf_put(b, "\n", 1);
 		text += len + (text[len] == '\n');
 	}
-}
-
-char *cg_buf_take(cg_buf *b)
-{
-	char *p = b->oom ? NULL : b->p;
-
-	if (b->oom)
-		free(b->p);
-	else if (!p)
-		p = calloc(1, 1);
-	memset(b, 0, sizeof(*b));
-	return p;
 }
 
 static const char *const c_keywords[] = {

@@ -1,6 +1,6 @@
 /*
  * cg_lib: what the back ends' library writers share (codegen-private):
- * a growable byte buffer, the C names and types of a kernel's parameters,
+ * C comments into an rt_buf, the C names and types of a kernel's parameters,
  * and the files of a cg_library.
  */
 #ifndef FTC_CG_LIB_H
@@ -11,31 +11,16 @@
 
 #include "cg_backend.h"
 #include "cg_cuda.h"
+#include "rt_buf.h"
 #include "te.h"
 
 #ifndef FTC_VERSION
 #define FTC_VERSION "0.1.0"
 #endif
 
-/* A growable byte buffer, NUL-terminated after its n bytes; `oom` is
- * sticky: once an append fails, the rest are dropped. */
-typedef struct cg_buf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-} cg_buf;
-
-void cg_buf_put(cg_buf *b, const void *s, size_t n);
-void cg_buf_str(cg_buf *b, const char *s);
-__attribute__((format(printf, 2, 3))) void cg_buf_printf(cg_buf *b, const char *fmt, ...);
-
 /* `text` as lines of a C block comment, each after `prefix`; a "*" "/"
  * inside is broken up so that it cannot end the comment. */
-void cg_buf_comment(cg_buf *b, const char *prefix, const char *text);
-
-/* The buffer's text (taken: b is zeroed), or NULL (and freed) after an
- * append failed. */
-char *cg_buf_take(cg_buf *b);
+void cg_buf_comment(rt_buf *b, const char *prefix, const char *text);
 
 /* Whether stage s is a parameter, and in which pass: inputs 0, outputs 1. */
 bool cg_is_param(const te_stage *s, int pass);

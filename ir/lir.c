@@ -2,7 +2,7 @@
  * lir: function storage, the expression and statement builders, and the
  * per-op and per-type facts.
  *
- * Nodes, names and sequence arrays come from an arena of chunks owned by
+ * Nodes, names and sequence arrays come from an arena (rt_arena) owned by
  * the function; the buffer, variable and parameter tables are growable
  * arrays.  lir_func_free releases everything in one call.
  */
@@ -12,12 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Arena chunks: nodes and names live here until lir_func_free. */
-typedef struct lir_chunk {
-	struct lir_chunk *next;
-	size_t used, cap;
-	max_align_t data[];
-} lir_chunk;
+#include "rt_arena.h"
 
 struct lir_func {
 	char *name;
@@ -28,7 +23,7 @@ struct lir_func {
 	int *params;
 	int nparams, capparams;
 	lir_stmt *body;
-	lir_chunk *arena;
+	rt_arena arena;
 };
 
 static const struct {
@@ -39,46 +34,6 @@ static const struct {
 #include "lir_ops.def"
 #undef LIR_OP
 };
-
-/* Allocate `n` zeroed bytes from f's arena; NULL when out of memory. */
-static void *arena_alloc(lir_func *f, size_t n)
-{
-	const size_t align = sizeof(max_align_t);
-	lir_chunk *c = f->arena;
-	void *p;
-
-	n = (n + align - 1) / align * align;
-	if (!c || c->used + n > c->cap) {
-		size_t cap = n > 65536 ? n : 65536;
-
-		c = malloc(sizeof(*c) + cap);
-		if (!c)
-			return NULL;
-		c->next = f->arena;
-		c->used = 0;
-		c->cap = cap;
-		f->arena = c;
-	}
-	p = (char *)c->data + c->used;
-	c->used += n;
-	memset(p, 0, n);
-	return p;
-}
-
-/* A copy of s (NULL reads as "") in f's arena; NULL when out of memory. */
-static char *arena_strdup(lir_func *f, const char *s)
-{
-	size_t n;
-	char *p;
-
-	if (!s)
-		s = "";
-	n = strlen(s) + 1;
-	p = arena_alloc(f, n);
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
 
 /*
  * Make room for one more element in a growable table of `*cap` elements
@@ -104,21 +59,16 @@ lir_func *lir_func_new(const char *name)
 {
 	lir_func *f = calloc(1, sizeof(*f));
 
-	if (f && !(f->name = arena_strdup(f, name)))
+	if (f && !(f->name = rt_arena_strdup(&f->arena, name)))
 		f = lir_func_free(f);
 	return f;
 }
 
 lir_func *lir_func_free(lir_func *f)
 {
-	lir_chunk *c, *next;
-
 	if (!f)
 		return NULL;
-	for (c = f->arena; c; c = next) {
-		next = c->next;
-		free(c);
-	}
+	rt_arena_free(&f->arena);
 	free(f->bufs);
 	free(f->vars);
 	free(f->params);
@@ -181,7 +131,7 @@ int lir_add_buffer(lir_func *f, const char *name, lir_type type, int64_t size,
 	     grow((void **)&f->params, f->nparams, &f->capparams, sizeof(*f->params))))
 		return -1;
 	b = &f->bufs[f->nbufs];
-	if (!(b->name = arena_strdup(f, name)))
+	if (!(b->name = rt_arena_strdup(&f->arena, name)))
 		return -1;
 	b->type = type;
 	b->size = size;
@@ -212,7 +162,7 @@ int lir_add_var(lir_func *f, const char *name, lir_type type)
 	if (grow((void **)&f->vars, f->nvars, &f->capvars, sizeof(*f->vars)))
 		return -1;
 	v = &f->vars[f->nvars];
-	if (!(v->name = arena_strdup(f, name)))
+	if (!(v->name = rt_arena_strdup(&f->arena, name)))
 		return -1;
 	v->type = type;
 	return f->nvars++;
@@ -222,7 +172,7 @@ int lir_add_var(lir_func *f, const char *name, lir_type type)
 
 static lir_expr *node(lir_func *f, lir_op op, lir_type type, int nargs)
 {
-	lir_expr *e = arena_alloc(f, sizeof(*e) + nargs * sizeof(e->args[0]));
+	lir_expr *e = rt_arena_alloc(&f->arena, sizeof(*e) + nargs * sizeof(e->args[0]));
 
 	if (!e)
 		return NULL;
@@ -371,7 +321,7 @@ lir_expr *lir_cast(lir_func *f, lir_type type, lir_expr *a)
 
 static lir_stmt *stmt(lir_func *f, lir_stmt_kind kind)
 {
-	lir_stmt *s = arena_alloc(f, sizeof(*s));
+	lir_stmt *s = rt_arena_alloc(&f->arena, sizeof(*s));
 
 	if (s)
 		s->kind = kind;
@@ -452,7 +402,7 @@ lir_stmt *lir_seq(lir_func *f, int n, lir_stmt *const *s)
 		return NULL;
 	for (int i = 0; i < n; i++)
 		m += s[i] != NULL;
-	if (m && !(q->u.seq.s = arena_alloc(f, (size_t)m * sizeof(*q->u.seq.s))))
+	if (m && !(q->u.seq.s = rt_arena_alloc(&f->arena, (size_t)m * sizeof(*q->u.seq.s))))
 		return NULL;
 	for (int i = 0; i < n; i++)
 		if (s[i])

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_buf.h"
 typedef enum form { FORM_LEAF, FORM_INFIX, FORM_PREFIX, FORM_CALL } form;
 
 static const struct {
@@ -36,44 +37,8 @@ static const struct {
 #undef LIR_OP
 };
 
-/* A growable string; `oom` latches the first allocation failure. */
-typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + (n < 0 ? 0 : n) + 1) * 2;
-		char *s = n < 0 ? NULL : realloc(b->s, cap);
-
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += n;
-}
-
 typedef struct printer {
-	sbuf b;
+	rt_buf b;
 	const lir_func *f;
 	char **var;  /* display name per variable id */
 	char **buf;  /* display name per buffer id */
@@ -175,7 +140,7 @@ static const char *buf_name(const printer *p, int id)
  * always with a '.', and an `f` suffix for f32; negative values in
  * parentheses.
  */
-static void print_float(sbuf *b, double v, lir_type t)
+static void print_float(rt_buf *b, double v, lir_type t)
 {
 	char buf[48], *e;
 	int lo = t == LIR_F32 ? 6 : 15, hi = t == LIR_F32 ? 9 : 17;
@@ -197,30 +162,30 @@ static void print_float(sbuf *b, double v, lir_type t)
 	}
 	if (isfinite(v) && t == LIR_F32)
 		strcat(buf, "f");
-	sb_printf(b, v < 0 || (v == 0 && signbit(v)) ? "(%s)" : "%s", buf);
+	rt_buf_printf(b, v < 0 || (v == 0 && signbit(v)) ? "(%s)" : "%s", buf);
 }
 
-static void print_const(sbuf *b, const lir_expr *e)
+static void print_const(rt_buf *b, const lir_expr *e)
 {
 	if (e->type == LIR_BOOL)
-		sb_printf(b, "%s", e->c.i ? "true" : "false");
+		rt_buf_printf(b, "%s", e->c.i ? "true" : "false");
 	else if (lir_type_is_float(e->type))
 		print_float(b, e->c.f, e->type);
 	else
-		sb_printf(b, e->c.i < 0 ? "(%" PRId64 ")" : "%" PRId64, e->c.i);
+		rt_buf_printf(b, e->c.i < 0 ? "(%" PRId64 ")" : "%" PRId64, e->c.i);
 }
 
 static void print_expr(printer *p, const lir_expr *e, int prec, bool right);
 
 static void print_args(printer *p, const lir_expr *e, const char *open, const char *close)
 {
-	sb_printf(&p->b, "%s", open);
+	rt_buf_printf(&p->b, "%s", open);
 	for (int i = 0; i < e->nargs; i++) {
 		if (i)
-			sb_printf(&p->b, ", ");
+			rt_buf_printf(&p->b, ", ");
 		print_expr(p, e->args[i], 0, false);
 	}
-	sb_printf(&p->b, "%s", close);
+	rt_buf_printf(&p->b, "%s", close);
 }
 
 /*
@@ -234,50 +199,50 @@ static void print_expr(printer *p, const lir_expr *e, int prec, bool right)
 	bool paren;
 
 	if (!e || (unsigned)e->op >= LIR_OP_COUNT || e->nargs != lir_op_arity(e->op)) {
-		sb_printf(&p->b, "?");
+		rt_buf_printf(&p->b, "?");
 		return;
 	}
 	my = op_info[e->op].prec;
 	paren = my < prec || (my == prec && right);
 	if (paren)
-		sb_printf(&p->b, "(");
+		rt_buf_printf(&p->b, "(");
 	switch (e->op) {
 	case LIR_CONST:
 		print_const(&p->b, e);
 		break;
 	case LIR_VAR:
-		sb_printf(&p->b, "%s", var_name(p, e->id));
+		rt_buf_printf(&p->b, "%s", var_name(p, e->id));
 		break;
 	case LIR_LOAD:
-		sb_printf(&p->b, "%s", buf_name(p, e->id));
+		rt_buf_printf(&p->b, "%s", buf_name(p, e->id));
 		print_args(p, e, "[", "]");
 		break;
 	case LIR_CAST:
-		sb_printf(&p->b, "%s", lir_type_name(e->type));
+		rt_buf_printf(&p->b, "%s", lir_type_name(e->type));
 		print_args(p, e, "(", ")");
 		break;
 	default:
 		if (op_info[e->op].form == FORM_CALL) {
-			sb_printf(&p->b, "%s", lir_op_spelling(e->op));
+			rt_buf_printf(&p->b, "%s", lir_op_spelling(e->op));
 			print_args(p, e, "(", ")");
 		} else if (op_info[e->op].form == FORM_PREFIX) {
-			sb_printf(&p->b, "%s", lir_op_spelling(e->op));
+			rt_buf_printf(&p->b, "%s", lir_op_spelling(e->op));
 			print_expr(p, e->args[0], my + 1, false);
 		} else {
 			print_expr(p, e->args[0], my, false);
-			sb_printf(&p->b, " %s ", lir_op_spelling(e->op));
+			rt_buf_printf(&p->b, " %s ", lir_op_spelling(e->op));
 			print_expr(p, e->args[1], my, true);
 		}
 	}
 	if (paren)
-		sb_printf(&p->b, ")");
+		rt_buf_printf(&p->b, ")");
 }
 
 /* ---- statements ---- */
 
 static void indent(printer *p, int level)
 {
-	sb_printf(&p->b, "%*s", 2 * level, "");
+	rt_buf_printf(&p->b, "%*s", 2 * level, "");
 }
 
 static void print_stmt(printer *p, const lir_stmt *s, int level, bool last);
@@ -288,61 +253,61 @@ static void print_for(printer *p, const lir_stmt *s, int level)
 	const char *v = var_name(p, s->u.loop.var);
 
 	if (s->u.loop.kind != LIR_SERIAL)
-		sb_printf(&p->b, "%s ", lir_for_kind_name(s->u.loop.kind));
+		rt_buf_printf(&p->b, "%s ", lir_for_kind_name(s->u.loop.kind));
 	else if (s->u.loop.tail != LIR_SERIAL)
-		sb_printf(&p->b, "%s? ", lir_for_kind_name(s->u.loop.tail));
+		rt_buf_printf(&p->b, "%s? ", lir_for_kind_name(s->u.loop.tail));
 	if (s->u.loop.kind == LIR_PIPELINED && s->u.loop.ii > 1)
-		sb_printf(&p->b, "II=%" PRId64 " ", s->u.loop.ii);
-	sb_printf(&p->b, "for (%s = ", v);
+		rt_buf_printf(&p->b, "II=%" PRId64 " ", s->u.loop.ii);
+	rt_buf_printf(&p->b, "for (%s = ", v);
 	print_expr(p, s->u.loop.lo, 0, false);
-	sb_printf(&p->b, "; %s < ", v);
+	rt_buf_printf(&p->b, "; %s < ", v);
 	print_expr(p, s->u.loop.hi, op_info[LIR_LT].prec, true);
 	if (s->u.loop.step == 1)
-		sb_printf(&p->b, "; %s++) {\n", v);
+		rt_buf_printf(&p->b, "; %s++) {\n", v);
 	else
-		sb_printf(&p->b, "; %s += %" PRId64 ") {\n", v, s->u.loop.step);
+		rt_buf_printf(&p->b, "; %s += %" PRId64 ") {\n", v, s->u.loop.step);
 	print_stmt(p, s->u.loop.body, level + 1, true);
 	indent(p, level);
-	sb_printf(&p->b, "}\n");
+	rt_buf_printf(&p->b, "}\n");
 }
 
 /* `if (c) {` then `} else if (c2) {` ... `} else {` else `}` */
 static void print_if(printer *p, const lir_stmt *s, int level)
 {
 	for (;;) {
-		sb_printf(&p->b, "if (");
+		rt_buf_printf(&p->b, "if (");
 		print_expr(p, s->u.cond.cond, 0, false);
-		sb_printf(&p->b, ") {\n");
+		rt_buf_printf(&p->b, ") {\n");
 		print_stmt(p, s->u.cond.then_s, level + 1, true);
 		indent(p, level);
 		s = s->u.cond.else_s;
 		if (!s)
 			break;
-		sb_printf(&p->b, "} else ");
+		rt_buf_printf(&p->b, "} else ");
 		if (s->kind == LIR_IF)
 			continue;
-		sb_printf(&p->b, "{\n");
+		rt_buf_printf(&p->b, "{\n");
 		print_stmt(p, s, level + 1, true);
 		indent(p, level);
 		break;
 	}
-	sb_printf(&p->b, "}\n");
+	rt_buf_printf(&p->b, "}\n");
 }
 
 /* `let v = e;` then the body; braced unless `last` in its block. */
 static void print_let(printer *p, const lir_stmt *s, int level, bool last)
 {
 	if (!last) {
-		sb_printf(&p->b, "{\n");
+		rt_buf_printf(&p->b, "{\n");
 		indent(p, ++level);
 	}
-	sb_printf(&p->b, "let %s = ", var_name(p, s->u.let.var));
+	rt_buf_printf(&p->b, "let %s = ", var_name(p, s->u.let.var));
 	print_expr(p, s->u.let.value, 0, false);
-	sb_printf(&p->b, ";\n");
+	rt_buf_printf(&p->b, ";\n");
 	print_stmt(p, s->u.let.body, level, true);
 	if (!last) {
 		indent(p, level - 1);
-		sb_printf(&p->b, "}\n");
+		rt_buf_printf(&p->b, "}\n");
 	}
 }
 
@@ -351,18 +316,18 @@ static void print_alloc(printer *p, const lir_stmt *s, int level)
 	const lir_buffer *b = lir_func_buffer(p->f, s->u.alloc.buf);
 
 	if (b) {
-		sb_printf(&p->b, "allocate %s %s[%" PRId64 "] %s", lir_type_name(b->type),
+		rt_buf_printf(&p->b, "allocate %s %s[%" PRId64 "] %s", lir_type_name(b->type),
 			  buf_name(p, s->u.alloc.buf), b->size, lir_scope_name(b->scope));
 		if (b->part != LIR_PART_NONE)
-			sb_printf(&p->b, " partition %s", lir_partition_name(b->part));
+			rt_buf_printf(&p->b, " partition %s", lir_partition_name(b->part));
 		if (b->part == LIR_PART_CYCLIC || b->part == LIR_PART_BLOCK)
-			sb_printf(&p->b, " %" PRId64, b->part_factor);
-		sb_printf(&p->b, " {\n");
+			rt_buf_printf(&p->b, " %" PRId64, b->part_factor);
+		rt_buf_printf(&p->b, " {\n");
 	} else
-		sb_printf(&p->b, "allocate ? {\n");
+		rt_buf_printf(&p->b, "allocate ? {\n");
 	print_stmt(p, s->u.alloc.body, level + 1, true);
 	indent(p, level);
-	sb_printf(&p->b, "}\n");
+	rt_buf_printf(&p->b, "}\n");
 }
 
 /*
@@ -378,7 +343,7 @@ static void print_stmt(printer *p, const lir_stmt *s, int level, bool last)
 	}
 	indent(p, level);
 	if (!s) {
-		sb_printf(&p->b, "?;\n");
+		rt_buf_printf(&p->b, "?;\n");
 		return;
 	}
 	switch (s->kind) {
@@ -395,32 +360,32 @@ static void print_stmt(printer *p, const lir_stmt *s, int level, bool last)
 		print_alloc(p, s, level);
 		break;
 	case LIR_STORE:
-		sb_printf(&p->b, "%s[", buf_name(p, s->u.store.buf));
+		rt_buf_printf(&p->b, "%s[", buf_name(p, s->u.store.buf));
 		print_expr(p, s->u.store.index, 0, false);
-		sb_printf(&p->b, "] = ");
+		rt_buf_printf(&p->b, "] = ");
 		print_expr(p, s->u.store.value, 0, false);
-		sb_printf(&p->b, ";\n");
+		rt_buf_printf(&p->b, ";\n");
 		break;
 	case LIR_BARRIER:
-		sb_printf(&p->b, "barrier();\n");
+		rt_buf_printf(&p->b, "barrier();\n");
 		break;
 	default:
-		sb_printf(&p->b, "?;\n");
+		rt_buf_printf(&p->b, "?;\n");
 	}
 }
 
 /* `func name(type *param /+ size +/, ...) {` */
 static void print_signature(printer *p)
 {
-	sb_printf(&p->b, "func %s(", lir_func_name(p->f));
+	rt_buf_printf(&p->b, "func %s(", lir_func_name(p->f));
 	for (int i = 0; i < lir_func_nparams(p->f); i++) {
 		int id = lir_func_param(p->f, i);
 		const lir_buffer *b = lir_func_buffer(p->f, id);
 
-		sb_printf(&p->b, "%s%s *%s /* %" PRId64 " */", i ? ", " : "",
+		rt_buf_printf(&p->b, "%s%s *%s /* %" PRId64 " */", i ? ", " : "",
 			  b ? lir_type_name(b->type) : "?", buf_name(p, id), b ? b->size : 0);
 	}
-	sb_printf(&p->b, ") {\n");
+	rt_buf_printf(&p->b, ") {\n");
 }
 
 char *lir_print(const lir_func *f)
@@ -431,15 +396,11 @@ char *lir_print(const lir_func *f)
 		print_signature(&p);
 		if (lir_func_body(f))
 			print_stmt(&p, lir_func_body(f), 1, true);
-		sb_printf(&p.b, "}\n");
+		rt_buf_printf(&p.b, "}\n");
 	} else {
 		p.b.oom = true;
 	}
 	free_names(p.var, lir_func_nvars(f));
 	free_names(p.buf, lir_func_nbuffers(f));
-	if (p.b.oom) {
-		free(p.b.s);
-		return NULL;
-	}
-	return p.b.s;
+	return rt_buf_take(&p.b);
 }

@@ -21,56 +21,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growable string for isl text. */
-typedef struct tbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} tbuf;
-
-static void tb_add(tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void tb_add(tbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (b->oom || n < 0)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = 2 * (b->len + n + 1);
-		char *s = realloc(b->s, cap);
-
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += n;
-}
-
+#include "rt_buf.h"
 /* "S[t0, .., b0, ..]", or over leaves "S[t0, .., l<q>, ..]" in leaf mode. */
-static void tb_tuple(tbuf *b, const lw *L, int st)
+static void tb_tuple(rt_buf *b, const lw *L, int st)
 {
 	const lw_stmt *s = &L->stmt[st];
 	int nctx = L->st[s->stage].nctx, n = L->leaf_mode ? nctx + s->nleaf : s->ndims;
 
-	tb_add(b, "%s[", s->name);
+	rt_buf_printf(b, "%s[", s->name);
 	for (int i = 0; i < n; i++)
 		if (i < nctx)
-			tb_add(b, "%st%d", i ? ", " : "", i);
+			rt_buf_printf(b, "%st%d", i ? ", " : "", i);
 		else
-			tb_add(b, "%s%c%d", i ? ", " : "", L->leaf_mode ? 'l' : 'b',
+			rt_buf_printf(b, "%s%c%d", i ? ", " : "", L->leaf_mode ? 'l' : 'b',
 			       L->leaf_mode ? s->leaf[i - nctx] : i - nctx);
-	tb_add(b, "]");
+	rt_buf_printf(b, "]");
 }
 
 /* Statements of stage x and of every stage attached inside it, into `out`. */
@@ -109,7 +74,7 @@ static __isl_give isl_union_set *filter_of(lw *L, const int *st, int n)
 /* The band of loop q of stage x over statements st[0..n). */
 static __isl_give isl_multi_union_pw_aff *band_of(lw *L, int x, int q, const int *st, int n)
 {
-	tbuf b = {0};
+	rt_buf b = {0};
 	char ax[4096];
 	isl_union_map *um;
 
@@ -117,22 +82,22 @@ static __isl_give isl_multi_union_pw_aff *band_of(lw *L, int x, int q, const int
 		snprintf(ax, sizeof(ax), "l%d", q);
 	else
 		lw_ax_str(&L->st[x], L->st[x].loops.loop[q], ax, sizeof(ax));
-	tb_add(&b, "{ ");
+	rt_buf_printf(&b, "{ ");
 	for (int i = 0; i < n; i++) {
-		tb_add(&b, i ? "; " : "");
+		rt_buf_printf(&b, i ? "; " : "");
 		tb_tuple(&b, L, st[i]);
 		if (L->stmt[st[i]].stage == x)
-			tb_add(&b, " -> [(%s)]", ax);
+			rt_buf_printf(&b, " -> [(%s)]", ax);
 		else
-			tb_add(&b, " -> [(t%d)]", L->st[x].nctx + q);
+			rt_buf_printf(&b, " -> [(t%d)]", L->st[x].nctx + q);
 	}
-	tb_add(&b, " }");
+	rt_buf_printf(&b, " }");
 	if (b.oom) {
-		free(b.s);
+		free(b.p);
 		return NULL;
 	}
-	um = isl_union_map_read_from_str(L->ctx, b.s);
-	free(b.s);
+	um = isl_union_map_read_from_str(L->ctx, b.p);
+	free(b.p);
 	um = isl_union_map_intersect_domain(um, filter_of(L, st, n));
 	return um ? isl_multi_union_pw_aff_from_union_map(um) : NULL;
 }
@@ -373,13 +338,13 @@ static int leaf_pos(const lw_stage *x, int ax)
  * split axis is outer * factor + inner, a part of a fused loop F = a *
  * ext(b) + b is floor(F / ext(b)) or F mod ext(b).
  */
-static void leaf_expr(const lw_stage *x, int ax, tbuf *b)
+static void leaf_expr(const lw_stage *x, int ax, rt_buf *b)
 {
 	const sch_loops *l = &x->loops;
 	int q = leaf_pos(x, ax);
 
 	if (q >= 0) {
-		tb_add(b, "l%d", q);
+		rt_buf_printf(b, "l%d", q);
 		return;
 	}
 	for (int i = 0; i < l->nax; i++) {
@@ -388,17 +353,17 @@ static void leaf_expr(const lw_stage *x, int ax, tbuf *b)
 		if (c->kind == SCH_AX_OUTER && c->a == ax) {
 			for (int j = 0; j < l->nax; j++)
 				if (l->ax[j].kind == SCH_AX_INNER && l->ax[j].a == ax) {
-					tb_add(b, "(");
+					rt_buf_printf(b, "(");
 					leaf_expr(x, i, b);
-					tb_add(b, ")*%lld + (", (long long)c->factor);
+					rt_buf_printf(b, ")*%lld + (", (long long)c->factor);
 					leaf_expr(x, j, b);
-					tb_add(b, ")");
+					rt_buf_printf(b, ")");
 					return;
 				}
 		} else if (c->kind == SCH_AX_FUSED && (c->a == ax || c->b == ax)) {
-			tb_add(b, c->a == ax ? "floor((" : "((");
+			rt_buf_printf(b, c->a == ax ? "floor((" : "((");
 			leaf_expr(x, i, b);
-			tb_add(b, c->a == ax ? ")/%lld)" : ") mod %lld)", (long long)l->ax[c->b].extent);
+			rt_buf_printf(b, c->a == ax ? ")/%lld)" : ") mod %lld)", (long long)l->ax[c->b].extent);
 			return;
 		}
 	}
@@ -425,7 +390,7 @@ static int leaf_domain(lw *L, int st)
 	lw_stmt *s = &L->stmt[st];
 	const lw_stage *x = &L->st[s->stage];
 	int nown = s->ndims - x->nctx;
-	tbuf b = {0};
+	rt_buf b = {0};
 	isl_map *m;
 
 	s->nleaf = 0;
@@ -433,27 +398,27 @@ static int leaf_domain(lw *L, int st)
 		if (s->kind != LW_S_INIT || !x->reduce_leaf[q])
 			s->leaf[s->nleaf++] = q;
 	L->leaf_mode = true;
-	tb_add(&b, "{ ");
+	rt_buf_printf(&b, "{ ");
 	tb_tuple(&b, L, st);
 	L->leaf_mode = false;
-	tb_add(&b, " -> ");
+	rt_buf_printf(&b, " -> ");
 	tb_tuple(&b, L, st);
-	tb_add(&b, " : ");
+	rt_buf_printf(&b, " : ");
 	for (int k = 0; k < nown; k++) {
-		tb_add(&b, "b%d = ", k);
+		rt_buf_printf(&b, "b%d = ", k);
 		leaf_expr(x, k, &b);
-		tb_add(&b, " and ");
+		rt_buf_printf(&b, " and ");
 	}
 	for (int i = 0; i < x->loops.nax; i++) {
 		if (origin(x, i) >= nown)
 			continue; /* a reduce axis, in an init */
-		tb_add(&b, "0 <= ");
+		rt_buf_printf(&b, "0 <= ");
 		leaf_expr(x, i, &b);
-		tb_add(&b, " < %lld and ", (long long)x->loops.ax[i].extent);
+		rt_buf_printf(&b, " < %lld and ", (long long)x->loops.ax[i].extent);
 	}
-	tb_add(&b, "1 = 1 }");
-	m = b.oom ? NULL : isl_map_read_from_str(L->ctx, b.s);
-	free(b.s);
+	rt_buf_printf(&b, "1 = 1 }");
+	m = b.oom ? NULL : isl_map_read_from_str(L->ctx, b.p);
+	free(b.p);
 	m = isl_map_intersect_range(m, isl_set_copy(s->domain));
 	s->leaf_domain = isl_map_domain(m);
 	return s->leaf_domain ? 0 : lw_fail(L, 0, 0, "%s: isl failed building its leaf domain", x->name);

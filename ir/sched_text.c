@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_buf.h"
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -427,114 +429,67 @@ sch_schedule *sch_parse(const char *text, rt_error *err)
 
 /* ---- printing ---- */
 
-typedef struct strbuf {
-	char *p;
-	size_t n, cap;
-	bool failed;
-} strbuf;
-
-static void put(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Append printf-style text to b; on failure, mark b failed. */
-static void put(strbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int len;
-
-	if (b->failed)
-		return;
-	va_start(ap, fmt);
-	len = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-	va_end(ap);
-	if (len < 0) {
-		b->failed = true;
-		return;
-	}
-	if ((size_t)len >= b->cap - b->n) {
-		size_t cap = 2 * b->cap + (size_t)len + 1;
-		char *p = realloc(b->p, cap);
-
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-		va_start(ap, fmt);
-		vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-		va_end(ap);
-	}
-	b->n += (size_t)len;
-}
-
 /* One field of letter `f` (see `forms`); *arg counts the loops printed. */
-static void put_field(strbuf *b, char f, const sch_step *st, int *arg)
+static void put_field(rt_buf *b, char f, const sch_step *st, int *arg)
 {
 	switch (f) {
 	case 'S':
-		put(b, " %s", st->stage);
+		rt_buf_printf(b, " %s", st->stage);
 		break;
 	case 'T':
-		put(b, " %s", st->target);
+		rt_buf_printf(b, " %s", st->target);
 		break;
 	case 'L':
-		put(b, " %s", *arg < st->nargs && *arg < SCH_MAX_ARGS ? st->args[*arg] : "");
+		rt_buf_printf(b, " %s", *arg < st->nargs && *arg < SCH_MAX_ARGS ? st->args[*arg] : "");
 		++*arg;
 		break;
 	case 'R':
 		for (; *arg < st->nargs && *arg < SCH_MAX_ARGS; ++*arg)
-			put(b, " %s", st->args[*arg]);
+			rt_buf_printf(b, " %s", st->args[*arg]);
 		break;
 	case 'F':
 		if (st->factor > 0 || st->nparts <= 0)
-			put(b, " %" PRId64, st->factor);
+			rt_buf_printf(b, " %" PRId64, st->factor);
 		else
-			put(b, " parts=%" PRId64, st->nparts);
+			rt_buf_printf(b, " parts=%" PRId64, st->nparts);
 		break;
 	case 'B':
-		put(b, " %s", sch_loop_kind_name(st->tag));
+		rt_buf_printf(b, " %s", sch_loop_kind_name(st->tag));
 		break;
 	case 'C':
-		put(b, " %s", sch_scope_name(st->scope));
+		rt_buf_printf(b, " %s", sch_scope_name(st->scope));
 		break;
 	case 'I':
 		if (st->ii > 0)
-			put(b, " %" PRId64, st->ii);
+			rt_buf_printf(b, " %" PRId64, st->ii);
 		break;
 	case 'Y':
-		put(b, " %s", sch_partition_name(st->part));
+		rt_buf_printf(b, " %s", sch_partition_name(st->part));
 		if (st->part != SCH_PART_COMPLETE)
-			put(b, " %" PRId64, st->factor);
+			rt_buf_printf(b, " %" PRId64, st->factor);
 		break;
 	default:
 		for (int k = 0; k < st->nperm && k < 8; k++)
-			put(b, "%s%d", k ? "," : " perm=", st->perm[k]);
+			rt_buf_printf(b, "%s%d", k ? "," : " perm=", st->perm[k]);
 	}
 }
 
-static void put_step(strbuf *b, const sch_step *st)
+static void put_step(rt_buf *b, const sch_step *st)
 {
 	int arg = 0;
 
-	put(b, "%s", sch_kind_tag(st->kind));
+	rt_buf_printf(b, "%s", sch_kind_tag(st->kind));
 	if ((unsigned)st->kind < SCH_KIND_COUNT && forms[st->kind].fields)
 		for (const char *f = forms[st->kind].fields; *f; f++)
 			put_field(b, *f, st, &arg);
-	put(b, "\n");
+	rt_buf_printf(b, "\n");
 }
 
 char *sch_print(const sch_schedule *s)
 {
-	strbuf b = {malloc(256), 0, 256, false};
+	rt_buf b = {0};
 
-	if (!b.p)
-		return NULL;
-	b.p[0] = '\0';
 	for (int i = 0; s && i < s->nsteps; i++)
 		put_step(&b, &s->steps[i]);
-	if (b.failed) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
+	return rt_buf_take(&b);
 }

@@ -7,17 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Arena chunks: expression nodes and names live here until te_graph_free. */
-typedef struct te_chunk {
-	struct te_chunk *next;
-	size_t used, cap;
-	max_align_t data[];
-} te_chunk;
+#include "rt_arena.h"
 
 struct te_graph {
 	te_stage **stages;
 	int nstages, cap;
-	te_chunk *arena;
+	rt_arena arena;
 };
 
 static const struct {
@@ -32,41 +27,6 @@ static const struct {
 #undef TE_OP
 };
 
-/* Allocate `n` zeroed bytes from g's arena; NULL when out of memory. */
-static void *arena_alloc(te_graph *g, size_t n)
-{
-	const size_t align = sizeof(max_align_t);
-	te_chunk *c = g->arena;
-	void *p;
-
-	n = (n + align - 1) / align * align;
-	if (!c || c->used + n > c->cap) {
-		size_t cap = n > 65536 ? n : 65536;
-
-		c = malloc(sizeof(*c) + cap);
-		if (!c)
-			return NULL;
-		c->next = g->arena;
-		c->used = 0;
-		c->cap = cap;
-		g->arena = c;
-	}
-	p = (char *)c->data + c->used;
-	c->used += n;
-	memset(p, 0, n);
-	return p;
-}
-
-static char *arena_strdup(te_graph *g, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = arena_alloc(g, n);
-
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
-
 te_graph *te_graph_new(void)
 {
 	return calloc(1, sizeof(te_graph));
@@ -74,14 +34,9 @@ te_graph *te_graph_new(void)
 
 te_graph *te_graph_free(te_graph *g)
 {
-	te_chunk *c, *next;
-
 	if (!g)
 		return NULL;
-	for (c = g->arena; c; c = next) {
-		next = c->next;
-		free(c);
-	}
+	rt_arena_free(&g->arena);
 	free(g->stages);
 	free(g);
 	return NULL;
@@ -150,8 +105,8 @@ static te_stage *push_stage(te_graph *g, const char *name, rt_error *err)
 		g->stages = st;
 		g->cap = cap;
 	}
-	s = arena_alloc(g, sizeof(*s));
-	if (!s || !(s->name = arena_strdup(g, name)))
+	s = rt_arena_alloc(&g->arena, sizeof(*s));
+	if (!s || !(s->name = rt_arena_strdup(&g->arena, name)))
 		goto oom;
 	s->id = g->nstages;
 	g->stages[g->nstages++] = s;
@@ -195,7 +150,7 @@ static int set_axes(te_graph *g, te_stage *s, int first, int n,
 			if (strcmp(s->axes[j].name, names[i]) == 0)
 				return rt_error_set(err, 0, 0, "axis '%s' of '%s' is declared twice",
 						    names[i], s->name);
-		s->axes[first + i].name = arena_strdup(g, names[i]);
+		s->axes[first + i].name = rt_arena_strdup(&g->arena, names[i]);
 		if (!s->axes[first + i].name)
 			return rt_error_set(err, 0, 0, "out of memory");
 		s->axes[first + i].extent = ext[i];
@@ -278,10 +233,10 @@ int te_rename(te_graph *g, int id, const char *name, const char *const *axes, rt
 			if (strcmp(axes[i], axes[j]) == 0)
 				return rt_error_set(err, 0, 0, "rename: axis '%s' of '%s' named twice", axes[i], name);
 	}
-	if (!(s->name = arena_strdup(g, name)))
+	if (!(s->name = rt_arena_strdup(&g->arena, name)))
 		return rt_error_set(err, 0, 0, "out of memory");
 	for (int i = 0; i < n; i++)
-		if (!(s->axes[i].name = arena_strdup(g, axes[i])))
+		if (!(s->axes[i].name = rt_arena_strdup(&g->arena, axes[i])))
 			return rt_error_set(err, 0, 0, "out of memory");
 	return 0;
 }
@@ -317,7 +272,7 @@ void te_default_outputs(te_graph *g)
 
 static te_expr *node(te_graph *g, te_op op, te_dtype type, int nargs)
 {
-	te_expr *e = arena_alloc(g, sizeof(*e) + nargs * sizeof(e->args[0]));
+	te_expr *e = rt_arena_alloc(&g->arena, sizeof(*e) + nargs * sizeof(e->args[0]));
 
 	if (!e)
 		return NULL;

@@ -10,55 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growable string; `oom` latches the first allocation failure. */
-typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + (n < 0 ? 0 : n) + 1) * 2;
-		char *s = n < 0 ? NULL : realloc(b->s, cap);
-
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += n;
-}
-
-/* Return the built string, or NULL (and free it) after a failure. */
-static char *sb_finish(sbuf *b)
-{
-	if (b->oom || !b->s) {
-		free(b->s);
-		return b->oom ? NULL : calloc(1, 1);
-	}
-	return b->s;
-}
-
+#include "rt_buf.h"
 typedef struct printer {
-	sbuf *b;
+	rt_buf *b;
 	const te_graph *g;
 	const te_stage *s;
 	bool positional;
@@ -68,7 +22,7 @@ typedef struct printer {
  * The shortest %g text of `v` that reads back to the same value of type t,
  * always with a '.' or an exponent so that it reads back as a float.
  */
-static void print_float(sbuf *b, double v, te_dtype t)
+static void print_float(rt_buf *b, double v, te_dtype t)
 {
 	char buf[40];
 	int lo = t == TE_F32 ? 6 : 15, hi = t == TE_F32 ? 9 : 17;
@@ -81,15 +35,15 @@ static void print_float(sbuf *b, double v, te_dtype t)
 	}
 	if (isfinite(v) && !strpbrk(buf, ".e"))
 		strcat(buf, ".0");
-	sb_printf(b, v < 0 || (v == 0 && signbit(v)) ? "(%s)" : "%s", buf);
+	rt_buf_printf(b, v < 0 || (v == 0 && signbit(v)) ? "(%s)" : "%s", buf);
 }
 
-static void print_const(sbuf *b, const te_expr *e)
+static void print_const(rt_buf *b, const te_expr *e)
 {
 	if (e->type == TE_BOOL)
-		sb_printf(b, "%s", e->c.i ? "true" : "false");
+		rt_buf_printf(b, "%s", e->c.i ? "true" : "false");
 	else if (e->type == TE_I32)
-		sb_printf(b, e->c.i < 0 ? "(%" PRId64 ")" : "%" PRId64, e->c.i);
+		rt_buf_printf(b, e->c.i < 0 ? "(%" PRId64 ")" : "%" PRId64, e->c.i);
 	else
 		print_float(b, e->c.f, e->type);
 }
@@ -99,12 +53,12 @@ static void print_axis_name(const printer *p, int axis)
 	const te_stage *s = p->s;
 
 	if (!s || axis < 0 || axis >= s->rank + s->nreduce)
-		sb_printf(p->b, "$%d", axis);
+		rt_buf_printf(p->b, "$%d", axis);
 	else if (p->positional)
-		sb_printf(p->b, axis < s->rank ? "a%d" : "r%d",
+		rt_buf_printf(p->b, axis < s->rank ? "a%d" : "r%d",
 			  axis < s->rank ? axis : axis - s->rank);
 	else
-		sb_printf(p->b, "%s", s->axes[axis].name);
+		rt_buf_printf(p->b, "%s", s->axes[axis].name);
 }
 
 static void print_expr(const printer *p, const te_expr *e, int prec, bool right);
@@ -112,13 +66,13 @@ static void print_expr(const printer *p, const te_expr *e, int prec, bool right)
 static void print_args(const printer *p, const te_expr *e, const char *open,
 		       const char *close)
 {
-	sb_printf(p->b, "%s", open);
+	rt_buf_printf(p->b, "%s", open);
 	for (int i = 0; i < e->nargs; i++) {
 		if (i)
-			sb_printf(p->b, ", ");
+			rt_buf_printf(p->b, ", ");
 		print_expr(p, e->args[i], 0, false);
 	}
-	sb_printf(p->b, "%s", close);
+	rt_buf_printf(p->b, "%s", close);
 }
 
 /*
@@ -133,7 +87,7 @@ static void print_expr(const printer *p, const te_expr *e, int prec, bool right)
 	const te_stage *t;
 
 	if (paren)
-		sb_printf(p->b, "(");
+		rt_buf_printf(p->b, "(");
 	switch (e->op) {
 	case TE_CONST:
 		print_const(p->b, e);
@@ -143,70 +97,70 @@ static void print_expr(const printer *p, const te_expr *e, int prec, bool right)
 		break;
 	case TE_LOAD:
 		t = te_graph_stage(p->g, e->index);
-		sb_printf(p->b, "%s", t ? t->name : "?");
+		rt_buf_printf(p->b, "%s", t ? t->name : "?");
 		if (e->nargs)
 			print_args(p, e, "[", "]");
 		break;
 	case TE_CAST:
-		sb_printf(p->b, "%s", te_dtype_name(e->type));
+		rt_buf_printf(p->b, "%s", te_dtype_name(e->type));
 		print_args(p, e, "(", ")");
 		break;
 	default:
 		if (te_op_form(e->op) == TE_FORM_CALL) {
-			sb_printf(p->b, "%s", te_op_spelling(e->op));
+			rt_buf_printf(p->b, "%s", te_op_spelling(e->op));
 			print_args(p, e, "(", ")");
 		} else if (te_op_form(e->op) == TE_FORM_PREFIX) {
-			sb_printf(p->b, "%s", te_op_spelling(e->op));
+			rt_buf_printf(p->b, "%s", te_op_spelling(e->op));
 			print_expr(p, e->args[0], my + 1, false);
 		} else {
 			print_expr(p, e->args[0], my, false);
-			sb_printf(p->b, " %s ", te_op_spelling(e->op));
+			rt_buf_printf(p->b, " %s ", te_op_spelling(e->op));
 			print_expr(p, e->args[1], my, true);
 		}
 	}
 	if (paren)
-		sb_printf(p->b, ")");
+		rt_buf_printf(p->b, ")");
 }
 
 static void print_axes(const printer *p, int first, int n)
 {
 	for (int i = first; i < first + n; i++) {
 		if (i > first)
-			sb_printf(p->b, ", ");
+			rt_buf_printf(p->b, ", ");
 		print_axis_name(p, i);
-		sb_printf(p->b, " < %" PRId64, p->s->axes[i].extent);
+		rt_buf_printf(p->b, " < %" PRId64, p->s->axes[i].extent);
 	}
 }
 
 static void print_stage(printer *p, const te_stage *s)
 {
 	p->s = s;
-	sb_printf(p->b, s->kind == TE_STAGE_INPUT ? "input %s" : "%s", s->name);
+	rt_buf_printf(p->b, s->kind == TE_STAGE_INPUT ? "input %s" : "%s", s->name);
 	if (s->kind == TE_STAGE_INPUT) {
 		for (int i = 0; i < s->rank; i++)
-			sb_printf(p->b, i ? ", %" PRId64 : "[%" PRId64, s->shape[i]);
-		sb_printf(p->b, "%s %s\n", s->rank ? "]" : "", te_dtype_name(s->type));
+			rt_buf_printf(p->b, i ? ", %" PRId64 : "[%" PRId64, s->shape[i]);
+		rt_buf_printf(p->b, "%s %s\n", s->rank ? "]" : "", te_dtype_name(s->type));
 		return;
 	}
 	if (s->rank) {
-		sb_printf(p->b, "[");
+		rt_buf_printf(p->b, "[");
 		print_axes(p, 0, s->rank);
-		sb_printf(p->b, "]");
+		rt_buf_printf(p->b, "]");
 	}
-	sb_printf(p->b, " = ");
+	rt_buf_printf(p->b, " = ");
 	if (s->reduce != TE_RED_NONE) {
-		sb_printf(p->b, "%s(", te_reduce_name(s->reduce));
+		rt_buf_printf(p->b, "%s(", te_reduce_name(s->reduce));
 		print_axes(p, s->rank, s->nreduce);
-		sb_printf(p->b, ") ");
+		rt_buf_printf(p->b, ") ");
 	}
 	if (s->body)
 		print_expr(p, s->body, 0, false);
-	sb_printf(p->b, "\n");
+	rt_buf_printf(p->b, "\n");
 }
 
 char *te_graph_print(const te_graph *g, bool positional)
 {
-	sbuf b = {0};
+	rt_buf b = {0};
 	printer p = {&b, g, NULL, positional};
 	bool first = true;
 
@@ -217,21 +171,21 @@ char *te_graph_print(const te_graph *g, bool positional)
 
 		if (!s->is_output)
 			continue;
-		sb_printf(&b, first ? "output %s" : ", %s", s->name);
+		rt_buf_printf(&b, first ? "output %s" : ", %s", s->name);
 		first = false;
 	}
 	if (!first)
-		sb_printf(&b, "\n");
-	return sb_finish(&b);
+		rt_buf_printf(&b, "\n");
+	return rt_buf_take(&b);
 }
 
 char *te_expr_print(const te_graph *g, const te_stage *s, const te_expr *e)
 {
-	sbuf b = {0};
+	rt_buf b = {0};
 	printer p = {&b, g, s, false};
 
 	print_expr(&p, e, 0, false);
-	return sb_finish(&b);
+	return rt_buf_take(&b);
 }
 
 /* Bumped whenever the canonical text or the te semantics change. */

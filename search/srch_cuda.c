@@ -13,6 +13,7 @@
 #include "lir_pipe.h"
 #include "lower.h"
 #include "rt_alloc.h"
+#include "rt_buf.h"
 #include "rt_cuda.h"
 #include "rt_math.h"
 #include "rt_time.h"
@@ -27,63 +28,13 @@
 #define NAN32 UINT32_C(0x7fc00000)
 #define THREAD_GHZ 2.0            /* above any GPU's clock: for lower bounds on time */
 
-/* ---- text ---- */
-
-typedef struct text {
-	char *s;
-	size_t n, cap;
-	bool oom;
-} text;
-
-__attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	for (;;) {
-		va_start(ap, fmt);
-		k = t->oom ? 0 : vsnprintf(t->s ? t->s + t->n : NULL, t->s ? t->cap - t->n : 0, fmt, ap);
-		va_end(ap);
-		if (t->oom || k < 0)
-			return;
-		if (t->s && (size_t)k < t->cap - t->n) {
-			t->n += (size_t)k;
-			return;
-		}
-		{
-			size_t cap = (t->cap + (size_t)k + 1) * 2;
-			char *p = realloc(t->s, cap);
-
-			if (!p) {
-				t->oom = true;
-				return;
-			}
-			if (!t->s)
-				p[0] = '\0';
-			t->s = p;
-			t->cap = cap;
-		}
-	}
-}
-
-static char *text_take(text *t)
-{
-	if (t->oom) {
-		free(t->s);
-		return NULL;
-	}
-	if (!t->s)
-		return calloc(1, 1);
-	return t->s;
-}
-
 /* ---- the naive GPU schedule ---- */
 
 char *srch_cuda_naive_schedule(const te_graph *g)
 {
-	text t = {0};
+	rt_buf t = {0};
 
-	put(&t, "# the naive GPU schedule: spatial loops fused, %d threads a block\n", NAIVE_THREADS);
+	rt_buf_printf(&t, "# the naive GPU schedule: spatial loops fused, %d threads a block\n", NAIVE_THREADS);
 	for (int i = 0; i < te_graph_nstages(g); i++) {
 		const te_stage *s = te_graph_stage(g, i);
 		char fused[SCH_MAX_NAME * 2];
@@ -96,25 +47,25 @@ char *srch_cuda_naive_schedule(const te_graph *g)
 			extent *= s->axes[a].extent;
 			if (a == 0)
 				continue;
-			put(&t, "fuse %s %s %s\n", s->name, fused, s->axes[a].name);
+			rt_buf_printf(&t, "fuse %s %s %s\n", s->name, fused, s->axes[a].name);
 			snprintf(fused + strlen(fused), sizeof(fused) - strlen(fused), "+%s", s->axes[a].name);
 		}
 		if (extent <= NAIVE_THREADS) {
-			put(&t, "bind %s %s threadIdx.x\n", s->name, fused);
+			rt_buf_printf(&t, "bind %s %s threadIdx.x\n", s->name, fused);
 			continue;
 		}
-		put(&t, "split %s %s %d\n", s->name, fused, NAIVE_THREADS);
-		put(&t, "bind %s %s.o blockIdx.x\n", s->name, fused);
-		put(&t, "bind %s %s.i threadIdx.x\n", s->name, fused);
+		rt_buf_printf(&t, "split %s %s %d\n", s->name, fused, NAIVE_THREADS);
+		rt_buf_printf(&t, "bind %s %s.o blockIdx.x\n", s->name, fused);
+		rt_buf_printf(&t, "bind %s %s.i threadIdx.x\n", s->name, fused);
 	}
-	return text_take(&t);
+	return rt_buf_take(&t);
 }
 
 /* The CPU schedule of the reference for large workloads: the first two
  * spatial loops of every stage fused and parallel. */
 static char *cpu_reference_schedule(const te_graph *g)
 {
-	text t = {0};
+	rt_buf t = {0};
 
 	for (int i = 0; i < te_graph_nstages(g); i++) {
 		const te_stage *s = te_graph_stage(g, i);
@@ -122,13 +73,13 @@ static char *cpu_reference_schedule(const te_graph *g)
 		if (s->kind != TE_STAGE_COMPUTE || s->rank == 0)
 			continue;
 		if (s->rank >= 2) {
-			put(&t, "fuse %s %s %s\n", s->name, s->axes[0].name, s->axes[1].name);
-			put(&t, "parallel %s %s+%s\n", s->name, s->axes[0].name, s->axes[1].name);
+			rt_buf_printf(&t, "fuse %s %s %s\n", s->name, s->axes[0].name, s->axes[1].name);
+			rt_buf_printf(&t, "parallel %s %s+%s\n", s->name, s->axes[0].name, s->axes[1].name);
 		} else {
-			put(&t, "parallel %s %s\n", s->name, s->axes[0].name);
+			rt_buf_printf(&t, "parallel %s %s\n", s->name, s->axes[0].name);
 		}
 	}
-	return text_take(&t);
+	return rt_buf_take(&t);
 }
 
 /* ---- the measurer ---- */

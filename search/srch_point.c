@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_buf.h"
+
 /* The allowed products of split knob k: its prods, or just its extent in a
  * space built by hand (nprods 0). */
 static int prods_of(const srch_knob *k, const int64_t **out)
@@ -85,33 +87,17 @@ int srch_point_features(const srch_space *s, const srch_point *p, double *out, i
 
 char *srch_point_print(const srch_space *s, const srch_point *p)
 {
-	size_t cap = 64, len = 0;
-	char *out = malloc(cap);
+	rt_buf b = {0};
 
-	if (!out)
-		return NULL;
-	out[0] = '\0';
 	for (int i = 0; i < s->nknobs; i++) {
 		const srch_knob *k = &s->knobs[i];
 		int nv = k->kind == SRCH_SPLIT ? k->nparts : 1;
-		size_t need = strlen(k->key) + 4 + (size_t)nv * 21;
 
-		if (len + need >= cap) {
-			char *t = realloc(out, (len + need) * 2);
-
-			if (!t) {
-				free(out);
-				return NULL;
-			}
-			out = t;
-			cap = (len + need) * 2;
-		}
-		len += (size_t)snprintf(out + len, cap - len, "%s%s=", i ? " " : "", k->key);
+		rt_buf_printf(&b, "%s%s=", i ? " " : "", k->key);
 		for (int j = 0; j < nv; j++)
-			len += (size_t)snprintf(out + len, cap - len, "%s%lld", j ? "," : "",
-						(long long)p->v[k->slot + j]);
+			rt_buf_printf(&b, "%s%lld", j ? "," : "", (long long)p->v[k->slot + j]);
 	}
-	return out;
+	return rt_buf_take(&b);
 }
 
 static int find_key(const srch_space *s, const char *key, size_t n)

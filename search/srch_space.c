@@ -85,6 +85,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_buf.h"
+#include "rt_math.h"
 #include "rt_rand.h"
 #include "rt_math.h"
 #include "sched.h"
@@ -920,44 +922,6 @@ bool srch_point_move(const srch_space *s, const srch_point *p, srch_dir d, srch_
 
 /* ---- schedule text ---- */
 
-typedef struct buf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} buf;
-
-static void put(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n >= b->cap - b->len) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *t = realloc(b->s, cap);
-
-		if (!t) {
-			b->oom = true;
-			return;
-		}
-		b->s = t;
-		b->cap = cap;
-		va_start(ap, fmt);
-		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	if (n < 0)
-		b->oom = true;
-	else
-		b->len += n;
-}
-
 /* Loop name of part j of d of axis `name`: x.o, x.i.o, x.i.i.o, x.i.i.i. */
 static void part_name(const char *name, int d, int j, char out[SCH_MAX_NAME])
 {
@@ -1042,11 +1006,11 @@ static int nest_find(const nest *ns, const char *name)
 }
 
 /* fuse loops i and i+1 of the nest. */
-static void nest_fuse(nest *ns, int i, const char *stage, buf *b)
+static void nest_fuse(nest *ns, int i, const char *stage, rt_buf *b)
 {
 	size_t la = strlen(ns->name[i]), lb = strlen(ns->name[i + 1]);
 
-	put(b, "fuse %s %s %s\n", stage, ns->name[i], ns->name[i + 1]);
+	rt_buf_printf(b, "fuse %s %s %s\n", stage, ns->name[i], ns->name[i + 1]);
 	if (la + 1 + lb >= SCH_MAX_NAME) /* sch_stage_loops refuses it too */
 		lb = la + 1 < SCH_MAX_NAME ? SCH_MAX_NAME - la - 2 : 0;
 	if (la + 1 < SCH_MAX_NAME) {
@@ -1073,7 +1037,7 @@ static const char *before_reduce(const nest *ns)
 }
 
 /* split steps, then the reorder into the chosen nest. */
-static void emit_tiling(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, buf *b)
+static void emit_tiling(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, rt_buf *b)
 {
 	const char *nm = pl->st->name;
 	char loop[SCH_MAX_NAME];
@@ -1089,17 +1053,17 @@ static void emit_tiling(const srch_space *s, const srch_point *p, const plan *pl
 		for (int j = 0; j + 1 < k->nparts; j++) {
 			axis_part(pl, axis, j, loop);
 			loop[strlen(loop) - 2] = '\0'; /* x.i...i.o -> the loop being split */
-			put(b, "split %s %s %lld\n", nm, loop, (long long)inner);
+			rt_buf_printf(b, "split %s %s %lld\n", nm, loop, (long long)inner);
 			inner /= f[j + 1];
 		}
 	}
 	build_nest(pl, s, p, choice(s, p, pl->st->id, SRCH_ROLE_ORDER, -1), ns);
 	if (ns->n < 2)
 		return;
-	put(b, "reorder %s", nm);
+	rt_buf_printf(b, "reorder %s", nm);
 	for (int i = 0; i < ns->n; i++)
-		put(b, " %s", ns->name[i]);
-	put(b, "\n");
+		rt_buf_printf(b, " %s", ns->name[i]);
+	rt_buf_printf(b, "\n");
 }
 
 /* The last loop of group S0 in the nest (after any fuse), or -1. */
@@ -1113,7 +1077,7 @@ static int last_s0(const nest *ns)
 	return at;
 }
 
-static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, buf *b)
+static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, rt_buf *b)
 {
 	const char *nm = pl->st->name;
 	int id = pl->st->id, par = choice(s, p, id, SRCH_ROLE_PAR, -1);
@@ -1128,38 +1092,38 @@ static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, n
 		i = nest_find(ns, loop);
 		if (par == 2)
 			nest_fuse(ns, i, nm, b);
-		put(b, "parallel %s %s\n", nm, ns->name[i]);
+		rt_buf_printf(b, "parallel %s %s\n", nm, ns->name[i]);
 	}
 	if (choice(s, p, id, SRCH_ROLE_VEC, -1)) {
 		axis_part(pl, pl->sp[pl->nsp - 1], pl->sparts - 1, loop);
-		put(b, "vectorize %s %s\n", nm, loop);
+		rt_buf_printf(b, "vectorize %s %s\n", nm, loop);
 	}
 	if (unroll == 1 || unroll == 2) {
 		axis_part(pl, pl->rd[pl->nrd - 1], 2, loop);
-		put(b, "unroll %s %s\n", nm, loop);
+		rt_buf_printf(b, "unroll %s %s\n", nm, loop);
 	}
 	if (unroll == 2) {
 		axis_part(pl, pl->sp[pl->nsp - 1], 2, loop);
-		put(b, "unroll %s %s\n", nm, loop);
+		rt_buf_printf(b, "unroll %s %s\n", nm, loop);
 	}
 	for (int i = 0; unroll == 3 && i + 1 < pl->nsp; i++) {
 		axis_part(pl, pl->sp[i], pl->sparts - 1, loop);
-		put(b, "unroll %s %s\n", nm, loop);
+		rt_buf_printf(b, "unroll %s %s\n", nm, loop);
 	}
 	if (choice(s, p, id, SRCH_ROLE_CW, -1) && (at = before_reduce(ns)))
-		put(b, "cache_write %s %s local\n", nm, at);
+		rt_buf_printf(b, "cache_write %s %s local\n", nm, at);
 	for (int k = 0; k < s->nknobs; k++)
 		if (s->knobs[k].stage == id && s->knobs[k].role == SRCH_ROLE_CR && p->v[s->knobs[k].slot]) {
 			axis_part(pl, pl->rd[0], 0, loop);
 			if (p->v[s->knobs[k].slot] == 2 && last_s0(ns) >= 0)
 				snprintf(loop, sizeof(loop), "%s", ns->name[last_s0(ns)]);
-			put(b, "cache_read %s %s %s stack\n", te_graph_stage(s->g, s->knobs[k].arg)->name, nm,
+			rt_buf_printf(b, "cache_read %s %s %s stack\n", te_graph_stage(s->g, s->knobs[k].arg)->name, nm,
 			    loop);
 		}
 }
 
 /* Fuse `count` consecutive loops of group g starting at its first. */
-static void fuse_group(nest *ns, int g, int count, const char *stage, buf *b)
+static void fuse_group(nest *ns, int g, int count, const char *stage, rt_buf *b)
 {
 	int i = 0;
 
@@ -1170,17 +1134,17 @@ static void fuse_group(nest *ns, int g, int count, const char *stage, buf *b)
 }
 
 /* bind the loops of group g to what.x, what.y, what.z (at most three). */
-static void bind_group(const nest *ns, int g, const char *what, const char *stage, buf *b)
+static void bind_group(const nest *ns, int g, const char *what, const char *stage, rt_buf *b)
 {
 	static const char xyz[3] = {'x', 'y', 'z'};
 	int dim = 0;
 
 	for (int i = 0; i < ns->n && dim < 3; i++)
 		if (ns->group[i] == g)
-			put(b, "bind %s %s %s.%c\n", stage, ns->name[i], what, xyz[dim++]);
+			rt_buf_printf(b, "bind %s %s %s.%c\n", stage, ns->name[i], what, xyz[dim++]);
 }
 
-static void emit_gpu(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, buf *b)
+static void emit_gpu(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, rt_buf *b)
 {
 	const char *nm = pl->st->name;
 	int id = pl->st->id, order = choice(s, p, id, SRCH_ROLE_ORDER, -1);
@@ -1194,14 +1158,14 @@ static void emit_gpu(const srch_space *s, const srch_point *p, const plan *pl, n
 	bind_group(ns, G_S0, "blockIdx", nm, b);
 	for (int i = 0; i < ns->n; i++)
 		if (ns->group[i] == G_S1)
-			put(b, "bind %s %s vthread\n", nm, ns->name[i]);
+			rt_buf_printf(b, "bind %s %s vthread\n", nm, ns->name[i]);
 	bind_group(ns, G_S2, "threadIdx", nm, b);
 	if (choice(s, p, id, SRCH_ROLE_CW, -1) && (at = before_reduce(ns)))
-		put(b, "cache_write %s %s local\n", nm, at);
+		rt_buf_printf(b, "cache_write %s %s local\n", nm, at);
 	for (int k = 0; k < s->nknobs; k++)
 		if (s->knobs[k].stage == id && s->knobs[k].role == SRCH_ROLE_CR && p->v[s->knobs[k].slot]) {
 			axis_part(pl, pl->rd[pl->nrd - 1], 0, loop);
-			put(b, "cache_read %s %s %s %s\n", te_graph_stage(s->g, s->knobs[k].arg)->name, nm,
+			rt_buf_printf(b, "cache_read %s %s %s %s\n", te_graph_stage(s->g, s->knobs[k].arg)->name, nm,
 			    loop, order == 1 ? "shared" : "local");
 		}
 }
@@ -1479,7 +1443,7 @@ static int64_t fewest_banks(int64_t *off, int n, int weight, int64_t size)
 
 /* The partition step of cache `name` (of tensor t, -1: the output tile). */
 static void emit_partition(const srch_space *s, const srch_point *p, const plan *pl, const nest *ns, int pipe,
-			   int at, int t, const char *name, buf *b)
+			   int at, int t, const char *name, rt_buf *b)
 {
 	const te_expr *ld[HLS_LOADS];
 	int nld = t < 0 ? 0 : loads_of(pl->st->body, t, ld, 0, HLS_LOADS), v = choice(s, p, pl->st->id, SRCH_ROLE_PART, t);
@@ -1499,26 +1463,26 @@ static void emit_partition(const srch_space *s, const srch_point *p, const plan 
 	if (v == 2 && c.size > HLS_MAX_BANKS) /* too big for registers: as many banks as allowed */
 		f = HLS_MAX_BANKS;
 	if ((v == 2 || f == 0 || f >= c.size) && c.size <= HLS_MAX_BANKS)
-		put(b, "partition %s complete\n", name);
+		rt_buf_printf(b, "partition %s complete\n", name);
 	else if (f > 1 || f == 0)
-		put(b, "partition %s cyclic %lld\n", name, (long long)(f > 1 && f < HLS_MAX_BANKS ? f : HLS_MAX_BANKS));
+		rt_buf_printf(b, "partition %s cyclic %lld\n", name, (long long)(f > 1 && f < HLS_MAX_BANKS ? f : HLS_MAX_BANKS));
 }
 
 /* The loops of a cache stage of the given rank fused into one, pipelined. */
-static void emit_copy_loops(const char *name, int rank, buf *b)
+static void emit_copy_loops(const char *name, int rank, rt_buf *b)
 {
 	char cur[SCH_MAX_NAME] = "d0";
 
 	for (int d = 1; d < rank; d++) {
 		size_t n = strlen(cur);
 
-		put(b, "fuse %s %s d%d\n", name, cur, d);
+		rt_buf_printf(b, "fuse %s %s d%d\n", name, cur, d);
 		snprintf(cur + n, sizeof(cur) - n, "+d%d", d);
 	}
-	put(b, "pipeline %s %s\n", name, cur);
+	rt_buf_printf(b, "pipeline %s %s\n", name, cur);
 }
 
-static void emit_hls(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, buf *b)
+static void emit_hls(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, rt_buf *b)
 {
 	const char *nm = pl->st->name;
 	int id = pl->st->id, pipe = hls_pipe_pos(s, p, pl, ns), ii = hls_ii[choice(s, p, id, SRCH_ROLE_II, -1)];
@@ -1526,15 +1490,15 @@ static void emit_hls(const srch_space *s, const srch_point *p, const plan *pl, n
 	char name[2 * SCH_MAX_NAME];
 
 	if (pipe >= 0 && ii > 1)
-		put(b, "pipeline %s %s %d\n", nm, ns->name[pipe], ii);
+		rt_buf_printf(b, "pipeline %s %s %d\n", nm, ns->name[pipe], ii);
 	else if (pipe >= 0)
-		put(b, "pipeline %s %s\n", nm, ns->name[pipe]);
+		rt_buf_printf(b, "pipeline %s %s\n", nm, ns->name[pipe]);
 	for (int i = 0; i < ns->n; i++)
 		if (hls_unrolled(ns, pipe, i))
-			put(b, "unroll %s %s\n", nm, ns->name[i]);
+			rt_buf_printf(b, "unroll %s %s\n", nm, ns->name[i]);
 	if (cw >= 0) {
 		snprintf(name, sizeof(name), "%s.local", nm);
-		put(b, "cache_write %s %s local\n", nm, ns->name[cw]);
+		rt_buf_printf(b, "cache_write %s %s local\n", nm, ns->name[cw]);
 		emit_copy_loops(name, pl->st->rank, b);
 		emit_partition(s, p, pl, ns, pipe, cw, -1, name, b);
 	}
@@ -1545,14 +1509,14 @@ static void emit_hls(const srch_space *s, const srch_point *p, const plan *pl, n
 			continue;
 		t = te_graph_stage(s->g, s->knobs[k].arg);
 		snprintf(name, sizeof(name), "%s.local", t->name);
-		put(b, "cache_read %s %s %s local\n", t->name, nm, ns->name[cr]);
+		rt_buf_printf(b, "cache_read %s %s %s local\n", t->name, nm, ns->name[cr]);
 		emit_copy_loops(name, t->rank, b);
 		emit_partition(s, p, pl, ns, pipe, cr, t->id, name, b);
 	}
 }
 
 /* compute_at of stage id into its consumer, unless that is inlined. */
-static void emit_attach(const srch_space *s, const srch_point *p, int id, buf *b)
+static void emit_attach(const srch_space *s, const srch_point *p, int id, rt_buf *b)
 {
 	const te_stage *st = te_graph_stage(s->g, id);
 	int c = only_consumer(s->g, id), v = choice(s, p, id, SRCH_ROLE_PLACE, c);
@@ -1563,18 +1527,13 @@ static void emit_attach(const srch_space *s, const srch_point *p, int id, buf *b
 		return;
 	plan_axes(te_graph_stage(s->g, c), s->target, &pc);
 	axis_part(&pc, pc.sp[0], 1, loop);
-	put(b, "compute_at %s %s %s\n", st->name, pc.st->name, loop);
+	rt_buf_printf(b, "compute_at %s %s %s\n", st->name, pc.st->name, loop);
 }
 
 char *srch_point_schedule(const srch_space *s, const srch_point *p)
 {
-	buf b = {NULL, 0, 0, false};
+	rt_buf b = {0};
 
-	b.s = malloc(256);
-	if (!b.s)
-		return NULL;
-	b.cap = 256;
-	b.s[0] = '\0';
 	for (int i = 0; i < te_graph_nstages(s->g); i++) {
 		const te_stage *st = te_graph_stage(s->g, i);
 		nest ns;
@@ -1583,7 +1542,7 @@ char *srch_point_schedule(const srch_space *s, const srch_point *p)
 		if (st->kind != TE_STAGE_COMPUTE)
 			continue;
 		if (inlined(s, p, i)) {
-			put(&b, "compute_inline %s\n", st->name);
+			rt_buf_printf(&b, "compute_inline %s\n", st->name);
 			continue;
 		}
 		plan_axes(st, s->target, &pl);
@@ -1596,9 +1555,5 @@ char *srch_point_schedule(const srch_space *s, const srch_point *p)
 			emit_gpu(s, p, &pl, &ns, &b);
 		emit_attach(s, p, i, &b);
 	}
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return rt_buf_take(&b);
 }

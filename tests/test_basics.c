@@ -1,14 +1,19 @@
 /*
  * test_basics: the shared basics in runtime/ at their edges: floor
  * division and modulo (and that the loop IR interpreter and the JIT
- * compute the same values), the qsort comparison of doubles.
+ * compute the same values), the qsort comparison of doubles, the
+ * growable buffer, the arena.
  */
 #include <check.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cg.h"
 #include "lir.h"
+#include "rt_arena.h"
+#include "rt_buf.h"
 #include "rt_math.h"
 
 /* ---- floor division and modulo ---- */
@@ -171,6 +176,117 @@ START_TEST(cmp_double_sorts)
 }
 END_TEST
 
+/* ---- the growable buffer ---- */
+
+START_TEST(buf_empty_and_text)
+{
+	rt_buf b = {0};
+	char *s = rt_buf_take(&b);
+
+	ck_assert_str_eq(s, ""); /* nothing appended: "", not NULL */
+	free(s);
+	rt_buf_str(&b, "ab");
+	rt_buf_put(&b, "c\0d", 3); /* bytes, a NUL among them */
+	rt_buf_printf(&b, "%d-%s", 42, "x");
+	ck_assert_uint_eq(b.n, 9);
+	ck_assert(memcmp(b.p, "abc\0d42-x", 10) == 0);
+	ck_assert(b.p[b.n] == '\0' && b.cap > b.n && !b.oom);
+	s = rt_buf_take(&b);
+	ck_assert(s && b.p == NULL && b.n == 0 && b.cap == 0);
+	free(s);
+	rt_buf_free(NULL);
+}
+END_TEST
+
+/* Appends past every capacity it had: exact contents, each growth. */
+START_TEST(buf_grows)
+{
+	rt_buf b = {0};
+	char *s;
+
+	for (int i = 0; i < 5000; i++)
+		rt_buf_printf(&b, "%d,", i % 10);
+	rt_buf_printf(&b, "%0*d", 3000, 7); /* one append longer than the buffer */
+	ck_assert(!b.oom);
+	ck_assert_uint_eq(b.n, 13000);
+	ck_assert(strlen(b.p) == 13000 && b.p[9998] == '9' && b.p[9999] == ',' && b.p[12999] == '7');
+	s = rt_buf_take(&b);
+	ck_assert(s[0] == '0' && s[1] == ',');
+	free(s);
+}
+END_TEST
+
+/* The limit: bytes held + appended + the NUL past SIZE_MAX fail (one byte
+ * past the edge; at the edge itself realloc is asked for SIZE_MAX bytes),
+ * the failure sticks, take gives NULL and frees what was held. */
+START_TEST(buf_limit_sticky)
+{
+	rt_buf b = {0};
+
+	rt_buf_str(&b, "held");
+	rt_buf_put(&b, "x", SIZE_MAX - 4); /* 4 + (SIZE_MAX - 4) + 1 wraps */
+	ck_assert(b.oom && b.n == 4);
+	rt_buf_str(&b, "more");
+	rt_buf_printf(&b, "%s", "more");
+	rt_buf_put(&b, "x", 1);
+	ck_assert(b.oom && b.n == 4 && !strcmp(b.p, "held"));
+	ck_assert_ptr_null(rt_buf_take(&b));
+	ck_assert(b.p == NULL && !b.oom);
+	rt_buf_put(&b, "x", SIZE_MAX); /* empty: SIZE_MAX + the NUL wraps */
+	ck_assert(b.oom && b.p == NULL);
+	rt_buf_free(&b);
+	ck_assert(b.p == NULL && !b.oom);
+}
+END_TEST
+
+/* ---- the arena ---- */
+
+/* Zeroed, aligned, distinct allocations across chunks; one that is larger
+ * than a chunk gets its own; strings copied, NULL as "". */
+START_TEST(arena_allocates)
+{
+	rt_arena a = {0};
+	char *prev = NULL, *big, *s;
+
+	for (int i = 0; i < 3 * RT_ARENA_CHUNK / 24; i++) { /* several chunks */
+		char *p = rt_arena_alloc(&a, 24);
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert((uintptr_t)p % _Alignof(max_align_t) == 0);
+		for (int k = 0; k < 24; k++)
+			ck_assert(p[k] == 0);
+		memset(p, 0xab, 24);
+		ck_assert(p != prev);
+		prev = p;
+	}
+	big = rt_arena_alloc(&a, 3 * RT_ARENA_CHUNK + 1);
+	ck_assert(big && big[0] == 0 && big[3 * RT_ARENA_CHUNK] == 0);
+	memset(big, 1, 3 * RT_ARENA_CHUNK + 1);
+	ck_assert_ptr_nonnull(rt_arena_alloc(&a, 0));
+	s = rt_arena_strdup(&a, "stage");
+	ck_assert_str_eq(s, "stage");
+	ck_assert_str_eq(rt_arena_strdup(&a, NULL), "");
+	rt_arena_free(&a);
+	ck_assert_ptr_null(a.head);
+	rt_arena_free(&a);
+	rt_arena_free(NULL);
+}
+END_TEST
+
+/* The limit: a size that would overflow with the alignment and the chunk
+ * header is refused before any allocation; the arena stays usable. */
+START_TEST(arena_limit)
+{
+	rt_arena a = {0};
+
+	ck_assert_ptr_null(rt_arena_alloc(&a, SIZE_MAX));
+	ck_assert_ptr_null(rt_arena_alloc(&a, SIZE_MAX - sizeof(max_align_t)));
+	ck_assert_ptr_null(a.head);
+	ck_assert_ptr_nonnull(rt_arena_alloc(&a, 8));
+	rt_arena_free(&a);
+}
+END_TEST
+
 static Suite *basics_suite(void)
 {
 	Suite *s = suite_create("basics");
@@ -181,6 +297,11 @@ static Suite *basics_suite(void)
 	tcase_add_test(tc, floor_divmod_small);
 	tcase_add_test(tc, divmod_interp_jit_agree);
 	tcase_add_test(tc, cmp_double_sorts);
+	tcase_add_test(tc, buf_empty_and_text);
+	tcase_add_test(tc, buf_grows);
+	tcase_add_test(tc, buf_limit_sticky);
+	tcase_add_test(tc, arena_allocates);
+	tcase_add_test(tc, arena_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
