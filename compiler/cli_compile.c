@@ -382,14 +382,14 @@ static int check_param_types(const cli_opts *o, const te_graph *g)
 static int check_jit(const cli_opts *o, const te_graph *g, cg_jit *j)
 {
 	cg_packed_fn fn = cg_jit_entry(j);
-	cli_bufs b;
+	te_bufs b;
 	cli_verdict v;
 	int rc;
 
 	memset(&v, 0, sizeof(v));
 	if ((rc = cli_bufs_alloc(&b, o->file, g, o->seed)) == CLI_OK)
 		rc = cli_check_kernel(o->file, g, &b, cli_run_packed, &fn, CLI_CHECK_TIMEOUT_S, NULL, &v);
-	cli_bufs_free(&b);
+	te_bufs_free(&b);
 	cli_print_verdict(o, rc, &v, "the compiled kernel");
 	return rc;
 }

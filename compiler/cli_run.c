@@ -50,7 +50,7 @@ static int call_timed(void *ctx)
 
 /* Check the kernel `fn` against the reference (cli_check_kernel), print
  * "verified" or "MISMATCH".  An exit status. */
-static int check(const cli_opts *o, const te_graph *g, cli_bufs *b, cli_kernel_fn fn, void *user, double *seconds)
+static int check(const cli_opts *o, const te_graph *g, te_bufs *b, cli_kernel_fn fn, void *user, double *seconds)
 {
 	cli_verdict res;
 	int rc = cli_check_kernel(o->file, g, b, fn, user, CLI_CHECK_TIMEOUT_S, stdout, &res);
@@ -81,7 +81,7 @@ static void dump_llvm(const cli_opts *o, cg_module *m)
 /* Compile f for the target, check it against the reference, time it. */
 static int run_cpu(const cli_opts *o, const te_graph *g, const lir_func *f, const cg_target *t)
 {
-	cli_bufs b = {0};
+	te_bufs b = {0};
 	rt_error err;
 	cg_module *m;
 	cg_jit *j = NULL;
@@ -116,7 +116,7 @@ static int run_cpu(const cli_opts *o, const te_graph *g, const lir_func *f, cons
 	printf("time: median %.4g ms (min %.4g, spread %.1f%%, %d runs), %.2f GFLOP/s\n", tm.median * 1e3,
 	       tm.min * 1e3, tm.spread * 100, tm.runs, te_graph_flops(g) * 1e-9 / tm.median);
 out:
-	cli_bufs_free(&b);
+	te_bufs_free(&b);
 	cg_jit_free(j);
 	return rc;
 }
@@ -124,7 +124,7 @@ out:
 /* Run the loop IR interpreter on f, check it against the reference. */
 static int run_interp(const cli_opts *o, const te_graph *g, const lir_func *f)
 {
-	cli_bufs b = {0};
+	te_bufs b = {0};
 	double secs = 0;
 	int rc;
 
@@ -132,7 +132,7 @@ static int run_interp(const cli_opts *o, const te_graph *g, const lir_func *f)
 		rc = check(o, g, &b, cli_run_lir, (void *)f, &secs);
 	if (secs > 0)
 		printf("loop IR interpreter: %.3f s\n", secs);
-	cli_bufs_free(&b);
+	te_bufs_free(&b);
 	return rc;
 }
 

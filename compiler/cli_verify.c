@@ -12,7 +12,6 @@
 
 #include "cg.h"
 #include "lir.h"
-#include "rt_alloc.h"
 #include "rt_isolate.h"
 #include "te_interp.h"
 
@@ -25,75 +24,15 @@ static bool is_output(const te_stage *s)
 	return s->kind == TE_STAGE_COMPUTE && s->is_output;
 }
 
-void cli_bufs_free(cli_bufs *b)
+int cli_bufs_alloc(te_bufs *b, const char *file, const te_graph *g, uint64_t seed)
 {
-	for (int i = 0; i < b->n; i++) {
-		if (b->got && b->ref && b->got[i] != b->ref[i])
-			rt_free(b->got[i]);
-		if (b->ref)
-			rt_free(b->ref[i]);
-	}
-	free(b->ref);
-	free(b->got);
-	free(b->params);
-	memset(b, 0, sizeof(*b));
-}
+	rt_error err;
 
-/* rt_alloc of stage s's bytes, or NULL after printing which tensor and
- * how many bytes could not be had. */
-static void *alloc_tensor(const char *file, const te_stage *s)
-{
-	int64_t bytes = te_stage_bytes(s);
-	void *p = bytes >= 0 ? rt_alloc((size_t)bytes) : NULL;
-
-	if (!p)
-		fprintf(stderr, "%s: error: out of memory: cannot allocate %lld bytes for tensor '%s'\n", file,
-			(long long)bytes, s->name);
-	return p;
-}
-
-/* The kernel's parameters, inputs then outputs, in stage order. */
-static int fill_params(cli_bufs *b, const te_graph *g)
-{
-	int k = 0;
-
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < b->n; i++) {
-			const te_stage *s = te_graph_stage(g, i);
-
-			if (pass == 0 ? s->kind == TE_STAGE_INPUT : is_output(s))
-				b->params[k++] = b->got[i];
-		}
-	return k;
-}
-
-int cli_bufs_alloc(cli_bufs *b, const char *file, const te_graph *g, uint64_t seed)
-{
-	memset(b, 0, sizeof(*b));
-	b->n = te_graph_nstages(g);
-	b->ref = calloc(b->n + 1, sizeof(void *));
-	b->got = calloc(b->n + 1, sizeof(void *));
-	b->params = calloc(b->n + 1, sizeof(void *));
-	if (!b->ref || !b->got || !b->params) {
-		fprintf(stderr, "%s: error: out of memory\n", file);
-		return CLI_USER_ERROR;
-	}
-	for (int i = 0; i < b->n; i++) {
-		const te_stage *s = te_graph_stage(g, i);
-
-		if (s->kind == TE_STAGE_COMPUTE && !s->is_output)
-			continue;
-		if (!(b->ref[i] = alloc_tensor(file, s)))
-			return CLI_USER_ERROR;
-		if (s->kind == TE_STAGE_INPUT) {
-			te_random_fill(s, b->ref[i], seed);
-			b->got[i] = b->ref[i];
-		} else if (!(b->got[i] = alloc_tensor(file, s))) {
-			return CLI_USER_ERROR;
-		}
-	}
-	b->nparams = fill_params(b, g);
-	return CLI_OK;
+	rt_error_clear(&err);
+	if (te_bufs_init(b, g, seed, &err) == 0)
+		return CLI_OK;
+	fprintf(stderr, "%s: error: %s\n", file, err.msg);
+	return CLI_USER_ERROR;
 }
 
 int cli_run_packed(void *user, void **params)
@@ -125,7 +64,7 @@ static size_t output_bytes(const te_graph *g)
 
 typedef struct child_ctx {
 	const te_graph *g;
-	cli_bufs *b;
+	te_bufs *b;
 	cli_kernel_fn fn;
 	void *user;
 } child_ctx;
@@ -152,7 +91,7 @@ static int child_run(void *ctx, void *shm, size_t size)
 }
 
 /* Copy the child's outputs from shm into b->got. */
-static void take_outputs(const te_graph *g, cli_bufs *b, const char *shm)
+static void take_outputs(const te_graph *g, te_bufs *b, const char *shm)
 {
 	for (int i = 0; i < b->n; i++) {
 		const te_stage *s = te_graph_stage(g, i);
@@ -169,7 +108,7 @@ static void take_outputs(const te_graph *g, cli_bufs *b, const char *shm)
  * the first output the kernel produced, as a miscompiled kernel would, so
  * that the refusal paths can be tested.  Documented in docs/decisions.md.
  */
-static void test_corrupt(const te_graph *g, cli_bufs *b)
+static void test_corrupt(const te_graph *g, te_bufs *b)
 {
 	const char *e = getenv("FTC_TEST_CORRUPT_OUTPUT");
 
@@ -192,7 +131,7 @@ static void test_corrupt(const te_graph *g, cli_bufs *b)
 
 /* Compare every output with the reference; one line each into out (NULL:
  * none).  *first_bad gets the first output outside tolerance. */
-static bool compare(const te_graph *g, const cli_bufs *b, FILE *out, char *first_bad, size_t n)
+static bool compare(const te_graph *g, const te_bufs *b, FILE *out, char *first_bad, size_t n)
 {
 	bool ok = true;
 
@@ -221,7 +160,7 @@ static bool compare(const te_graph *g, const cli_bufs *b, FILE *out, char *first
 	return ok;
 }
 
-int cli_check_kernel(const char *file, const te_graph *g, cli_bufs *b, cli_kernel_fn fn, void *user,
+int cli_check_kernel(const char *file, const te_graph *g, te_bufs *b, cli_kernel_fn fn, void *user,
 		     double timeout_s, FILE *out, cli_verdict *res)
 {
 	child_ctx c = {g, b, fn, user};
@@ -230,7 +169,7 @@ int cli_check_kernel(const char *file, const te_graph *g, cli_bufs *b, cli_kerne
 
 	memset(res, 0, sizeof(*res));
 	rt_error_clear(&err);
-	if (te_interp_run(g, b->ref, &err)) {
+	if (te_bufs_reference(b, &err)) {
 		fprintf(stderr, "%s: error: the reference interpreter: %s\n", file, err.msg);
 		return CLI_USER_ERROR;
 	}
@@ -293,7 +232,7 @@ void cli_print_verdict(const cli_opts *o, int rc, const cli_verdict *v, const ch
 int cli_check_lir(const cli_opts *o, const te_graph *g, const lir_func *f)
 {
 	static const char what[] = "the loop IR (interpreted; the CPU cannot run the generated code)";
-	cli_bufs b;
+	te_bufs b;
 	cli_verdict v;
 	bool skip;
 	int rc;
@@ -304,7 +243,7 @@ int cli_check_lir(const cli_opts *o, const te_graph *g, const lir_func *f)
 	memset(&v, 0, sizeof(v));
 	if ((rc = cli_bufs_alloc(&b, o->file, g, o->seed)) == CLI_OK)
 		rc = cli_check_kernel(o->file, g, &b, cli_run_lir, (void *)f, CLI_CHECK_TIMEOUT_S, NULL, &v);
-	cli_bufs_free(&b);
+	te_bufs_free(&b);
 	cli_print_verdict(o, rc, &v, what);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "te_bufs.h"
 
 /*
  * The most work `ftc compile` checks: te_graph_flops of the workload.  The
@@ -38,23 +39,10 @@
 /* How long the checked kernel may run in its child (seconds). */
 #define CLI_CHECK_TIMEOUT_S 600.0
 
-/* The buffers of one check: per stage, the reference's and the kernel's
- * (inputs shared, outputs separate), and the kernel's parameter list. */
-typedef struct cli_bufs {
-	int n;
-	void **ref;
-	void **got;
-	void **params; /* inputs then outputs, in stage order */
-	int nparams;
-} cli_bufs;
-
-/* Allocate the inputs (filled from `seed`) and outputs of g.  An exit
+/* te_bufs_init of g's buffers, inputs filled from `seed`.  An exit
  * status: CLI_USER_ERROR after printing "FILE: error: out of memory: ...
- * N bytes for tensor 'X'".  Free with cli_bufs_free in any case. */
-int cli_bufs_alloc(cli_bufs *b, const char *file, const te_graph *g, uint64_t seed);
-
-/* Release b (zeroed or allocated). */
-void cli_bufs_free(cli_bufs *b);
+ * N bytes for tensor 'X'".  Free with te_bufs_free in any case. */
+int cli_bufs_alloc(te_bufs *b, const char *file, const te_graph *g, uint64_t seed);
 
 /* A kernel: reads and writes `params`; 0 on success. */
 typedef int (*cli_kernel_fn)(void *user, void **params);
@@ -83,7 +71,7 @@ typedef struct cli_verdict {
  * kernel that failed (res says which; nothing printed but `out`'s lines),
  * or after printing that the reference failed.
  */
-int cli_check_kernel(const char *file, const te_graph *g, cli_bufs *b, cli_kernel_fn fn, void *user,
+int cli_check_kernel(const char *file, const te_graph *g, te_bufs *b, cli_kernel_fn fn, void *user,
 		     double timeout_s, FILE *out, cli_verdict *res);
 
 /*

@@ -18,7 +18,7 @@
 #include "rt_math.h"
 #include "rt_time.h"
 #include "srch_measurer.h"
-#include "te_interp.h"
+#include "te_bufs.h"
 
 #define NAIVE_THREADS 256
 #define INPUT_SEED 1               /* the seed srch_tune fills inputs with */
@@ -92,8 +92,9 @@ struct srch_cuda {
 	int nparams;
 	int *stage;            /* per parameter: its stage */
 	size_t *bytes;
-	void **host;           /* per parameter: inputs; outputs' downloads */
-	void **ref;            /* per parameter: the reference output, NULL for inputs */
+	te_bufs b;             /* seeded inputs, the reference's and the downloads' buffers */
+	void **host;           /* per parameter: inputs; outputs' downloads (in b) */
+	void **ref;            /* per parameter: the reference output (in b), NULL for inputs */
 	rt_cuda_ptr *dev;      /* per parameter (driver) */
 	rt_cuda_ptr work;      /* the temps (driver) */
 	size_t work_bytes;
@@ -102,11 +103,11 @@ struct srch_cuda {
 	char launch[512];
 };
 
-/* Parameters: inputs, then outputs, in stage order (lir_lower's). */
-static int params_of(srch_cuda *m)
+/* Parameters: inputs, then outputs, in stage order (lir_lower's), their
+ * buffers those of te_bufs; 0, or -1 with err set. */
+static int params_of(srch_cuda *m, rt_error *err)
 {
-	const te_graph *g = m->g;
-	int n = te_graph_nstages(g);
+	int n = te_graph_nstages(m->g);
 
 	m->stage = calloc((size_t)n + 1, sizeof(int));
 	m->bytes = calloc((size_t)n + 1, sizeof(size_t));
@@ -115,23 +116,29 @@ static int params_of(srch_cuda *m)
 	m->dev = calloc((size_t)n + 1, sizeof(rt_cuda_ptr));
 	m->emu_out = calloc((size_t)n + 1, sizeof(void *));
 	if (!m->stage || !m->bytes || !m->host || !m->ref || !m->dev || !m->emu_out)
+		return rt_error_set(err, 0, 0, "out of memory");
+	if (te_bufs_init(&m->b, m->g, INPUT_SEED, err))
 		return -1;
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < n; i++) {
-			const te_stage *s = te_graph_stage(g, i);
+	for (int i = 0; i < n; i++) {
+		const te_stage *s = te_graph_stage(m->g, i);
 
-			if (pass == 0 ? s->kind != TE_STAGE_INPUT : !(s->kind == TE_STAGE_COMPUTE && s->is_output))
-				continue;
-			m->stage[m->nparams] = i;
-			m->bytes[m->nparams] = (size_t)te_stage_numel(s) * te_dtype_size(s->type);
-			if (!(m->host[m->nparams] = rt_alloc(m->bytes[m->nparams])))
-				return -1;
-			if (pass == 0)
-				te_random_fill(s, m->host[m->nparams], INPUT_SEED);
-			else if (!(m->ref[m->nparams] = rt_alloc(m->bytes[m->nparams])))
-				return -1;
-			m->nparams++;
+		if (s->kind == TE_STAGE_INPUT)
+			m->stage[m->nparams++] = i;
+	}
+	for (int i = 0; i < n; i++) {
+		const te_stage *s = te_graph_stage(m->g, i);
+
+		if (s->kind == TE_STAGE_COMPUTE && s->is_output) {
+			m->ref[m->nparams] = m->b.ref[i];
+			m->stage[m->nparams++] = i;
 		}
+	}
+	for (int p = 0; p < m->nparams; p++) {
+		const te_stage *s = te_graph_stage(m->g, m->stage[p]);
+
+		m->host[p] = m->b.params[p];
+		m->bytes[p] = (size_t)te_stage_numel(s) * te_dtype_size(s->type);
+	}
 	return 0;
 }
 
@@ -140,19 +147,10 @@ static bool is_output(const srch_cuda *m, int p)
 	return m->ref[p] != NULL;
 }
 
-/* The reference by the interpreter: every stage's buffer, outputs kept. */
+/* The reference by the interpreter into the outputs' ref. */
 static int reference_interp(srch_cuda *m, rt_error *err)
 {
-	int n = te_graph_nstages(m->g), rc;
-	void **bufs = calloc((size_t)n + 1, sizeof(void *));
-
-	if (!bufs)
-		return rt_error_set(err, 0, 0, "out of memory");
-	for (int p = 0; p < m->nparams; p++)
-		bufs[m->stage[p]] = is_output(m, p) ? m->ref[p] : m->host[p];
-	rc = te_interp_run(m->g, bufs, err);
-	free(bufs);
-	return rc;
+	return te_bufs_reference(&m->b, err);
 }
 
 /* The reference by the CPU back end (parallel, naive loop order): for
@@ -239,10 +237,8 @@ srch_cuda *srch_cuda_new(const te_graph *g, isl_ctx *ctx, const cg_target *t, bo
 		}
 		device_text(m->cu, m->device, sizeof(m->device));
 	}
-	if (params_of(m)) {
-		rt_error_set(err, 0, 0, "out of memory");
+	if (params_of(m, err))
 		return srch_cuda_free(m);
-	}
 	if (reference(m, ctx, err) || device_buffers(m, err))
 		return srch_cuda_free(m);
 	return m;
@@ -265,11 +261,9 @@ srch_cuda *srch_cuda_free(srch_cuda *m)
 		return NULL;
 	if (m->dev)
 		free_device(m);
-	for (int p = 0; p < m->nparams; p++) {
-		rt_free(m->host[p]);
-		rt_free(m->ref[p]);
+	for (int p = 0; p < m->nparams; p++)
 		rt_free(m->emu_out[p]);
-	}
+	te_bufs_free(&m->b);
 	rt_cuda_close(m->cu);
 	free(m->stage);
 	free(m->bytes);

@@ -11,10 +11,9 @@
 #include "cg_hls.h"
 #include "lir_pipe.h"
 #include "lower.h"
-#include "rt_alloc.h"
 #include "rt_time.h"
 #include "srch_measurer.h"
-#include "te_interp.h"
+#include "te_bufs.h"
 
 char *srch_hls_default_schedule(const te_graph *g, rt_error *err)
 {
@@ -65,63 +64,25 @@ int srch_hls_estimate(const te_graph *g, isl_ctx *ctx, const cg_target *t, const
  * reference: 1 equal, 0 different (reason set), -1 could not run. */
 static int check_by_interp(const te_graph *g, isl_ctx *ctx, const char *text, char *reason, size_t n)
 {
-	int ns = te_graph_nstages(g), np = 0, rc = -1;
-	void **ref = calloc((size_t)ns + 1, sizeof(void *)), **got = calloc((size_t)ns + 1, sizeof(void *));
-	void **params = calloc((size_t)ns + 1, sizeof(void *));
+	te_bufs b;
 	lir_func *f = NULL;
 	rt_error err;
+	te_cmp c;
+	int rc = -1, bad;
 
 	rt_error_clear(&err);
-	if (!ref || !got || !params)
-		goto out;
-	for (int i = 0; i < ns; i++) {
-		const te_stage *s = te_graph_stage(g, i);
-		size_t bytes = (size_t)te_stage_numel(s) * te_dtype_size(s->type);
-
-		if (s->kind == TE_STAGE_COMPUTE && !s->is_output)
-			continue;
-		if (!(ref[i] = rt_alloc(bytes)) || !(got[i] = rt_alloc(bytes)))
-			goto out;
-		if (s->kind == TE_STAGE_INPUT) {
-			te_random_fill(s, ref[i], 1);
-			memcpy(got[i], ref[i], bytes);
-		}
-	}
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < ns; i++) {
-			const te_stage *s = te_graph_stage(g, i);
-
-			if (pass == 0 ? s->kind == TE_STAGE_INPUT : s->kind == TE_STAGE_COMPUTE && s->is_output)
-				params[np++] = got[i];
-		}
-	if (te_interp_run(g, ref, &err) || !(f = lower_text(g, ctx, text, false, &err)) ||
-	    lir_interp_run(f, params, &err)) {
+	if (te_bufs_init(&b, g, 1, &err) || te_bufs_reference(&b, &err) ||
+	    !(f = lower_text(g, ctx, text, false, &err)) || lir_interp_run(f, b.params, &err)) {
 		snprintf(reason, n, "%.200s", err.msg);
 		rc = f ? 0 : -1;
-		goto out;
+	} else if ((bad = te_bufs_first_wrong(&b, &c)) >= 0) {
+		snprintf(reason, n, "wrong result: %s has %lld elements off (max abs err %.3g)",
+			 te_graph_stage(g, bad)->name, (long long)c.nbad, c.max_abs);
+		rc = 0;
+	} else {
+		rc = 1;
 	}
-	rc = 1;
-	for (int i = 0; i < ns && rc == 1; i++) {
-		const te_stage *s = te_graph_stage(g, i);
-		te_cmp c;
-
-		if (s->kind != TE_STAGE_COMPUTE || !s->is_output)
-			continue;
-		c = te_compare(s, got[i], ref[i]);
-		if (!c.ok) {
-			snprintf(reason, n, "wrong result: %s has %lld elements off (max abs err %.3g)", s->name,
-				 (long long)c.nbad, c.max_abs);
-			rc = 0;
-		}
-	}
-out:
-	for (int i = 0; i < ns && ref; i++) {
-		rt_free(ref[i]);
-		rt_free(got ? got[i] : NULL);
-	}
-	free(ref);
-	free(got);
-	free(params);
+	te_bufs_free(&b);
 	lir_func_free(f);
 	return rc;
 }

@@ -14,64 +14,17 @@
 
 #include "lir_pipe.h"
 #include "lower.h"
-#include "rt_alloc.h"
 #include "rt_bench.h"
 #include "rt_isolate.h"
 #include "rt_time.h"
-#include "te_interp.h"
 
 /* The child's exit statuses beyond fn's own (3 allocation, 4 wrong, 5 bench). */
 enum { TRIAL_NOALLOC = 3, TRIAL_WRONG = 4, TRIAL_BENCH = 5, TRIAL_SLOW = 6, TRIAL_BUILD = 7, TRIAL_BUILD_SLOW = 8 };
 
-void srch_bufs_free(srch_bufs *b)
+/* Seeded inputs (seed 1, as every tuner uses) and the reference outputs. */
+static int bufs_init(te_bufs *b, const te_graph *g, rt_error *err)
 {
-	for (int i = 0; b->ref && i < b->n; i++) {
-		if (b->got[i] != b->ref[i])
-			rt_free(b->got[i]);
-		rt_free(b->ref[i]);
-	}
-	free(b->ref);
-	free(b->got);
-	free(b->params);
-	memset(b, 0, sizeof(*b));
-}
-
-int srch_bufs_init(srch_bufs *b, const te_graph *g, rt_error *err)
-{
-	int k = 0;
-
-	b->g = g;
-	b->n = te_graph_nstages(g);
-	b->ref = calloc(b->n + 1, sizeof(void *));
-	b->got = calloc(b->n + 1, sizeof(void *));
-	b->params = calloc(b->n + 1, sizeof(void *));
-	if (!b->ref || !b->got || !b->params)
-		goto oom;
-	for (int i = 0; i < b->n; i++) {
-		const te_stage *s = te_graph_stage(g, i);
-		size_t bytes = (size_t)te_stage_numel(s) * te_dtype_size(s->type);
-
-		if (s->kind == TE_STAGE_COMPUTE && !s->is_output)
-			continue;
-		if (!(b->ref[i] = rt_alloc(bytes)))
-			goto oom;
-		if (s->kind == TE_STAGE_INPUT) {
-			te_random_fill(s, b->ref[i], 1);
-			b->got[i] = b->ref[i];
-		} else if (!(b->got[i] = rt_alloc(bytes))) {
-			goto oom;
-		}
-	}
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < b->n; i++) {
-			const te_stage *s = te_graph_stage(g, i);
-
-			if (pass == 0 ? s->kind == TE_STAGE_INPUT : s->kind == TE_STAGE_COMPUTE && s->is_output)
-				b->params[k++] = b->got[i];
-		}
-	return te_interp_run(g, b->ref, err);
-oom:
-	return rt_error_set(err, 0, 0, "out of memory for the tuning buffers");
+	return te_bufs_init(b, g, 1, err) || te_bufs_reference(b, err) ? -1 : 0;
 }
 
 /* What a trial's child reports through shared memory. */
@@ -84,7 +37,7 @@ typedef struct trial_out {
 } trial_out;
 
 typedef struct trial_ctx {
-	const srch_bufs *b;
+	const te_bufs *b;
 	const srch_how *how;
 	/* build in the child from these ... */
 	isl_ctx *ctx;
@@ -105,18 +58,13 @@ static int call(void *ctx)
  * message set. */
 static int compare_outputs(const trial_ctx *c, trial_out *out)
 {
-	for (int i = 0; i < c->b->n; i++) {
-		const te_stage *s = te_graph_stage(c->b->g, i);
-		te_cmp cmp;
+	te_cmp cmp;
+	int i = te_bufs_first_wrong(c->b, &cmp);
 
-		if (s->kind != TE_STAGE_COMPUTE || !s->is_output)
-			continue;
-		cmp = te_compare(s, c->b->got[i], c->b->ref[i]);
-		if (!cmp.ok) {
-			snprintf(out->msg, sizeof(out->msg), "wrong result: %s has %lld elements off (max abs err %.3g)",
-				 s->name, (long long)cmp.nbad, cmp.max_abs);
-			return TRIAL_WRONG;
-		}
+	if (i >= 0) {
+		snprintf(out->msg, sizeof(out->msg), "wrong result: %s has %lld elements off (max abs err %.3g)",
+			 te_graph_stage(c->b->g, i)->name, (long long)cmp.nbad, cmp.max_abs);
+		return TRIAL_WRONG;
 	}
 	out->verified = 1;
 	return 0;
@@ -335,7 +283,7 @@ static int run_child(trial_ctx *c, trial_out *out, srch_record *r)
 	return rc ? -1 : 0;
 }
 
-int srch_measure_text(const srch_bufs *b, isl_ctx *ctx, const cg_target *t, const char *text,
+int srch_measure_text(const te_bufs *b, isl_ctx *ctx, const cg_target *t, const char *text,
 		      const srch_how *how, srch_record *r)
 {
 	trial_ctx c = {b, how, ctx, t, text, NULL};
@@ -353,7 +301,7 @@ int srch_measure_text(const srch_bufs *b, isl_ctx *ctx, const cg_target *t, cons
 	return 0;
 }
 
-int srch_time_jit(const srch_bufs *b, cg_packed_fn fn, const srch_how *how, srch_record *r, double *median)
+int srch_time_jit(const te_bufs *b, cg_packed_fn fn, const srch_how *how, srch_record *r, double *median)
 {
 	trial_ctx c = {b, how, NULL, NULL, NULL, fn};
 	trial_out out;
@@ -370,7 +318,7 @@ int srch_time_jit(const srch_bufs *b, cg_packed_fn fn, const srch_how *how, srch
 static int cpu_setup(srch_measurer *m, isl_ctx *ctx, rt_error *err)
 {
 	(void)ctx;
-	return srch_bufs_init(m->state, m->g, err);
+	return bufs_init(m->state, m->g, err);
 }
 
 static int cpu_measure(srch_measurer *m, isl_ctx *ctx, const char *schedule, const srch_how *how, srch_record *r)
@@ -397,7 +345,7 @@ static void cpu_unbuild(srch_measurer *m, void *built)
 static void cpu_release(srch_measurer *m)
 {
 	if (m->state)
-		srch_bufs_free(m->state);
+		te_bufs_free(m->state);
 	free(m->state);
 }
 
@@ -416,7 +364,7 @@ int srch_measurer_cpu(srch_measurer *m, rt_error *err)
 	snprintf(m->name, sizeof(m->name), "cpu");
 	snprintf(m->device, sizeof(m->device), "%s", m->t.cpu);
 	m->verifies = true;
-	if (!(m->state = calloc(1, sizeof(srch_bufs))) || !(m->naive = strdup("")))
+	if (!(m->state = calloc(1, sizeof(te_bufs))) || !(m->naive = strdup("")))
 		return rt_error_set(err, 0, 0, "out of memory");
 	return 0;
 }

@@ -16,19 +16,7 @@
 #define FTC_SRCH_MEASURE_H
 
 #include "srch_measurer.h"
-
-/* Buffers shared by every trial: inputs, the reference outputs, and the
- * kernel's output buffers (written in the children, copy-on-write). */
-typedef struct srch_bufs {
-	const te_graph *g;
-	int n;
-	void **ref, **got;
-	void **params;
-} srch_bufs;
-
-/* Random inputs and the reference outputs of g (te_interp). */
-int srch_bufs_init(srch_bufs *b, const te_graph *g, rt_error *err);
-void srch_bufs_free(srch_bufs *b);
+#include "te_bufs.h"
 
 /* Timing runs: at least SRCH_MIN_RUNS (and min_time), at most
  * SRCH_MAX_RUNS; SRCH_RANK_RUNS before an early stop (rank_limit). */
@@ -49,7 +37,7 @@ void srch_bufs_free(srch_bufs *b);
  * reason, seconds, spread, runs, gflops, verified; r->schedule = a copy of
  * text).  0, or -1 when out of memory.
  */
-int srch_measure_text(const srch_bufs *b, isl_ctx *ctx, const cg_target *t, const char *text,
+int srch_measure_text(const te_bufs *b, isl_ctx *ctx, const cg_target *t, const char *text,
 		      const srch_how *how, srch_record *r);
 
 /* Lower and compile in this process (for candidates known to compile);
@@ -61,6 +49,6 @@ cg_jit *srch_build(const te_graph *g, isl_ctx *ctx, const cg_target *t, const ch
 /* Time an already compiled kernel in a child (the final re-measure):
  * 0 with *median (and r->verified when checked), or -1 with r's status
  * and reason set. */
-int srch_time_jit(const srch_bufs *b, cg_packed_fn fn, const srch_how *how, srch_record *r, double *median);
+int srch_time_jit(const te_bufs *b, cg_packed_fn fn, const srch_how *how, srch_record *r, double *median);
 
 #endif
