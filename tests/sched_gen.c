@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rt_alloc.h"
-#include "te_interp.h"
+#include "te_bufs.h"
 #include "te_verify.h"
 
 char *read_text(const char *path)
@@ -111,57 +110,21 @@ const char *check_run(const te_graph *g, kernel_runner run, void *ctx)
 const char *check_run_seeded(const te_graph *g, kernel_runner run, void *ctx, uint64_t seed)
 {
 	static char msg[2048];
-	int n = te_graph_nstages(g), k = 0;
-	void **ref = calloc(n, sizeof(void *)), **got = calloc(n, sizeof(void *));
-	void **params = calloc(n, sizeof(void *));
+	te_bufs b;
 	rt_error err;
+	te_cmp c;
+	int bad;
 
 	msg[0] = '\0';
 	rt_error_clear(&err);
-	for (int i = 0; i < n; i++) {
-		const te_stage *s = te_graph_stage(g, i);
-		size_t bytes = (size_t)te_stage_numel(s) * te_dtype_size(s->type);
-
-		if (s->kind == TE_STAGE_COMPUTE && !s->is_output)
-			continue;
-		ref[i] = rt_alloc(bytes);
-		if (s->kind == TE_STAGE_INPUT) {
-			te_random_fill(s, ref[i], seed);
-			got[i] = ref[i];
-		} else {
-			got[i] = rt_alloc(bytes);
-		}
-	}
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < n; i++) {
-			const te_stage *s = te_graph_stage(g, i);
-
-			if (pass == 0 ? s->kind == TE_STAGE_INPUT : s->kind == TE_STAGE_COMPUTE && s->is_output)
-				params[k++] = got[i];
-		}
-	if (te_interp_run(g, ref, &err))
+	if (te_bufs_init(&b, g, seed, &err) || te_bufs_reference(&b, &err))
 		snprintf(msg, sizeof(msg), "reference: %s", err.msg);
-	else if (run(ctx, params, &err))
+	else if (run(ctx, b.params, &err))
 		snprintf(msg, sizeof(msg), "kernel: %s", err.msg);
-	for (int i = 0; i < n && !msg[0]; i++) {
-		const te_stage *s = te_graph_stage(g, i);
-		te_cmp c;
-
-		if (s->kind != TE_STAGE_COMPUTE || !s->is_output)
-			continue;
-		c = te_compare(s, got[i], ref[i]);
-		if (!c.ok)
-			snprintf(msg, sizeof(msg), "%s: %lld elements wrong, max abs err %g", s->name,
-				 (long long)c.nbad, c.max_abs);
-	}
-	for (int i = 0; i < n; i++) {
-		if (got[i] != ref[i])
-			rt_free(got[i]);
-		rt_free(ref[i]);
-	}
-	free(ref);
-	free(got);
-	free(params);
+	else if ((bad = te_bufs_first_wrong(&b, &c)) >= 0)
+		snprintf(msg, sizeof(msg), "%s: %lld elements wrong, max abs err %g", te_graph_stage(g, bad)->name,
+			 (long long)c.nbad, c.max_abs);
+	te_bufs_free(&b);
 	return msg;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cg.h"
+#include "check_jit.h"
 #include "cg_priv.h"
 #include "lower.h"
 #include "rt_isolate.h"
@@ -22,20 +23,6 @@
 #define RANDOM_FIXED 4
 #define RANDOM_ROTATING 2
 
-typedef struct jit_run {
-	cg_packed_fn fn;
-	int nparams;
-} jit_run;
-
-static int jit_runner(void *ctx, void **params, rt_error *err)
-{
-	jit_run *j = ctx;
-
-	if (j->fn(params))
-		return rt_error_set(err, 0, 0, "the kernel could not allocate its buffers");
-	return 0;
-}
-
 /* Lower g under schedule text, compile for the host with `threads`, JIT,
  * check against the reference.  "" or a message. */
 static const char *compile_and_check(const te_graph *g, isl_ctx *ctx, const char *text, int threads)
@@ -44,30 +31,12 @@ static const char *compile_and_check(const te_graph *g, isl_ctx *ctx, const char
 	rt_error err;
 	sch_schedule *s;
 	lir_func *f = NULL;
-	cg_target t;
-	cg_module *m;
-	cg_jit *j;
-	jit_run run;
-	const char *bad;
 
 	rt_error_clear(&err);
-	msg[0] = '\0';
-	if (!(s = sch_parse(text, &err)) || !(f = lir_lower(g, s, ctx, "kernel", &err))) {
+	if (!(s = sch_parse(text, &err)) || !(f = lir_lower(g, s, ctx, "kernel", &err)))
 		snprintf(msg, sizeof(msg), "lowering: %s", err.msg);
-		goto out;
-	}
-	cg_target_host(&t, &err);
-	t.threads = threads;
-	if (!(m = cg_cpu_compile(f, &t, &err)) || !(j = cg_jit_new(m, &err))) {
-		snprintf(msg, sizeof(msg), "codegen: %s", err.msg);
-		goto out;
-	}
-	run.fn = cg_jit_entry(j);
-	run.nparams = lir_func_nparams(f);
-	bad = check_run(g, jit_runner, &run);
-	snprintf(msg, sizeof(msg), "%s", bad);
-	cg_jit_free(j);
-out:
+	else
+		snprintf(msg, sizeof(msg), "%s", check_jit(g, f, threads));
 	lir_func_free(f);
 	sch_free(s);
 	return msg;

@@ -16,13 +16,13 @@
 #include <unistd.h>
 
 #include "cg_hls.h"
+#include "check_jit.h"
 #include "cli.h"
 #include "hls_model.h"
 #include "lower.h"
-#include "rt_alloc.h"
 #include "sched_gen.h"
 #include "srch_hls.h"
-#include "te_interp.h"
+#include "te_bufs.h"
 #include "te_parse.h"
 #include "te_verify.h"
 
@@ -159,15 +159,6 @@ START_TEST(lowering_carries_directives)
 }
 END_TEST
 
-typedef struct jit_run {
-	cg_packed_fn fn;
-} jit_run;
-
-static int jit_runner(void *ctx, void **params, rt_error *err)
-{
-	return ((jit_run *)ctx)->fn(params) ? rt_error_set(err, 0, 0, "the kernel failed") : 0;
-}
-
 /* The CPU back end runs a pipelined loop as a serial one and ignores
  * partitions. */
 START_TEST(cpu_runs_directives)
@@ -178,18 +169,8 @@ START_TEST(cpu_runs_directives)
 			       "split C j 4\nreorder C i k j.o j.i\ncache_write C i local\npipeline C j.o 2\n"
 			       "vectorize C j.i\npartition C.local block 2\n",
 			       "k");
-	cg_target t;
-	rt_error err;
-	cg_jit *j;
-	jit_run run;
 
-	rt_error_clear(&err);
-	ck_assert_int_eq(cg_target_host(&t, &err), 0);
-	j = cg_jit_new(cg_cpu_compile(f, &t, &err), &err);
-	ck_assert_msg(j != NULL, "%s", err.msg);
-	run.fn = cg_jit_entry(j);
-	ck_assert_str_eq(check_run(g, jit_runner, &run), "");
-	cg_jit_free(j);
+	ck_assert_str_eq(check_jit(g, f, 0), "");
 	lir_func_free(f);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
@@ -679,48 +660,31 @@ static void remove_dir(const char *dir)
 static const char *compare_outputs(const te_graph *g, const char *path)
 {
 	static char msg[512];
-	int n = te_graph_nstages(g);
-	void **bufs = calloc((size_t)n, sizeof(void *));
 	FILE *f = fopen(path, "rb");
 	rt_error err;
+	te_cmp c;
+	te_bufs b;
+	int bad;
 
 	msg[0] = '\0';
 	rt_error_clear(&err);
-	for (int i = 0; i < n; i++) {
-		const te_stage *s = te_graph_stage(g, i);
-
-		if (s->kind == TE_STAGE_INPUT || s->is_output) {
-			bufs[i] = rt_alloc((size_t)te_stage_numel(s) * te_dtype_size(s->type));
-			if (s->kind == TE_STAGE_INPUT)
-				te_random_fill(s, bufs[i], 1);
-		}
-	}
-	if (!f)
-		snprintf(msg, sizeof(msg), "no output file %.400s", path);
-	else if (te_interp_run(g, bufs, &err))
+	if (te_bufs_init(&b, g, 1, &err) || te_bufs_reference(&b, &err))
 		snprintf(msg, sizeof(msg), "reference: %.400s", err.msg);
-	for (int i = 0; i < n && !msg[0]; i++) {
+	else if (!f)
+		snprintf(msg, sizeof(msg), "no output file %.400s", path);
+	for (int i = 0; i < b.n && !msg[0]; i++) {
 		const te_stage *s = te_graph_stage(g, i);
-		size_t bytes = (size_t)te_stage_numel(s) * te_dtype_size(s->type);
-		void *got = NULL;
-		te_cmp c;
+		size_t bytes = (size_t)te_stage_bytes(s);
 
-		if (s->kind != TE_STAGE_COMPUTE || !s->is_output)
-			continue;
-		got = malloc(bytes);
-		if (fread(got, 1, bytes, f) != bytes) {
+		if (s->kind == TE_STAGE_COMPUTE && s->is_output && fread(b.got[i], 1, bytes, f) != bytes)
 			snprintf(msg, sizeof(msg), "%.64s: short output file", s->name);
-		} else if (!(c = te_compare(s, got, bufs[i])).ok) {
-			snprintf(msg, sizeof(msg), "%.64s: %lld elements differ from the reference, max abs err %g", s->name,
-				 (long long)c.nbad, c.max_abs);
-		}
-		free(got);
 	}
+	if (!msg[0] && (bad = te_bufs_first_wrong(&b, &c)) >= 0)
+		snprintf(msg, sizeof(msg), "%.64s: %lld elements differ from the reference, max abs err %g",
+			 te_graph_stage(g, bad)->name, (long long)c.nbad, c.max_abs);
 	if (f)
 		fclose(f);
-	for (int i = 0; i < n; i++)
-		rt_free(bufs[i]);
-	free(bufs);
+	te_bufs_free(&b);
 	return msg;
 }
 
