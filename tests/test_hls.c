@@ -799,6 +799,41 @@ START_TEST(csim_examples)
 }
 END_TEST
 
+/* Integer floor division and modulo in the written C against the
+ * interpreter (runtime/rt_math.h): the seeded i32 divisors in [-8, 8]
+ * take 0, -1 and negative values, and INT32_MIN is divided by each of
+ * them (INT32_MIN / -1 wraps; C's own `/` would be undefined there). */
+START_TEST(csim_integer_divmod)
+{
+	static const char te[] = "input A[64] i32\ninput B[64] i32\n"
+				 "Q[i < 64] = A[i] / B[i] + (A[i] * 0 - 2147483647 - 1) / B[i]\n"
+				 "R[i < 64] = A[i] % B[i] + (A[i] * 0 - 2147483647 - 1) % B[i]\n";
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = graph_of(te, ctx);
+	lir_func *ref = lower_ok(g, ctx, NULL, "k_ref");
+	rt_error err;
+	te_bufs b;
+	char *naive;
+	const char *bad;
+	bool minus1 = false;
+
+	rt_error_clear(&err);
+	ck_assert_int_eq(te_bufs_init(&b, g, 1, &err), 0); /* the testbench's inputs (seed 1) */
+	for (int i = 0; i < 64; i++)
+		minus1 = minus1 || ((int32_t *)b.ref[1])[i] == -1;
+	ck_assert(minus1);
+	te_bufs_free(&b);
+	naive = srch_hls_default_schedule(g, &err);
+	ck_assert_msg(naive != NULL, "%s", err.msg);
+	bad = csim(g, ctx, ref, naive);
+	ck_assert_msg(!bad[0], "%s", bad);
+	free(naive);
+	lir_func_free(ref);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /* ---- the driver's entry points ---- */
 
 START_TEST(cli_compile_writes_files)
@@ -894,6 +929,7 @@ int main(int argc, char **argv)
 		tcase_add_loop_test(tc, steps_bad_text, 0, sizeof(bad_steps) / sizeof(bad_steps[0]));
 		tcase_add_test(tc, lowering_carries_directives);
 		tcase_add_test(tc, cpu_runs_directives);
+		tcase_add_test(tc, csim_integer_divmod);
 		tcase_add_loop_test(tc, lowering_refuses, 0, sizeof(bad_lowering) / sizeof(bad_lowering[0]));
 		tcase_add_test(tc, lint_rejects_lir);
 		tcase_add_loop_test(tc, lint_rejects_c, 0, sizeof(bad_c) / sizeof(bad_c[0]));
