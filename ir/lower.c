@@ -19,11 +19,18 @@
 #include "sched_rfactor.h"
 #include "te_isl.h"
 
+
 int lw_fail(lw *L, int line, int col, const char *fmt, ...)
 {
 	va_list ap;
 	char msg[RT_ERROR_MSG_MAX];
 
+	if (lw_out_of_time(L))
+		return rt_error_set(L->err, 0, 0,
+				    "schedule too complex to analyse: the %s needs more than %g s of CPU time%s",
+				    L->phase ? L->phase : "lowering", L->watch.limit,
+				    L->watch.limit == LIR_MAX_PHASE_SECONDS ? " (LIR_MAX_PHASE_SECONDS)"
+									   : " (the caller's limit)");
 	if (lw_over_budget(L))
 		return rt_error_set(L->err, 0, 0,
 				    "schedule too complex to analyse: the %s needs more than %lu isl operations%s",
@@ -47,15 +54,111 @@ static bool budget_spent(isl_ctx *ctx)
 	return empty < 0 && isl_ctx_last_error(ctx) == isl_error_quota;
 }
 
-bool lw_over_budget(const lw *L)
+bool lw_over_budget(lw *L)
 {
-	return isl_ctx_last_error(L->ctx) == isl_error_quota ||
+	return lw_out_of_time(L) || isl_ctx_last_error(L->ctx) == isl_error_quota ||
 	       (isl_ctx_last_error(L->ctx) != isl_error_none && budget_spent(L->ctx));
+}
+
+/* ---- the watchdog of each phase's CPU time ---- */
+
+#define LW_WATCH_POLL_NS 20000000L /* between two looks at the clock */
+
+static double cpu_seconds(clockid_t c)
+{
+	struct timespec t;
+
+	return clock_gettime(c, &t) ? 0 : (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The watchdog thread: every LW_WATCH_POLL_NS, abort isl once the
+ * lowering thread's CPU clock has passed the phase's deadline. */
+static void *watch_main(void *arg)
+{
+	lw *L = arg;
+	lw_watch *w = &L->watch;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		struct timespec until;
+
+		if (w->deadline > 0 && !w->fired && cpu_seconds(w->clock) > w->deadline) {
+			w->fired = true;
+			isl_ctx_abort(L->ctx);
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += LW_WATCH_POLL_NS;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &until);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Start the watchdog with `limit` CPU seconds per phase: 0, or -1 with the error. */
+static int watch_start(lw *L, double limit)
+{
+	lw_watch *w = &L->watch;
+
+	w->limit = limit;
+	if (pthread_getcpuclockid(pthread_self(), &w->clock))
+		return lw_fail(L, 0, 0, "cannot read the lowering thread's CPU clock");
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->thread, NULL, watch_main, L)) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		return lw_fail(L, 0, 0, "cannot start the lowering's CPU-time watchdog (a thread)");
+	}
+	w->running = true;
+	return 0;
+}
+
+/* Stop and join the watchdog; isl no longer aborted. */
+static void watch_stop(lw *L)
+{
+	lw_watch *w = &L->watch;
+
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->running = false;
+	isl_ctx_resume(L->ctx);
+}
+
+bool lw_out_of_time(lw *L)
+{
+	bool fired;
+
+	if (!L->watch.running)
+		return false;
+	pthread_mutex_lock(&L->watch.mu);
+	fired = L->watch.fired;
+	pthread_mutex_unlock(&L->watch.mu);
+	return fired;
 }
 
 void lw_phase(lw *L, const char *what)
 {
+	lw_watch *w = &L->watch;
+
 	L->phase = what;
+	if (w->running) {
+		pthread_mutex_lock(&w->mu);
+		w->deadline = cpu_seconds(w->clock) + w->limit;
+		w->fired = false;
+		isl_ctx_resume(L->ctx);
+		pthread_mutex_unlock(&w->mu);
+	}
 	isl_ctx_reset_error(L->ctx);
 	isl_ctx_reset_operations(L->ctx);
 	isl_ctx_set_max_operations(L->ctx, L->max_ops);
@@ -997,6 +1100,7 @@ static int setup_stages(lw *L)
 
 static void lw_release(lw *L)
 {
+	watch_stop(L);
 	if (L->ctx) {
 		isl_ctx_reset_error(L->ctx);
 		isl_ctx_reset_operations(L->ctx);
@@ -1017,10 +1121,18 @@ static void lw_release(lw *L)
 	isl_union_map_free(L->deps);
 }
 
-/* Did phase L->phase end within its isl budget?  0, else -1 with the error. */
+/* Did phase L->phase end within its budget, with no error inside isl?
+ * 0, else -1 with the error.  isl recovers from some failures (an
+ * allocation, the budget) and goes on with a different result: any error
+ * it recorded in the phase fails the lowering. */
 static int phase_done(lw *L)
 {
-	return lw_over_budget(L) ? lw_fail(L, 0, 0, "isl stopped") : 0;
+	if (lw_over_budget(L))
+		return lw_fail(L, 0, 0, "isl stopped");
+	if (isl_ctx_last_error(L->ctx) != isl_error_none)
+		return lw_fail(L, 0, 0, "isl failed in the %s: %s", L->phase,
+			       isl_ctx_last_error_msg(L->ctx) ? isl_ctx_last_error_msg(L->ctx) : "unknown error");
+	return 0;
 }
 
 /* The pipeline, each phase under its own isl budget: *body on success. */
@@ -1058,11 +1170,17 @@ lir_func *lir_lower(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
 }
 
 static lir_func *lower_graph(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
-			     const char *name, unsigned flags, rt_error *err);
+			     const char *name, unsigned flags, double max_seconds, rt_error *err);
 
 /* rfactor steps rewrite the graph and the schedule first (sched_rfactor.h). */
 lir_func *lir_lower_flags(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
 			  const char *name, unsigned flags, rt_error *err)
+{
+	return lir_lower_limited(g, s, ctx, name, flags, LIR_MAX_PHASE_SECONDS, err);
+}
+
+lir_func *lir_lower_limited(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
+			    const char *name, unsigned flags, double max_seconds, rt_error *err)
 {
 	te_graph *rg;
 	sch_schedule *rs;
@@ -1070,14 +1188,14 @@ lir_func *lir_lower_flags(const te_graph *g, const sch_schedule *s, isl_ctx *ctx
 
 	if (sch_rfactor_apply(g, s, &rg, &rs, err))
 		return NULL;
-	f = lower_graph(rg ? rg : g, rg ? rs : s, ctx, name, flags, err);
+	f = lower_graph(rg ? rg : g, rg ? rs : s, ctx, name, flags, max_seconds, err);
 	te_graph_free(rg);
 	sch_free(rs);
 	return f;
 }
 
 static lir_func *lower_graph(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
-			     const char *name, unsigned flags, rt_error *err)
+			     const char *name, unsigned flags, double max_seconds, rt_error *err)
 {
 	lw *L = calloc(1, sizeof(*L));
 	sch_schedule *naive = NULL;
@@ -1106,7 +1224,9 @@ static lir_func *lower_graph(const te_graph *g, const sch_schedule *s, isl_ctx *
 		lw_fail(L, 0, 0, "out of memory");
 		goto fail;
 	}
-	if (run_phases(L, &body))
+	if (watch_start(L, max_seconds > 0 && max_seconds < LIR_MAX_PHASE_SECONDS ? max_seconds
+										: LIR_MAX_PHASE_SECONDS) ||
+	    run_phases(L, &body))
 		goto fail;
 	lir_func *f = L->f;
 

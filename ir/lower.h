@@ -55,4 +55,15 @@ enum { LIR_LOWER_TRUSTED = 1 };
 lir_func *lir_lower_flags(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
 			  const char *name, unsigned flags, rt_error *err);
 
+/* LIR_MAX_PHASE_SECONDS: CPU time (of the lowering thread) each phase may
+ * spend, for the work isl's operation count does not see (minutes between
+ * two counted operations in its AST generator and in isl_map_deltas): a
+ * watchdog thread aborts isl past it (isl_ctx_abort) and the phase is
+ * refused like one over LIR_MAX_ISL_OPS ("... needs more than 20 s of CPU
+ * time").  lir_lower_limited: the same with a smaller limit (0: the
+ * default). */
+#define LIR_MAX_PHASE_SECONDS 20.0
+lir_func *lir_lower_limited(const te_graph *g, const sch_schedule *s, isl_ctx *ctx,
+			    const char *name, unsigned flags, double max_seconds, rt_error *err);
+
 #endif

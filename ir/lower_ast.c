@@ -883,21 +883,28 @@ static int place_allocs(tr *T, lir_stmt *body)
 	return rc;
 }
 
-/* The AST of schedule tree `sched` (kept), or NULL. */
+/* The AST of schedule tree `sched` (kept), or NULL.  isl's AST generator
+ * recovers from some failures inside it (an allocation, the budget) and
+ * returns another AST than it would have: any error isl recorded makes
+ * it NULL. */
 static __isl_give isl_ast_node *ast_of(lw *L, __isl_keep isl_schedule *sched)
 {
 	isl_ast_build *b = isl_ast_build_alloc(L->ctx);
 	isl_ast_node *ast = isl_ast_build_node_from_schedule(b, isl_schedule_copy(sched));
 
 	isl_ast_build_free(b);
+	if (isl_ctx_last_error(L->ctx) != isl_error_none)
+		ast = isl_ast_node_free(ast);
 	return ast;
 }
 
 /*
- * The AST over leaf coordinates; when isl needs more than its budget for
- * it (isolating full tiles over some leaf domains costs more than over
- * base coordinates), the AST over base coordinates, with a fresh budget,
- * where isl computes each statement's coordinates.
+ * The AST over leaf coordinates; when isl needs more than its operation
+ * budget for it (isolating full tiles over some leaf domains costs more
+ * than over base coordinates), the AST over base coordinates, with a
+ * fresh budget, where isl computes each statement's coordinates.  Not
+ * when it stopped on the CPU-time limit or on any other error: the retry
+ * would double the limit.
  */
 static __isl_give isl_ast_node *generate_ast(lw *L, bool *base)
 {
@@ -905,7 +912,7 @@ static __isl_give isl_ast_node *generate_ast(lw *L, bool *base)
 	isl_schedule *sched;
 
 	*base = false;
-	if (ast || !lw_over_budget(L))
+	if (ast || lw_out_of_time(L) || !lw_over_budget(L))
 		return ast;
 	lw_phase(L, "loop generation");
 	*base = true;
@@ -930,9 +937,11 @@ lir_stmt *lw_generate(lw *L)
 		free(code);
 	}
 	if (!ast || !T) {
+		const char *why = isl_ctx_last_error_msg(L->ctx);
+
 		free(T);
 		isl_ast_node_free(ast);
-		lw_fail(L, 0, 0, "isl failed generating the loop nest");
+		lw_fail(L, 0, 0, "isl failed generating the loop nest%s%s", why ? ": " : "", why ? why : "");
 		return NULL;
 	}
 	T->L = L;

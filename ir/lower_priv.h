@@ -15,6 +15,9 @@
 #include <isl/space.h>
 #include <isl/union_map.h>
 #include <isl/union_set.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
 
 #include "lir.h"
 #include "lower.h"
@@ -84,6 +87,23 @@ typedef struct lw_mark {
 	int alloc[8];
 } lw_mark;
 
+/* The watchdog of a lowering's CPU time (lower.c): a thread that aborts
+ * isl (isl_ctx_abort) once the lowering thread has spent more than its
+ * limit in the current phase, for the work isl's operation count misses
+ * (isl_map_deltas, the AST generator's sorting: minutes between counted
+ * operations).  mu guards the fields below it. */
+typedef struct lw_watch {
+	pthread_t thread;
+	bool running;            /* the thread was started (joined at the end) */
+	clockid_t clock;         /* the lowering thread's CPU-time clock */
+	double limit;            /* CPU seconds per phase */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	double deadline;         /* on `clock`; 0: no phase running */
+	bool stop;               /* the lowering ended: the thread returns */
+	bool fired;              /* it aborted isl in the current phase */
+} lw_watch;
+
 typedef struct lw {
 	isl_ctx *ctx;
 	unsigned flags;          /* LIR_LOWER_* */
@@ -110,6 +130,7 @@ typedef struct lw {
 	unsigned long max_ops;   /* isl operations each phase may spend */
 	unsigned long saved_max_ops; /* the caller's limit, restored at the end */
 	int saved_on_error;      /* the caller's isl on_error, restored at the end */
+	lw_watch watch;          /* the CPU-time limit of each phase */
 } lw;
 
 /* lower.c */
@@ -118,8 +139,10 @@ int lw_fail(lw *L, int line, int col, const char *fmt, ...)
 /* Start phase `what` (named in errors) with a fresh budget of L->max_ops isl
  * operations; clears isl's last error. */
 void lw_phase(lw *L, const char *what);
-/* Has isl stopped on the budget in this phase? */
-bool lw_over_budget(const lw *L);
+/* Has isl stopped on the budget (operations or CPU time) in this phase? */
+bool lw_over_budget(lw *L);
+/* Has the watchdog stopped isl on the CPU-time limit in this phase? */
+bool lw_out_of_time(lw *L);
 /* The isl string of stage x's leaf `ax` over base names b0.. */
 void lw_ax_str(const lw_stage *x, int ax, char *buf, size_t size);
 /* { S[t.., b..] -> [t0.., leaf_0, .., leaf_p] } for statement `st` (p may be -1). */

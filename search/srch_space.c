@@ -85,6 +85,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lower.h"
 #include "rt_buf.h"
 #include "rt_math.h"
 #include "rt_rand.h"
@@ -773,6 +774,7 @@ static bool knob_value_ok(const srch_knob *k, const int64_t *v)
 }
 
 static bool hls_valid(const srch_space *s, const srch_point *p);
+static bool cpu_valid(const srch_space *s, const srch_point *p);
 
 bool srch_point_valid(const srch_space *s, const srch_point *p)
 {
@@ -781,6 +783,8 @@ bool srch_point_valid(const srch_space *s, const srch_point *p)
 			return false;
 	if (s->target == CG_TARGET_HLS)
 		return hls_valid(s, p);
+	if (s->target == CG_TARGET_CPU)
+		return cpu_valid(s, p);
 	if (s->target != CG_TARGET_CUDA)
 		return true;
 	for (int i = 0; i < te_graph_nstages(s->g); i++) {
@@ -813,9 +817,13 @@ void srch_point_default(const srch_space *s, srch_point *p)
 }
 
 /* Make a GPU point valid: one thread, one block, no caches; an HLS point:
- * nothing unrolled, the innermost loop pipelined. */
+ * nothing unrolled, the innermost loop pipelined; a CPU point: nothing
+ * unrolled. */
 static void repair(const srch_space *s, srch_point *p)
 {
+	for (int i = 0; s->target == CG_TARGET_CPU && i < s->nknobs; i++)
+		if (s->knobs[i].role == SRCH_ROLE_UNROLL)
+			p->v[s->knobs[i].slot] = 0;
 	for (int i = 0; s->target == CG_TARGET_HLS && i < s->nknobs; i++) {
 		const srch_knob *k = &s->knobs[i];
 		int64_t *v = &p->v[k->slot];
@@ -913,7 +921,7 @@ bool srch_point_move(const srch_space *s, const srch_point *p, srch_dir d, srch_
 		v[d.from] /= f;
 		v[d.to] *= f;
 	}
-	if (s->target != CG_TARGET_CPU && !srch_point_valid(s, q)) {
+	if (!srch_point_valid(s, q)) {
 		*q = *p;
 		return false;
 	}
@@ -1077,12 +1085,60 @@ static int last_s0(const nest *ns)
 	return at;
 }
 
+/* The loops the CPU's UNROLL choice `unroll` unrolls (names into out,
+ * TE_MAX_RANK + 1 at most): their number. */
+static int cpu_unrolled(const plan *pl, int unroll, char out[][SCH_MAX_NAME])
+{
+	int n = 0;
+
+	if (unroll == 1 || unroll == 2)
+		axis_part(pl, pl->rd[pl->nrd - 1], 2, out[n++]);
+	if (unroll == 2)
+		axis_part(pl, pl->sp[pl->nsp - 1], 2, out[n++]);
+	for (int i = 0; unroll == 3 && i + 1 < pl->nsp; i++)
+		axis_part(pl, pl->sp[i], pl->sparts - 1, out[n++]);
+	return n;
+}
+
+/* Does every stage's body unroll into at most LIR_MAX_UNROLL copies (the
+ * product of its unrolled loops' trip counts), which lowering refuses to
+ * pass?  The stages computed inside another sit outside its unrolled
+ * loops (PLACE 2 is at the consumer's first S1 loop), so each stage's own
+ * loops are the whole product. */
+static bool cpu_valid(const srch_space *s, const srch_point *p)
+{
+	for (int i = 0; i < te_graph_nstages(s->g); i++) {
+		const te_stage *st = te_graph_stage(s->g, i);
+		char unrolled[TE_MAX_RANK + 1][SCH_MAX_NAME];
+		int64_t copies = 1;
+		int nun;
+		nest ns;
+		plan pl;
+
+		if (st->kind != TE_STAGE_COMPUTE || inlined(s, p, i))
+			continue;
+		plan_axes(st, s->target, &pl);
+		nun = cpu_unrolled(&pl, choice(s, p, i, SRCH_ROLE_UNROLL, -1), unrolled);
+		if (nun == 0)
+			continue;
+		build_nest(&pl, s, p, choice(s, p, i, SRCH_ROLE_ORDER, -1), &ns);
+		for (int k = 0; k < nun; k++) {
+			int at = nest_find(&ns, unrolled[k]);
+
+			copies *= at >= 0 ? ns.ext[at] : 1;
+			if (copies > LIR_MAX_UNROLL)
+				return false;
+		}
+	}
+	return true;
+}
+
 static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, rt_buf *b)
 {
 	const char *nm = pl->st->name;
 	int id = pl->st->id, par = choice(s, p, id, SRCH_ROLE_PAR, -1);
-	int unroll = choice(s, p, id, SRCH_ROLE_UNROLL, -1);
-	char loop[SCH_MAX_NAME];
+	char loop[SCH_MAX_NAME], unrolled[TE_MAX_RANK + 1][SCH_MAX_NAME];
+	int nun = cpu_unrolled(pl, choice(s, p, id, SRCH_ROLE_UNROLL, -1), unrolled);
 	const char *at;
 
 	if (par) {
@@ -1098,18 +1154,8 @@ static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, n
 		axis_part(pl, pl->sp[pl->nsp - 1], pl->sparts - 1, loop);
 		rt_buf_printf(b, "vectorize %s %s\n", nm, loop);
 	}
-	if (unroll == 1 || unroll == 2) {
-		axis_part(pl, pl->rd[pl->nrd - 1], 2, loop);
-		rt_buf_printf(b, "unroll %s %s\n", nm, loop);
-	}
-	if (unroll == 2) {
-		axis_part(pl, pl->sp[pl->nsp - 1], 2, loop);
-		rt_buf_printf(b, "unroll %s %s\n", nm, loop);
-	}
-	for (int i = 0; unroll == 3 && i + 1 < pl->nsp; i++) {
-		axis_part(pl, pl->sp[i], pl->sparts - 1, loop);
-		rt_buf_printf(b, "unroll %s %s\n", nm, loop);
-	}
+	for (int i = 0; i < nun; i++)
+		rt_buf_printf(b, "unroll %s %s\n", nm, unrolled[i]);
 	if (choice(s, p, id, SRCH_ROLE_CW, -1) && (at = before_reduce(ns)))
 		rt_buf_printf(b, "cache_write %s %s local\n", nm, at);
 	for (int k = 0; k < s->nknobs; k++)

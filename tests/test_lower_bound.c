@@ -5,8 +5,9 @@
  * minutes, lowers within a small part of it; a budget too small for it is
  * a user error, never an internal one), and a sweep of random points of
  * every example's CPU, GPU and HLS spaces: each lowers within the budget
- * at the example's default shape, or is refused by the unroll limit (or,
- * for GPU points, by the dependence check's budget: a known limitation).
+ * at the example's default shape (or, for GPU points, is refused by the
+ * dependence check's budget: a known limitation); the space never holds
+ * a point the unroll limit refuses.
  *
  * test_lower_bound --ops TE SCHED [N]: print the smallest budget under
  * which TE (at its own shape) lowers with SCHED, or with N, the time of
@@ -164,6 +165,79 @@ START_TEST(every_budget_fails_cleanly)
 }
 END_TEST
 
+/* ---- the difffuzz hangs (tests/difffuzz/findings.txt) ---- */
+
+/* conv2d case 180 of seed 2000 (a GPU binding lowered for the CPU: its
+ * dependence check took isl minutes in isl_union_map_deltas, which isl's
+ * operation count does not see) and case 84 of seed 1 (its AST took
+ * minutes sorting band pieces that carried the compute_at footprint's
+ * constraints). */
+static const struct {
+	te_define shape[9];
+	const char *sched;
+} hangs[] = {
+	{{{"N", 1}, {"C", 1}, {"H", 5}, {"W", 9}, {"K", 3}, {"R", 3}, {"S", 2}, {"stride", 1}, {"pad", 1}},
+	 "split O p parts=4\nsplit O p.i 1\nsplit O q 10\nsplit O c 2\nsplit O r 5\nsplit O r.i 4\n"
+	 "split O s parts=3\n"
+	 "reorder O s.o q.i p.i.o r.i.o k q.o p.o c.i n p.i.i c.o r.o s.i r.i.i\n"
+	 "bind O p.o blockIdx.x\nbind O n threadIdx.x\ncache_read F O c.o local\nsplit F.local d3 2\n"
+	 "split Ip c 3\nsplit Ip h 5\nsplit Ip w 8\nparallel Ip h.i\ncompute_at Ip O q.o\n"},
+	{{{"N", 1}, {"C", 4}, {"H", 8}, {"W", 9}, {"K", 7}, {"R", 5}, {"S", 5}, {"stride", 1}, {"pad", 0}},
+	 "split O k parts=7\nsplit O p 5\nsplit O q 5\nsplit O r 2\nsplit O r.i 3\n"
+	 "reorder O q.o p.o r.i.o k.o r.i.i k.i c p.i q.i s r.o n\nparallel O k.i\n"
+	 "split Ip n 1\nsplit Ip h 5\nsplit Ip h.i 1\ncache_read I Ip c stack perm=3,2,1,0\n"
+	 "split I.stack d3 2\ncompute_at Ip O r.i.i\n"},
+};
+
+static te_graph *example_at(const char *name, const te_define *defs, int ndefs, isl_ctx *ctx);
+
+/* Each lowers within the default limits and computes what the reference does. */
+START_TEST(difffuzz_hangs_lower)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = example_at("conv2d", hangs[_i].shape, 9, ctx);
+	rt_error err;
+	lir_func *f = lower_text(g, hangs[_i].sched, ctx, 0, &err);
+
+	ck_assert_msg(f != NULL, "%s", err.msg);
+	ck_assert_msg(lir_verify(f, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(check_kernel(g, f), "");
+	lir_func_free(f);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* Under a CPU-time limit too small for it, case 180 is refused with the
+ * limit's user error (whichever phase passes it first), isl's abort is
+ * lifted, and the next lowering on the context succeeds. */
+START_TEST(cpu_limit_is_a_user_error)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = example_at("conv2d", hangs[0].shape, 9, ctx);
+	sch_schedule *s;
+	rt_error err;
+	lir_func *f;
+
+	rt_error_clear(&err);
+	s = sch_parse(hangs[0].sched, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	f = lir_lower_limited(g, s, ctx, "k", 0, 0.05, &err);
+	ck_assert_ptr_null(f);
+	ck_assert_msg(strstr(err.msg, "schedule too complex to analyse: the ") &&
+			      strstr(err.msg, " needs more than 0.05 s of CPU time (the caller's limit)"),
+		      "%s", err.msg);
+	ck_assert_int_eq(isl_ctx_aborted(ctx), 0);
+	rt_error_clear(&err);
+	f = lir_lower(g, s, ctx, "k", &err);
+	ck_assert_msg(f != NULL, "%s", err.msg);
+	lir_func_free(f);
+	sch_free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /* ---- the unroll limit ---- */
 
 static const char gemm_te[] =
@@ -224,12 +298,78 @@ START_TEST(unroll_limit)
 }
 END_TEST
 
+/* ---- the CPU space's unroll knob stays within LIR_MAX_UNROLL ---- */
+
+/* Set split knob (stage 0's compute, axis `axis`) of gemm's CPU space to
+ * `f` (its parts), and its UNROLL choice to `unroll`. */
+static void set_gemm_point(const srch_space *sp, srch_point *p, int axis, const int64_t *f, int unroll)
+{
+	for (int k = 0; k < sp->nknobs; k++) {
+		const srch_knob *kn = &sp->knobs[k];
+
+		if (kn->kind == SRCH_SPLIT && kn->axis == axis)
+			memcpy(&p->v[kn->slot], f, (size_t)kn->nparts * sizeof(f[0]));
+		if (kn->kind == SRCH_CHOICE && kn->role == SRCH_ROLE_UNROLL)
+			p->v[kn->slot] = unroll;
+	}
+}
+
+/* UNROLL 2 of a 1024^3 GEMM unrolls R2 of k (128 here) and S2 of j: 32
+ * makes 4096 copies (the limit: valid, and it lowers), 64 makes 8192 (not
+ * a point of the space: invalid, never reached by a move, and lowering
+ * would refuse it). */
+START_TEST(cpu_space_unroll_within_limit)
+{
+	static const te_define big[] = {{"M", 1024}, {"N", 1024}, {"K", 1024}};
+	static const int64_t k128[3] = {8, 1, 128}, j32[4] = {1, 32, 32, 1}, j64[4] = {1, 16, 64, 1};
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = graph_of(gemm_te, big, 3, ctx);
+	srch_space *sp = calloc(1, sizeof(*sp));
+	srch_point at, over, moved;
+	rt_error err;
+	char *text;
+	lir_func *f;
+	bool reached = false;
+
+	rt_error_clear(&err);
+	ck_assert_msg(srch_space_init(sp, g, CG_TARGET_CPU, &err) == 0, "%s", err.msg);
+	srch_point_default(sp, &at);
+	set_gemm_point(sp, &at, 2, k128, 2);
+	set_gemm_point(sp, &at, 1, j32, 2);
+	ck_assert(srch_point_valid(sp, &at));
+	text = srch_point_schedule(sp, &at);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(strstr(text, "unroll C k.i.i\nunroll C j.i.i.o\n"), "%s", text);
+	f = lower_text(g, text, ctx, 0, &err);
+	ck_assert_msg(f != NULL, "%s\n%s", err.msg, text);
+	lir_func_free(f);
+	free(text);
+	over = at;
+	set_gemm_point(sp, &over, 1, j64, 2);
+	ck_assert(!srch_point_valid(sp, &over));
+	text = srch_point_schedule(sp, &over);
+	f = lower_text(g, text, ctx, 0, &err);
+	ck_assert_ptr_null(f);
+	ck_assert_msg(strstr(err.msg, "(LIR_MAX_UNROLL)"), "%s", err.msg);
+	free(text);
+	for (int d = 0; d < srch_space_ndirs(sp); d++)
+		if (srch_point_move(sp, &at, srch_space_dir(sp, d), &moved)) {
+			ck_assert(srch_point_valid(sp, &moved));
+			reached |= srch_point_equal(sp, &moved, &over);
+		}
+	ck_assert(!reached);
+	free(sp);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /* ---- random points of the tuner's spaces ---- */
 
 #define POINTS_PER_SPACE 3
 
-/* examples/NAME.te at its default shape, verified. */
-static te_graph *default_example(const char *name, isl_ctx *ctx)
+/* examples/NAME.te with its params overridden by defs, verified. */
+static te_graph *example_at(const char *name, const te_define *defs, int ndefs, isl_ctx *ctx)
 {
 	char path[1024], *src;
 	te_graph *g;
@@ -237,9 +377,15 @@ static te_graph *default_example(const char *name, isl_ctx *ctx)
 	snprintf(path, sizeof(path), "%s/examples/%s.te", root(), name);
 	src = read_text(path);
 	ck_assert_msg(src != NULL, "cannot read %s", path);
-	g = graph_of(src, NULL, 0, ctx);
+	g = graph_of(src, defs, ndefs, ctx);
 	free(src);
 	return g;
+}
+
+/* examples/NAME.te at its default shape, verified. */
+static te_graph *default_example(const char *name, isl_ctx *ctx)
+{
+	return example_at(name, NULL, 0, ctx);
 }
 
 START_TEST(tuner_points_lower_within_budget)
@@ -268,8 +414,7 @@ START_TEST(tuner_points_lower_within_budget)
 			 * loops fuse four axes can need more than the budget in
 			 * the dependence check (they took isl over 6 minutes
 			 * before the budget); they are refused, in seconds. */
-			ck_assert_msg(f || strstr(err.msg, "(LIR_MAX_UNROLL)") ||
-					      (targets[t] == CG_TARGET_CUDA &&
+			ck_assert_msg(f || (targets[t] == CG_TARGET_CUDA &&
 					       strstr(err.msg, "the dependence check needs more than")),
 				      "%s target %d point %d: %s\n%s", examples[_i], t, k, err.msg, text);
 			ck_assert_msg(!f || lir_verify(f, &err) == 0, "%s: invalid lir: %s\n%s", examples[_i],
@@ -355,8 +500,8 @@ out:
  */
 int main(int argc, char **argv)
 {
-	Suite *s = suite_create("lower_bound");
-	TCase *tc = tcase_create("lower_bound");
+	Suite *s;
+	TCase *tc, *limits;
 	SRunner *sr;
 	int failed, part = 0, nparts = 1;
 
@@ -370,13 +515,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: test_lower_bound [PART NPARTS] | --ops TE SCHED [N]\n");
 		return EXIT_FAILURE;
 	}
+	s = suite_create("lower_bound");
+	tc = tcase_create("lower_bound");
 	tcase_set_timeout(tc, 900);
+	/* The limits ("limits": CK_RUN_CASE=limits runs them alone) in part 1,
+	 * beside the reproducer's budgets in part 0. */
 	if (part == 0) {
 		tcase_add_test(tc, repro_lowers_within_budget);
 		tcase_add_test(tc, repro_matches_reference);
 		tcase_add_test(tc, small_budget_is_a_user_error);
 		tcase_add_test(tc, every_budget_fails_cleanly);
-		tcase_add_loop_test(tc, unroll_limit, 0, sizeof(unrolls) / sizeof(unrolls[0]));
+	}
+	if (part == 1 % nparts) {
+		limits = tcase_create("limits");
+		tcase_set_timeout(limits, 900);
+		tcase_add_loop_test(limits, unroll_limit, 0, sizeof(unrolls) / sizeof(unrolls[0]));
+		tcase_add_test(limits, cpu_space_unroll_within_limit);
+		tcase_add_loop_test(limits, difffuzz_hangs_lower, 0, sizeof(hangs) / sizeof(hangs[0]));
+		tcase_add_test(limits, cpu_limit_is_a_user_error);
+		suite_add_tcase(s, limits);
 	}
 	for (int i = part; i < NEXAMPLES; i += nparts)
 		tcase_add_loop_test(tc, tuner_points_lower_within_budget, i, i + 1);
