@@ -358,6 +358,7 @@ START_TEST(cpu_space_unroll_within_limit)
 			reached |= srch_point_equal(sp, &moved, &over);
 		}
 	ck_assert(!reached);
+	srch_space_release(sp);
 	free(sp);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
