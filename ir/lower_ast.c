@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_buf.h"
 #include "rt_math.h"
 
 #define TR_MAX_DEPTH 128
@@ -712,18 +713,32 @@ static lir_stmt *tr_node(tr *T, __isl_keep isl_ast_node *node)
  * concurrent iterations: such a schedule is refused.
  */
 
-#define PLACE_MAX 256
+/* Lists of statements (the path, the lowest common ancestors, the
+ * islands) are rt_bufs of pointers: they grow with the nest, however deep
+ * or wide, and an allocation that fails is seen once, at the end. */
+static int nstmts(const rt_buf *b)
+{
+	return (int)(b->n / sizeof(const lir_stmt *));
+}
+
+static const lir_stmt *stmt_at(const rt_buf *b, int i)
+{
+	return ((const lir_stmt *const *)(const void *)b->p)[i];
+}
+
+static void stmt_push(rt_buf *b, const lir_stmt *s)
+{
+	rt_buf_put(b, (const void *)&s, sizeof(s));
+}
 
 typedef struct place {
 	tr *T;
-	const lir_stmt *path[PLACE_MAX]; /* from the root to the current statement */
-	int depth;
+	rt_buf path;                     /* from the root to the current statement */
 	int pass;                        /* 0: find the lowest common statement; 1: check */
-	const lir_stmt *lca[LW_MAX_STAGES][PLACE_MAX];
-	int lca_depth[LW_MAX_STAGES];    /* -1: no use seen */
+	rt_buf lca[LW_MAX_STAGES];       /* a path from the root */
+	int lca_depth[LW_MAX_STAGES];    /* its statements in common with every use; -1: no use seen */
 	/* pass 1: the topmost parallel loops naming tiles, under which uses sit */
-	int nisland[LW_MAX_STAGES];
-	const lir_stmt *island[LW_MAX_STAGES][64];
+	rt_buf island[LW_MAX_STAGES];
 	bool bare[LW_MAX_STAGES];
 } place;
 
@@ -753,30 +768,30 @@ static bool names_tile(const tr *T, int b, const lir_stmt *s)
 
 static void note_use(place *P, int buf)
 {
-	int x = local_stage(P->T->L, buf), n;
+	int x = local_stage(P->T->L, buf), depth = nstmts(&P->path), n;
 
 	if (x < 0)
 		return;
 	if (P->pass == 0) {
 		if (P->lca_depth[x] < 0) {
-			memcpy(P->lca[x], P->path, P->depth * sizeof(P->path[0]));
-			P->lca_depth[x] = P->depth;
+			rt_buf_put(&P->lca[x], P->path.p, P->path.n);
+			P->lca_depth[x] = nstmts(&P->lca[x]);
 			return;
 		}
-		for (n = 0; n < P->lca_depth[x] && n < P->depth && P->lca[x][n] == P->path[n]; n++)
+		for (n = 0; n < P->lca_depth[x] && n < depth && stmt_at(&P->lca[x], n) == stmt_at(&P->path, n); n++)
 			;
 		P->lca_depth[x] = n;
 		return;
 	}
-	for (int i = P->lca_depth[x]; i < P->depth; i++) {
-		const lir_stmt *s = P->path[i];
+	for (int i = P->lca_depth[x]; i < depth; i++) {
+		const lir_stmt *s = stmt_at(&P->path, i);
 
 		if (s->kind == LIR_FOR && s->u.loop.kind != LIR_SERIAL && s->u.loop.kind != LIR_VECTORIZED &&
 		    s->u.loop.kind != LIR_UNROLLED && s->u.loop.kind != LIR_PIPELINED && names_tile(P->T, x, s)) {
-			for (n = 0; n < P->nisland[x] && P->island[x][n] != s; n++)
+			for (n = 0; n < nstmts(&P->island[x]) && stmt_at(&P->island[x], n) != s; n++)
 				;
-			if (n == P->nisland[x] && n < 64)
-				P->island[x][P->nisland[x]++] = s;
+			if (n == nstmts(&P->island[x]))
+				stmt_push(&P->island[x], s);
 			return;
 		}
 	}
@@ -795,9 +810,9 @@ static void place_expr(place *P, const lir_expr *e)
 
 static void place_stmt(place *P, const lir_stmt *s)
 {
-	if (!s || P->depth == PLACE_MAX)
+	if (!s || P->path.oom)
 		return;
-	P->path[P->depth++] = s;
+	stmt_push(&P->path, s);
 	switch (s->kind) {
 	case LIR_FOR:
 		place_expr(P, s->u.loop.lo);
@@ -828,7 +843,8 @@ static void place_stmt(place *P, const lir_stmt *s)
 	default:
 		break;
 	}
-	P->depth--;
+	if (P->path.n >= sizeof(s))
+		P->path.n -= sizeof(s);
 }
 
 /* Turn statement s, in place, into `allocate buf { <old s> }`. */
@@ -862,22 +878,31 @@ static int place_allocs(tr *T, lir_stmt *body)
 			P->lca_depth[x] = 1; /* the body itself */
 	P->pass = 1;
 	place_stmt(P, body);
+	for (int x = 0; x < L->nstages && !rc; x++)
+		if (P->path.oom || P->lca[x].oom || P->island[x].oom)
+			rc = lw_fail(L, 0, 0, "out of memory");
 	for (int x = 0; x < L->nstages && !rc; x++) {
-		if (P->nisland[x] && P->bare[x]) {
-			const lir_stmt *loop = P->island[x][0];
+		if (nstmts(&P->island[x]) && P->bare[x]) {
+			const lir_stmt *loop = stmt_at(&P->island[x], 0);
 
 			rc = lw_fail(L, L->st[x].step_line, L->st[x].step_col,
 				     "%s: its tiles cannot be kept apart: isl placed uses of one tile inside and outside the %s loop '%s'; "
 				     "attach it inside that loop",
 				     L->st[x].name, lir_for_kind_name(loop->u.loop.kind),
 				     lir_func_var(T->f, loop->u.loop.var)->name);
-		} else if (P->nisland[x]) {
+		} else if (nstmts(&P->island[x])) {
 			/* One buffer per iteration of each parallel loop that names tiles. */
-			for (int i = 0; i < P->nisland[x] && !rc; i++)
-				rc = wrap_in_place(T, ((lir_stmt *)P->island[x][i])->u.loop.body, L->st[x].buf);
+			for (int i = 0; i < nstmts(&P->island[x]) && !rc; i++)
+				rc = wrap_in_place(T, ((lir_stmt *)stmt_at(&P->island[x], i))->u.loop.body,
+						   L->st[x].buf);
 		} else if (P->lca_depth[x] > 0) {
-			rc = wrap_in_place(T, (lir_stmt *)P->lca[x][P->lca_depth[x] - 1], L->st[x].buf);
+			rc = wrap_in_place(T, (lir_stmt *)stmt_at(&P->lca[x], P->lca_depth[x] - 1), L->st[x].buf);
 		}
+	}
+	rt_buf_free(&P->path);
+	for (int x = 0; x < LW_MAX_STAGES; x++) {
+		rt_buf_free(&P->lca[x]);
+		rt_buf_free(&P->island[x]);
 	}
 	free(P);
 	return rc;
