@@ -296,16 +296,28 @@ static void seed_one(const srch_space *s, const srch_machine *m, int variant, sr
 	}
 }
 
+/* Variant v of the construction: the shapes, with RF variants 1 and 2
+ * (where a stage has the knob) right after the first shape. */
+static void seed_variant(const srch_space *s, const srch_machine *m, int v, srch_point *p)
+{
+	int rf = v == 1 || v == 2 ? v : 0;
+
+	seed_one(s, m, rf ? 0 : v > 2 ? v - 2 : v, p);
+	for (int k = 0; rf && k < s->nknobs; k++)
+		if (s->knobs[k].role == SRCH_ROLE_RF)
+			p->v[s->knobs[k].slot] = rf < s->knobs[k].nchoices ? rf : s->knobs[k].nchoices - 1;
+}
+
 int srch_seed_points(const srch_space *s, const srch_machine *m, srch_point *out, int max)
 {
-	int n = 0, nshapes = (int)(sizeof(shapes32) / sizeof(shapes32[0]));
+	int n = 0, nvariants = (int)(sizeof(shapes32) / sizeof(shapes32[0])) + 2;
 
 	if (s->target != CG_TARGET_CPU)
 		return 0;
-	for (int v = 0; v < nshapes && n < max && n < SRCH_SEED_MAX; v++) {
+	for (int v = 0; v < nvariants && n < max && n < SRCH_SEED_MAX; v++) {
 		bool dup = false;
 
-		seed_one(s, m, v, &out[n]);
+		seed_variant(s, m, v, &out[n]);
 		for (int i = 0; i < n && !dup; i++)
 			dup = srch_point_equal(s, &out[i], &out[n]);
 		if (!dup && srch_point_valid(s, &out[n]))

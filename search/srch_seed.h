@@ -19,7 +19,9 @@
  * registers, {4x2, 6x2, 3x4, 4x1} on 16, each with and without packing.
  * Other compute stages vectorize the innermost axis, inline or compute_at
  * injective producers; outer loops run in parallel when the target has
- * more than one thread.  Every constructed point is a point of the space
+ * more than one thread.  Where a stage has the rfactor knob (RF), the
+ * first shape is also offered with RF 1 (the reduction in vector lanes)
+ * and 2 (also in threads), right after it.  Every constructed point is a point of the space
  * (srch_point_valid), so an explorer can start from it.
  */
 #ifndef FTC_SRCH_SEED_H

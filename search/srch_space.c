@@ -41,6 +41,24 @@
  * 0 root, 1 compute_at (CPU only).  An inlined stage's other knobs are
  * ignored; a compute_at into an inlined consumer falls back to root.
  *
+ * RF (CPU; issue 15 item 5, issue 16 item 2).  A sum, max or min whose
+ * innermost reduce axis r (extent >= RF_MIN_EXTENT, a multiple of
+ * RF_LANES) is either the last index of every load it indexes (a row
+ * reduction: softmax's Mx and Sum, gemv) or the stage's only long work
+ * (fewer than threads x RF_LANES outputs: a sum to a scalar) gets RF:
+ *   1: split S r RF_LANES; rfactor S r.i; S.rf loops: spatial axes, the
+ *      other reduce loops, r.i; parallel S.rf <first spatial loop> (when
+ *      PAR is on); cache_write S.rf <last spatial loop> local (the lanes'
+ *      partial results stay in a register); vectorize S.rf r.i;
+ *   2 (few outputs, more than one thread, the outermost reduce axis q
+ *      divided by the threads): split S q parts=THREADS; rfactor S q.o;
+ *      then as 1 on S.rf (S.rf.rf), q.o outermost and parallel, the
+ *      cache_write at the last spatial loop or q.o (examples/sum.sched).
+ * S and S.rf add up the partial results in naive nests.  With RF on, the
+ * stage's other knobs (splits, order, unroll, cw, cache_reads) are
+ * ignored, PAR only says whether S.rf runs its rows in parallel, and a
+ * compute_at of S or into S falls back to root.
+ *
  * GPU.  Spatial parts: blockIdx, vthread, threadIdx, inner.  Block loops
  * bind to blockIdx.x/y/z in axis order, or (BFUSE, and always with more
  * than 3 spatial axes) are fused into one blockIdx.x loop; part 1 loops
@@ -84,6 +102,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lower.h"
 #include "rt_buf.h"
@@ -114,6 +133,8 @@ static const int gpu_orders[2][7] = {
 #define GPU_MAX_THREAD_Z 64
 #define GPU_MAX_GRID_YZ 65535
 #define RANDOM_TRIES 1000
+#define RF_LANES 16       /* f32 lanes of an AVX-512 vector: RF's partial sums */
+#define RF_MIN_EXTENT 64  /* the shortest innermost reduce axis RF is offered on */
 
 /* ---- integers ---- */
 
@@ -356,6 +377,57 @@ static int first_reducing_reader(const te_graph *g, cg_target_kind target, int t
 	return -1;
 }
 
+/* Is axis `axis` the last index of every load of e that it indexes
+ * (*any: some load does)? */
+static bool contiguous_in(const te_expr *e, int axis, bool *any)
+{
+	if (e->op == TE_LOAD) {
+		for (int i = 0; i < e->nargs; i++) {
+			const te_expr *x = e->args[i];
+			bool last = i + 1 == e->nargs && x->op == TE_AXIS && x->index == axis;
+			bool used = false;
+
+			if (!last && !contiguous_in(x, axis, &used))
+				return false;
+			if (!last && used)
+				return false;
+			*any |= last || used;
+		}
+		return true;
+	}
+	if (e->op == TE_AXIS && e->index == axis)
+		*any = true;
+	for (int i = 0; i < e->nargs; i++)
+		if (!contiguous_in(e->args[i], axis, any))
+			return false;
+	return true;
+}
+
+/* The choices of RF for stage pl->st (see the top): 0 (no knob), 2 or 3. */
+static int rf_choices(const srch_space *s, const plan *pl)
+{
+	const te_stage *st = pl->st;
+	int64_t outputs = 1, r, q;
+	bool any = false, few, row;
+
+	if (s->target != CG_TARGET_CPU || !pl->reducing || st->reduce == TE_RED_NONE)
+		return 0;
+	r = st->axes[pl->rd[pl->nrd - 1]].extent;
+	q = st->axes[pl->rd[0]].extent;
+	if (r < RF_MIN_EXTENT || r % RF_LANES)
+		return 0;
+	for (int i = 0; i < pl->nsp; i++)
+		outputs *= st->axes[pl->sp[i]].extent;
+	few = outputs < (int64_t)s->threads * RF_LANES;
+	row = contiguous_in(st->body, pl->rd[pl->nrd - 1], &any) && any;
+	if (!few && !row)
+		return 0;
+	if (!few || s->threads < 2 || q % s->threads ||
+	    (pl->nrd == 1 && (q / s->threads) % RF_LANES))
+		return 2;
+	return 3;
+}
+
 /* ---- building the space ---- */
 
 static srch_knob *add_knob(srch_space *s, const te_stage *st, srch_knob_kind kind, srch_role role,
@@ -486,6 +558,8 @@ static int add_stage(srch_space *s, const te_stage *st, rt_error *err)
 		rc = add_choice(s, st, SRCH_ROLE_PART, 3, -1, "partition of the output tile", "part", err);
 	if (!rc && pl.reducing)
 		rc = add_cache_reads(s, st, err);
+	if (!rc && rf_choices(s, &pl))
+		rc = add_choice(s, st, SRCH_ROLE_RF, rf_choices(s, &pl), -1, "rfactor", "rf", err);
 	if (!rc)
 		rc = add_placement(s, st, err);
 	return rc;
@@ -551,13 +625,15 @@ static int assign_slots(srch_space *s, rt_error *err)
 	return 0;
 }
 
-int srch_space_init(srch_space *s, const te_graph *g, cg_target_kind target, rt_error *err)
+/* srch_space_init with `threads` threads of parallel loops. */
+static int space_init(srch_space *s, const te_graph *g, cg_target_kind target, int threads, rt_error *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->g = g;
 	s->target = target;
 	s->max_threads_per_block = 1024;
 	s->max_shared_bytes = 48 * 1024;
+	s->threads = threads > 0 ? threads : 1;
 	for (int i = 0; i < te_graph_nstages(g); i++) {
 		const te_stage *st = te_graph_stage(g, i);
 
@@ -570,9 +646,14 @@ int srch_space_init(srch_space *s, const te_graph *g, cg_target_kind target, rt_
 	return 0;
 }
 
+int srch_space_init(srch_space *s, const te_graph *g, cg_target_kind target, rt_error *err)
+{
+	return space_init(s, g, target, (int)sysconf(_SC_NPROCESSORS_ONLN), err);
+}
+
 int srch_space_init_for(srch_space *s, const te_graph *g, const cg_target *t, rt_error *err)
 {
-	if (srch_space_init(s, g, t->kind, err))
+	if (space_init(s, g, t->kind, t->threads > 0 ? t->threads : (int)sysconf(_SC_NPROCESSORS_ONLN), err))
 		return -1;
 	if (t->max_threads_per_block > 0)
 		s->max_threads_per_block = t->max_threads_per_block;
@@ -610,6 +691,12 @@ static bool inlined(const srch_space *s, const srch_point *p, int stage)
 {
 	return te_graph_stage(s->g, stage)->nreduce == 0 &&
 	       choice(s, p, stage, SRCH_ROLE_PLACE, only_consumer(s->g, stage)) == 1;
+}
+
+/* Is RF on for stage id? */
+static bool rf_on(const srch_space *s, const srch_point *p, int id)
+{
+	return s->target == CG_TARGET_CPU && choice(s, p, id, SRCH_ROLE_RF, -1) > 0;
 }
 
 /* ---- validity ---- */
@@ -1115,7 +1202,7 @@ static bool cpu_valid(const srch_space *s, const srch_point *p)
 		nest ns;
 		plan pl;
 
-		if (st->kind != TE_STAGE_COMPUTE || inlined(s, p, i))
+		if (st->kind != TE_STAGE_COMPUTE || inlined(s, p, i) || rf_on(s, p, i)) /* RF: no unrolling */
 			continue;
 		plan_axes(st, s->target, &pl);
 		nun = cpu_unrolled(&pl, choice(s, p, i, SRCH_ROLE_UNROLL, -1), unrolled);
@@ -1561,6 +1648,68 @@ static void emit_hls(const srch_space *s, const srch_point *p, const plan *pl, n
 	}
 }
 
+/* "NAME" with "SUFFIX" appended into out. */
+static void named(char out[SCH_MAX_NAME], const char *name, const char *suffix)
+{
+	snprintf(out, SCH_MAX_NAME, "%s%s", name, suffix);
+}
+
+/* RF's vector part on stage `st` (S or S.rf) whose reduce loops are
+ * red[0..nred) (the last, `r`, long): split, rfactor into st.rf, the
+ * lanes innermost, parallel `par` (NULL: none), cache_write at `cw`
+ * (NULL: none), vectorize.  `lead` (NULL: none) goes outermost; sp are
+ * the spatial loops. */
+static void emit_rf_lanes(rt_buf *b, const char *st, char sp[][SCH_MAX_NAME], int nsp, const char *lead,
+			  char red[][SCH_MAX_NAME], int nred, const char *par, const char *cw)
+{
+	char rf[SCH_MAX_NAME], lanes[SCH_MAX_NAME];
+
+	named(rf, st, ".rf");
+	named(lanes, red[nred - 1], ".i");
+	rt_buf_printf(b, "split %s %s %d\nrfactor %s %s\nreorder %s", st, red[nred - 1], RF_LANES, st, lanes, rf);
+	if (lead)
+		rt_buf_printf(b, " %s", lead);
+	for (int i = 0; i < nsp; i++)
+		rt_buf_printf(b, " %s", sp[i]);
+	for (int i = 0; i + 1 < nred; i++)
+		rt_buf_printf(b, " %s", red[i]);
+	rt_buf_printf(b, " %s.o %s\n", red[nred - 1], lanes);
+	if (par)
+		rt_buf_printf(b, "parallel %s %s\n", rf, par);
+	if (cw)
+		rt_buf_printf(b, "cache_write %s %s local\n", rf, cw);
+	rt_buf_printf(b, "vectorize %s %s\n", rf, lanes);
+}
+
+/* The RF recipe of stage pl->st (see the top). */
+static void emit_rf(const srch_space *s, const srch_point *p, const plan *pl, rt_buf *b)
+{
+	const te_stage *st = pl->st;
+	char sp[TE_MAX_RANK][SCH_MAX_NAME], red[TE_MAX_REDUCE + 1][SCH_MAX_NAME], lead[SCH_MAX_NAME];
+	char stage[SCH_MAX_NAME];
+	int nred = 0, q = pl->rd[0], r = pl->rd[pl->nrd - 1];
+	bool threads = choice(s, p, st->id, SRCH_ROLE_RF, -1) == 2;
+	const char *last_sp = st->rank ? st->axes[st->rank - 1].name : NULL;
+
+	for (int a = 0; a < st->rank; a++)
+		named(sp[a], st->axes[a].name, "");
+	/* S's reduce loops (q's inner part for 2), the long axis r last */
+	for (int a = st->rank; a < st->rank + st->nreduce; a++)
+		if (a != r)
+			named(red[nred++], st->axes[a].name, threads && a == q ? ".i" : "");
+	named(red[nred++], st->axes[r].name, threads && q == r ? ".i" : "");
+	if (!threads) {
+		emit_rf_lanes(b, st->name, sp, st->rank, NULL, red, nred,
+			      pl->nsp && choice(s, p, st->id, SRCH_ROLE_PAR, -1) ? st->axes[pl->sp[0]].name : NULL,
+			      last_sp);
+		return;
+	}
+	named(lead, st->axes[q].name, ".o");
+	named(stage, st->name, ".rf");
+	rt_buf_printf(b, "split %s %s parts=%d\nrfactor %s %s\n", st->name, st->axes[q].name, s->threads, st->name, lead);
+	emit_rf_lanes(b, stage, sp, st->rank, lead, red, nred, lead, last_sp ? last_sp : lead);
+}
+
 /* compute_at of stage id into its consumer, unless that is inlined. */
 static void emit_attach(const srch_space *s, const srch_point *p, int id, rt_buf *b)
 {
@@ -1569,7 +1718,7 @@ static void emit_attach(const srch_space *s, const srch_point *p, int id, rt_buf
 	char loop[SCH_MAX_NAME];
 	plan pc;
 
-	if (v != (st->nreduce == 0 ? 2 : 1) || inlined(s, p, c))
+	if (v != (st->nreduce == 0 ? 2 : 1) || inlined(s, p, c) || rf_on(s, p, id) || rf_on(s, p, c))
 		return;
 	plan_axes(te_graph_stage(s->g, c), s->target, &pc);
 	axis_part(&pc, pc.sp[0], 1, loop);
@@ -1592,6 +1741,10 @@ char *srch_point_schedule(const srch_space *s, const srch_point *p)
 			continue;
 		}
 		plan_axes(st, s->target, &pl);
+		if (rf_on(s, p, i)) {
+			emit_rf(s, p, &pl, &b); /* no compute_at of an RF stage */
+			continue;
+		}
 		emit_tiling(s, p, &pl, &ns, &b);
 		if (s->target == CG_TARGET_CPU)
 			emit_cpu(s, p, &pl, &ns, &b);

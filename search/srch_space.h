@@ -11,6 +11,9 @@
  *     loops to fuse and parallelize, vectorize the innermost spatial loop
  *     or not, unroll depth, cache_write or not, cache_read/packing of an
  *     input or not, inline / compute_at / root for an injective producer;
+ *   an rfactor knob (CPU) on a sum/max/min whose innermost reduce axis is
+ *     long and either read contiguously or the only work there is (few
+ *     outputs): partial results in vector lanes, and in threads;
  *   GPU knobs for cuda targets (block/vthread/thread/inner splits, shared
  *     cache_read, local cache_write), pruned by the target's limits;
  *   HLS knobs for FPGAs (tile/pipelined/unrolled splits, which loop is
@@ -35,7 +38,7 @@
 /* The version of the space's knobs and of the point <-> schedule mapping:
  * raise it when a point's text would mean another schedule.  The tuning db
  * replays records of another version instead of trusting their points. */
-#define SRCH_SPACE_VERSION 1
+#define SRCH_SPACE_VERSION 2
 
 /* The knobs of a space grow with the graph; a point's slots (the values of
  * every knob, SRCH_MAX_PARTS at most a knob) are a fixed array, so a
@@ -66,9 +69,11 @@ typedef enum srch_role {
 	SRCH_ROLE_PIPE,    /* HLS: pipeline the innermost loop outside the unrolled ones (0)
 			    * or the next one out (1) */
 	SRCH_ROLE_II,      /* HLS: target II 1, 2 or 4 */
-	SRCH_ROLE_PART     /* HLS: partition the cache of input `arg` (-1: the output
+	SRCH_ROLE_PART,    /* HLS: partition the cache of input `arg` (-1: the output
 			    * tile): 0 none, 1 cyclic, as few banks as the unrolled
 			    * accesses need, 2 complete */
+	SRCH_ROLE_RF       /* CPU: rfactor the reduction: 0 none, 1 vector lanes of the
+			    * innermost reduce axis, 2 also threads over the outermost */
 } srch_role;
 
 #define SRCH_MAX_PRODS 4
@@ -99,6 +104,7 @@ typedef struct srch_space {
 	double log10_size;         /* log10 of the number of points */
 	int max_threads_per_block; /* GPU limits */
 	int64_t max_shared_bytes;
+	int threads;               /* CPU: threads of parallel loops (RF's parts) */
 } srch_space;
 
 /* A point: slot values (split factors, or one choice per choice knob). */
@@ -115,9 +121,10 @@ typedef struct srch_dir {
 
 /* Build the space of g (borrowed for the space's life) for a target kind
  * (a cuda space with the default limits: 1024 threads a block, 48 KiB of
- * shared memory).  Release with srch_space_release, also after a failure. */
+ * shared memory; a CPU space's RF parts: the online cores).  Release with srch_space_release, also after a failure. */
 int srch_space_init(srch_space *s, const te_graph *g, cg_target_kind target, rt_error *err);
-/* The same for target t, a cuda space pruned by t's limits. */
+/* The same for target t, a cuda space pruned by t's limits, a CPU space's
+ * RF parts t's threads (0: the online cores). */
 int srch_space_init_for(srch_space *s, const te_graph *g, const cg_target *t, rt_error *err);
 void srch_space_release(srch_space *s);
 /* A new zeroed knob at the end of s's knobs (for spaces built by hand);

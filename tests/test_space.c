@@ -14,6 +14,7 @@
 #include "lower.h"
 #include "sched.h"
 #include "sched_gen.h"
+#include "srch_seed.h"
 #include "srch_space.h"
 #include "te.h"
 #include "te_parse.h"
@@ -278,6 +279,180 @@ static const char *const corner_graphs[] = {
 	"T[i < 17] = sum(j < 20) X[i, j] * 0.5\n"
 	"Y[i < 17, j < 20] = X[i, j] - M[i] + T[i]\n",
 };
+
+/* ---- the rfactor knob (RF) ---- */
+
+/* Graphs where RF is offered, with the stage that gets it and its number
+ * of choices on 2 threads (3: lanes and threads; 2: lanes only). */
+static const struct {
+	const char *src, *stage;
+	int nchoices;
+} rf_graphs[] = {
+	/* sum.te at 128: a sum to a scalar, rows split over the threads */
+	{"input A[128, 128] f32\ns = sum(i < 128, j < 128) A[i, j]\n", "s", 3},
+	/* gemv with few rows: k both lanes and threads (64 = 2 x 2 x 16) */
+	{"input A[9, 64] f32\ninput x[64] f32\ny[i < 9] = sum(k < 64) A[i, k] * x[k]\n", "y", 3},
+	/* gemv with many rows: the row reduction in lanes only */
+	{"input A[40, 96] f32\ninput x[96] f32\ny[i < 40] = sum(k < 96) A[i, k] * x[k]\n", "y", 2},
+	/* softmax's row maximum and row sum, E inlined into Sum or not */
+	{"input X[40, 64] f32\nMx[i < 40] = max(j < 64) X[i, j]\nE[i < 40, j < 64] = exp(X[i, j] - Mx[i])\n"
+	 "Sum[i < 40] = sum(j < 64) E[i, j]\nY[i < 40, j < 64] = E[i, j] / Sum[i]\n", "Sum", 2},
+	/* axes of extent 1 around the long one, a min */
+	{"input A[3, 80] f32\ny[a < 1, i < 3] = min(b < 1, k < 80, c < 1) A[i + a, k + b + c]\n", "y", 2},
+	/* a 3-d reduction, the threads over its outer axis */
+	{"input A[4, 6, 64] f32\ns = sum(i < 4, j < 6, k < 64) A[i, j, k]\n", "s", 3},
+};
+#define RF_GRAPHS (int)(sizeof(rf_graphs) / sizeof(rf_graphs[0]))
+#define RF_POINTS 6
+
+static te_graph *parse_verified(const char *src, isl_ctx *ctx)
+{
+	rt_error err;
+	te_graph *g;
+
+	rt_error_clear(&err);
+	g = te_parse(src, NULL, 0, &err);
+	ck_assert_msg(g != NULL, "%s: %s", src, err.msg);
+	ck_assert_msg(te_verify(g, ctx, &err) == 0, "%s: %s", src, err.msg);
+	return g;
+}
+
+static void init_space_threads(srch_space *s, const te_graph *g, int threads)
+{
+	cg_target t;
+	rt_error err;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = CG_TARGET_CPU;
+	t.threads = threads;
+	rt_error_clear(&err);
+	ck_assert_msg(srch_space_init_for(s, g, &t, &err) == 0, "%s", err.msg);
+}
+
+/* Every RF value of the graph's knob, over random points of the rest,
+ * lowers and matches the reference; the default point has RF 0. */
+START_TEST(rf_points_lower_and_match)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = parse_verified(rf_graphs[_i].src, ctx);
+	srch_space *s = calloc(1, sizeof(*s));
+	srch_point p;
+	uint64_t rng = 77 + (uint64_t)_i;
+	char key[64], what[128];
+	int k, nrf = 0;
+
+	ck_assert_ptr_nonnull(s);
+	init_space_threads(s, g, 2);
+	snprintf(key, sizeof(key), "%s.rf", rf_graphs[_i].stage);
+	k = knob_index(s, key);
+	ck_assert_msg(k >= 0, "graph %d has no knob %s", _i, key);
+	ck_assert_int_eq(s->knobs[k].nchoices, rf_graphs[_i].nchoices);
+	srch_point_default(s, &p);
+	ck_assert_int_eq(p.v[s->knobs[k].slot], 0);
+	for (int i = 0; i < s->nknobs; i++)
+		nrf += s->knobs[i].role == SRCH_ROLE_RF;
+	for (int v = 1; v < s->knobs[k].nchoices; v++)
+		for (int j = 0; j < RF_POINTS; j++) {
+			char *text;
+
+			srch_point_random(s, &rng, &p);
+			p.v[s->knobs[k].slot] = v;
+			ck_assert(srch_point_valid(s, &p));
+			text = srch_point_schedule(s, &p);
+			ck_assert_ptr_nonnull(text);
+			ck_assert_msg(strstr(text, "rfactor") && strstr(text, "vectorize"), "%s", text);
+			ck_assert_msg(v == 1 || strstr(text, "parts=2"), "%s", text);
+			free(text);
+			snprintf(what, sizeof(what), "rf graph %d, %s=%d, point %d (%d rf knobs)", _i, key, v, j, nrf);
+			check_point(g, ctx, s, &p, what);
+		}
+	srch_space_release(s);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* RF is not offered where it cannot help: a GEMM (k strided in B, many
+ * outputs), a short reduction, one thread for the threads' variant, GPU. */
+START_TEST(rf_only_where_it_helps)
+{
+	static const char *const none[] = {
+		"input A[64, 64] f32\ninput B[64, 64] f32\nC[i < 64, j < 64] = sum(k < 64) A[i, k] * B[k, j]\n",
+		"input A[4, 48] f32\ny[i < 4] = sum(k < 48) A[i, k]\n",
+		"input A[4, 72] f32\ny[i < 4] = sum(k < 72) A[i, k]\n", /* 72: no whole 16-lane vectors */
+		"input A[64, 64] f32\ny[i < 64] = sum(k < 64) A[k, i]\n", /* strided, many outputs */
+	};
+	isl_ctx *ctx = new_ctx();
+	srch_space *s = calloc(1, sizeof(*s));
+	te_graph *g;
+
+	ck_assert_ptr_nonnull(s);
+	for (int i = 0; i < (int)(sizeof(none) / sizeof(none[0])); i++) {
+		g = parse_verified(none[i], ctx);
+		init_space_threads(s, g, 2);
+		for (int k = 0; k < s->nknobs; k++)
+			ck_assert_msg(s->knobs[k].role != SRCH_ROLE_RF, "graph %d has %s", i, s->knobs[k].key);
+		srch_space_release(s);
+		te_graph_free(g);
+	}
+	g = parse_verified(rf_graphs[0].src, ctx);
+	init_space_threads(s, g, 1);
+	ck_assert_int_eq(s->knobs[knob_index(s, "s.rf")].nchoices, 2);
+	srch_space_release(s);
+	init_space(s, g, CG_TARGET_CUDA, "sum");
+	ck_assert_int_lt(knob_index(s, "s.rf"), 0);
+	srch_space_release(s);
+	te_graph_free(g);
+	free(s);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* sum.te's constructed points include both RF variants, and they lower
+ * at sum.te's own shape (2048^2). */
+START_TEST(rf_seeds_of_sum)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example("sum", ctx);
+	srch_space *s = calloc(1, sizeof(*s));
+	srch_point *pts = calloc(SRCH_SEED_MAX, sizeof(*pts));
+	srch_machine m = {512, 32, 48 << 10, 1 << 20, 32 << 20, 2};
+	int n, k, seen = 0;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(pts);
+	init_space_threads(s, g, 2);
+	k = knob_index(s, "s.rf");
+	ck_assert_int_ge(k, 0);
+	n = srch_seed_points(s, &m, pts, SRCH_SEED_MAX);
+	for (int i = 0; i < n; i++)
+		seen |= 1 << pts[i].v[s->knobs[k].slot];
+	ck_assert_int_eq(seen, 7);
+	for (int i = 0; i < n; i++) {
+		char *text = srch_point_schedule(s, &pts[i]);
+		sch_schedule *sc;
+		lir_func *f;
+		rt_error err;
+
+		ck_assert_ptr_nonnull(text);
+		rt_error_clear(&err);
+		sc = sch_parse(text, &err);
+		ck_assert_msg(sc != NULL, "%s\n%s", err.msg, text);
+		f = lir_lower(g, sc, ctx, "k", &err);
+		ck_assert_msg(f != NULL, "%s\n%s", err.msg, text);
+		ck_assert_msg(lir_verify(f, &err) == 0, "%s\n%s", err.msg, text);
+		lir_func_free(f);
+		sch_free(sc);
+		free(text);
+	}
+	free(pts);
+	srch_space_release(s);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
 
 START_TEST(corner_graphs_lower)
 {
@@ -776,6 +951,9 @@ int main(int argc, char **argv)
 		tcase_add_loop_test(tc, features_in_range, 0, NEXAMPLES);
 		tcase_add_loop_test(tc, random_points_are_deterministic, 0, NEXAMPLES);
 		tcase_add_test(tc, gpu_limits);
+		tcase_add_loop_test(tc, rf_points_lower_and_match, 0, RF_GRAPHS);
+		tcase_add_test(tc, rf_only_where_it_helps);
+		tcase_add_test(tc, rf_seeds_of_sum);
 		tcase_add_loop_test(tc, corner_graphs_lower, 0,
 				    sizeof(corner_graphs) / sizeof(corner_graphs[0]));
 		suite_add_tcase(s, tc);

@@ -8,7 +8,8 @@
  * a measurer made here: a new best is checked before it counts; a tune of
  * every target kind stores its records in the tuning db and a second one
  * measures nothing; a db of the first schema still serves a tune; a chain
- * of 12 matmuls tunes, and a space past SRCH_MAX_SLOTS is refused.
+ * of 12 matmuls tunes, and a space past SRCH_MAX_SLOTS is refused.  A
+ * sum to a scalar tunes to an rfactor point.
  */
 #include <check.h>
 #include <dirent.h>
@@ -257,6 +258,44 @@ START_TEST(seeds_beat_naive_on_gemm)
 	srch_measurer_free(m);
 	srch_space_release(sp);
 	free(sp);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* A tune of a sum to a scalar measures the constructed rfactor points
+ * (the space's RF knob) and picks one: a serial f32 sum cannot vectorize,
+ * so the 16-lane partial sums of RF win by far. */
+START_TEST(a_sum_tunes_to_an_rfactor_point)
+{
+	isl_ctx *ctx = new_ctx();
+	srch_tune_opts o;
+	srch_result r;
+	cg_target t;
+	rt_error err;
+	te_graph *g;
+	int rf = 0;
+
+	rt_error_clear(&err);
+	g = te_parse("input A[512, 512] f32\ns = sum(i < 512, j < 512) A[i, j]\n", NULL, 0, &err);
+	ck_assert_msg(g != NULL, "%s", err.msg);
+	ck_assert_int_eq(cg_target_host(&t, &err), 0);
+	srch_tune_opts_default(&o);
+	o.trials = 8;
+	o.min_time = 0.02;
+	o.seed = 5;
+	ck_assert_msg(srch_tune(g, ctx, &t, &o, &r, &err) == 0, "%s", err.msg);
+	for (int i = 0; i < r.nrecords; i++)
+		rf += r.records[i].status == SRCH_OK && !srch_record_cut_off(&r.records[i]) &&
+		      strstr(r.records[i].schedule, "rfactor") != NULL;
+	ck_assert_int_ge(rf, 1);
+	ck_assert_int_ge(r.best, 0);
+	ck_assert(r.records[r.best].verified);
+	ck_assert_msg(strstr(r.records[r.best].schedule, "rfactor"), "best %g s (naive %g s):\n%s",
+		      r.records[r.best].seconds, r.naive_seconds, r.records[r.best].schedule);
+	printf("sum 512^2: naive %.3f ms, best %.3f ms (%.1fx), %d rfactor points measured\n", r.naive_seconds * 1e3,
+	       r.records[r.best].seconds * 1e3, r.naive_seconds / r.records[r.best].seconds, rf);
+	srch_result_release(&r);
 	te_graph_free(g);
 	isl_ctx_free(ctx);
 }
@@ -819,6 +858,7 @@ int main(int argc, char **argv)
 		tcase_add_test(tc, tune_small_gemm_beats_naive);
 		tcase_add_test(tc, machine_facts);
 		tcase_add_test(tc, seeds_beat_naive_on_gemm);
+		tcase_add_test(tc, a_sum_tunes_to_an_rfactor_point);
 		tcase_add_test(tc, cutoffs_are_bounds_and_naive_is_remeasured);
 		tcase_add_test(tc, interrupt_stops_the_search);
 		tcase_add_test(tc, killed_children_are_transient);
