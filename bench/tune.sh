@@ -1,102 +1,120 @@
 #!/usr/bin/env bash
-# The search benchmark (issue 5): tune GEMM 1024^3 and conv2d (examples/
-# conv2d.te, NCHW) with sa-q and random search, 3 seeds each, TRIALS trials
-# (default 300), on one thread; tabulate the best GFLOP/s each reached after
-# 50, 100, 200 and 300 trials (median of the seeds) and the tuning wall
-# time; then time the tuned kernels against OpenBLAS and oneDNN in one
-# interleaved run (bench/bench_gemm, bench/bench_conv2d: oneDNN's conv2d
-# time includes its reorders).
+# The search benchmark (issue 15): how fast does each way of searching
+# reach a good schedule?  For every workload and seed, four tunes, each on
+# a fresh tuning db, one thread (`cpu -threads=1`), TRIALS trials,
+# `--patience 0`:
 #
-#   bench/tune.sh [OUTDIR]   (TRIALS=300 SEEDS="1 2 3" THREADS=1
-#                             WORKLOADS="gemm conv2d" BASELINES=1)
+#   random      random search from a blind start (--no-constructed)
+#   sa-q        the default: naive + constructed starting points, then
+#               simulated annealing + Q-learning
+#   sa-q-blind  sa-q from a blind start (--no-constructed), the explorer
+#               alone against random
+#   sa-q-model  sa-q with the cross-tune cost model, trained on a db that
+#               holds the other workloads' sa-q records of the same seed
+#               (ftc db export / import)
 #
-# One thread, so that the run leaves the second core to the rest of the
-# machine; every tune writes to its own fresh tuning db, so none starts warm.
+# and "constructed alone", the naive and constructed points of the sa-q
+# run (its first trials).  None but sa-q-model has a model (--no-model).
+# Reports per workload the best GFLOP/s after 10/20/40/TRIALS trials and
+# the trial at which each method first reached 95% of sa-q's final best
+# (medians over seeds), writes OUT/curves.md and the charts
+# OUT/img/tune-trials.{png,svg} and OUT/img/tune-seconds.{png,svg} (best
+# GFLOP/s so far against trials and against tuning seconds, median of the
+# seeds, one panel per workload).
+#
+#   bench/tune.sh [OUTDIR]   (TRIALS=60 SEEDS="1 2 3" THREADS=1
+#                             WORKLOADS="gemm conv2d depthwise_conv2d gemm_tn517"
+#                             METHODS="random sa-q sa-q-blind sa-q-model")
+#
+# A workload is examples/NAME.te or bench/NAME.te (gemm_tn517: C = A^T B at
+# 517^3, a transposed operand and no useful divisors).  Resumable: a run
+# whose JSON is in OUTDIR is not tuned again.  gnuplot-nox is needed for
+# the charts.
 set -euo pipefail
 ROOT=${FTC_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-BUILD=$ROOT/build-bench
+BUILD=${BUILD:-$ROOT/build-bench}
 OUT=${1:-$ROOT/bench/results/tune-$(date -u +%Y%m%d-%H%M)}
-TRIALS=${TRIALS:-300}
+TRIALS=${TRIALS:-60}
 SEEDS=${SEEDS:-1 2 3}
 THREADS=${THREADS:-1}
-WORKLOADS=${WORKLOADS:-gemm conv2d}
-BASELINES=${BASELINES:-1}
+WORKLOADS=${WORKLOADS:-gemm conv2d depthwise_conv2d gemm_tn517}
+METHODS=${METHODS:-random sa-q sa-q-blind sa-q-model}
 cd "$ROOT"
-mkdir -p "$OUT"
+mkdir -p "$OUT/img"
 
 {
-	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --native-file native/llvm19.ini -Dbench=true
-	ninja -C "$BUILD" compiler/ftc bench/bench_gemm bench/bench_conv2d
+	[ -f "$BUILD/build.ninja" ] ||
+		meson setup "$BUILD" --native-file native/llvm19.ini -Dbuildtype=release -Dbench=true
+	ninja -C "$BUILD" compiler/ftc
 	# A copy, so that rebuilding the tree meanwhile leaves this run alone.
-	cp "$BUILD/compiler/ftc" "$OUT/ftc"
+	cp "$BUILD/compiler/ftc" "$OUT/ftc.new"
+	mv -f "$OUT/ftc.new" "$OUT/ftc"
 } >&2
 FTC=$OUT/ftc
-dbflag() { if "$FTC" tune --help | grep -q -- '--db'; then echo "--db $OUT/$1.db"; fi; }
+
+te_of() { if [ -f "examples/$1.te" ]; then echo "examples/$1.te"; else echo "bench/$1.te"; fi; }
+flags_of() {
+	case $1 in
+	random) echo "--method random --no-constructed --no-model" ;;
+	sa-q) echo "--no-model" ;;
+	sa-q-blind) echo "--no-constructed --no-model" ;;
+	sa-q-model) echo "" ;;
+	*) echo "bench/tune.sh: unknown method $1" >&2; exit 2 ;;
+	esac
+}
+
+# The model's db: every other workload's sa-q records of this seed.
+warm_db() { # WL SEED DB
+	local other
+	rm -f "$3" "$3-wal" "$3-shm"
+	for other in $WORKLOADS; do
+		[ "$other" = "$1" ] && continue
+		[ -f "$OUT/$other-sa-q-$2.db" ] || continue
+		"$FTC" db export --db "$OUT/$other-sa-q-$2.db" -o "$OUT/warm.jsonl" 2>/dev/null
+		"$FTC" db import "$OUT/warm.jsonl" --db "$3" >/dev/null
+	done
+	rm -f "$OUT/warm.jsonl"
+}
+
+tune() { # WL METHOD SEED
+	local run=$1-$2-$3
+	[ -s "$OUT/$run.json" ] && return 0
+	echo "tuning $run (load $(cut -d' ' -f1-3 /proc/loadavg)) ..." >&2
+	rm -f "$OUT/$run.db" "$OUT/$run.db-wal" "$OUT/$run.db-shm"
+	[ "$2" = sa-q-model ] && warm_db "$1" "$3" "$OUT/$run.db"
+	# shellcheck disable=SC2046
+	"$FTC" tune "$(te_of "$1")" --trials "$TRIALS" --patience 0 --seed "$3" -q --json \
+		--target "cpu -threads=$THREADS" --save-schedule "$OUT/$run.sched" \
+		--db "$OUT/$run.db" $(flags_of "$2") >"$OUT/$run.json.part" || true
+	mv "$OUT/$run.json.part" "$OUT/$run.json"
+	"$FTC" db export --db "$OUT/$run.db" -o "$OUT/$run.jsonl" 2>/dev/null
+}
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores," \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg), $TRIALS trials, seeds $SEEDS, $THREADS thread(s)" |
 	tee "$OUT/README.txt"
-for wl in $WORKLOADS; do
-	for seed in $SEEDS; do
-		for m in sa-q random; do
-			run=$wl-$m-$seed
-			[ -s "$OUT/$run.json" ] && continue # resumable
-			echo "tuning $run ..." >&2
-			# shellcheck disable=SC2046
-			"$FTC" tune "examples/$wl.te" --trials "$TRIALS" --patience 0 --method "$m" --seed "$seed" \
-				--target "cpu -threads=$THREADS" --json --save-schedule "$OUT/$run.sched" \
-				$(dbflag "$run") >"$OUT/$run.json.part" || true
-			mv "$OUT/$run.json.part" "$OUT/$run.json"
+for seed in $SEEDS; do
+	for wl in $WORKLOADS; do
+		for m in $METHODS; do
+			[ "$m" = sa-q-model ] || tune "$wl" "$m" "$seed"
 		done
 	done
 done
+case " $METHODS " in *" sa-q-model "*)
+	for seed in $SEEDS; do for wl in $WORKLOADS; do tune "$wl" sa-q-model "$seed"; done; done ;;
+esac
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/README.txt"
 
-python3 - "$OUT" "$SEEDS" "$WORKLOADS" <<'EOF'
-import json, statistics, sys
-out, seeds, workloads = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
-print("\n| workload | method | @50 | @100 | @200 | @300 | tuning time (s) |")
-print("| --- | --- | --- | --- | --- | --- | --- |")
-for wl in workloads:
-    for m in ("sa-q", "random"):
-        runs = [json.load(open(f"{out}/{wl}-{m}-{s}.json")) for s in seeds]
-        cells = []
-        for n in (50, 100, 200, 300):
-            vals = [r["best_by_trial"][min(n, len(r["best_by_trial"])) - 1] for r in runs]
-            cells.append(f"{statistics.median(vals):.1f}")
-        t = statistics.median(r["seconds"] for r in runs)
-        print(f"| {wl} | {m} | " + " | ".join(cells) + f" | {t:.0f} |")
-print("\n| workload | method | naive + constructed points alone | s per trial (median) | lower | LLVM | first calls | timing | process | explore | final |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-for wl in workloads:
-    for m in ("sa-q", "random"):
-        runs = [json.load(open(f"{out}/{wl}-{m}-{s}.json")) for s in seeds]
-        if not all("time" in r for r in runs):
-            continue
-        seeded = statistics.median(r["best_by_trial"][min(r.get("constructed", 0), len(r["best_by_trial"]) - 1)]
-                                   for r in runs)
-        tm = {k: statistics.median(r["time"][k] for r in runs) for k in runs[0]["time"]}
-        spt = statistics.median(r["seconds_per_trial"] for r in runs)
-        print(f"| {wl} | {m} | {seeded:.1f} | {spt:.2f} | " + " | ".join(
-            f"{tm[k]:.0f}" for k in ("lower", "llvm", "first_call", "timing", "process", "explore", "final")) + " |")
-print("\nbest GFLOP/s after N trials as the search measured it, median of seeds "
-      + ", ".join(seeds) + "; final (re-measured, verified) best per run:")
-for wl in workloads:
-    for m in ("sa-q", "random"):
-        vals = [json.load(open(f"{out}/{wl}-{m}-{s}.json")).get("best_gflops", 0) for s in seeds]
-        print(f"  {wl} {m}: " + ", ".join(f"{v:.1f}" for v in vals))
-EOF
+python3 bench/tune_report.py "$OUT" "$TRIALS" "$SEEDS" "$WORKLOADS" "$METHODS" | tee "$OUT/curves.md"
 
-[ "$BASELINES" = 1 ] || exit 0
-echo
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
-also=()
-for s in $SEEDS; do [ "$s" = "${SEEDS%% *}" ] || also+=(--also "$OUT/gemm-sa-q-$s.sched"); done
-echo "## GEMM 1024^3, tuned by sa-q (seed ${SEEDS%% *}; --also: the other seeds)"
-"$BUILD/bench/bench_gemm" --threads "$THREADS" --schedule "$OUT/gemm-sa-q-${SEEDS%% *}.sched" "${also[@]}"
-also=()
-for s in $SEEDS; do [ "$s" = "${SEEDS%% *}" ] || also+=(--also "$OUT/conv2d-sa-q-$s.sched"); done
-echo
-echo "## conv2d, tuned by sa-q (seed ${SEEDS%% *}; --also: the other seeds)"
-"$BUILD/bench/bench_conv2d" --threads "$THREADS" --schedule "$OUT/conv2d-sa-q-${SEEDS%% *}.sched" "${also[@]}"
-echo
-echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+command -v gnuplot >/dev/null || { echo "bench/tune.sh: no gnuplot, no charts" >&2; exit 0; }
+for x in trials seconds; do
+	for term in "pngcairo size 1100,800 font ',10'" "svg size 1100,800 font ',10'"; do
+		ext=png
+		case $term in svg*) ext=svg ;; esac
+		gnuplot -e "term=\"$term\"; out=\"$OUT/img/tune-$x.$ext\"; dir=\"$OUT\"; x=\"$x\"" \
+			-e "wls=\"$WORKLOADS\"; methods=\"$METHODS\"; machine=\"$(head -1 "$OUT/README.txt" | cut -c3-)\"" \
+			bench/tune.gp
+	done
+	echo "$OUT/img/tune-$x.png" >&2
+done

@@ -37,6 +37,7 @@ typedef struct cli_opts {
 	const char *save_schedule;           /* --save-schedule FILE */
 	int patience;                        /* --patience N (-1: not given) */
 	bool no_model;                       /* --no-model: no cross-tune cost model */
+	bool no_constructed;                 /* --no-constructed: the search starts blind */
 	/* several workloads (CLI_FILES): `file` is the first */
 	const char **files;                  /* the .te files, in order (array malloc'd) */
 	int nfiles;

@@ -30,7 +30,7 @@
 static const char tune_help[] =
 	"usage: ftc tune FILE.te... | --list FILE [-D NAME=VALUE]... [--target T] [--trials N] [--time SEC]\n"
 	"                [--method sa-q|random] [--seed S] [--save-schedule FILE] [--json] [-q]\n"
-	"                [--db PATH | --no-db] [--no-model]\n"
+	"                [--db PATH | --no-db] [--no-model] [--no-constructed]\n"
 	"\n"
 	"Search FILE.te's schedule space for the fastest schedule on the target:\n"
 	"on the CPU each candidate is lowered, compiled with LLVM and timed in a\n"
@@ -75,6 +75,8 @@ static const char tune_help[] =
 	CLI_DB_HELP
 	"  --no-db               neither read nor write the tuning db\n"
 	"  --no-model            no cost model from the db's other tunes\n"
+	"  --no-constructed      measure no constructed starting points: the search\n"
+	"                        starts from the naive schedule (to compare explorers)\n"
 	"  -D NAME=VALUE         replace the value of param NAME\n"
 	"\n"
 	"Several workloads (FILE.te... or --list FILE) are tuned together: a task\n"

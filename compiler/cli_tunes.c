@@ -578,6 +578,8 @@ static int options(const cli_opts *o, srch_tune_opts *to)
 		return CLI_USER_ERROR;
 	}
 	to->seed = o->seed;
+	if (o->no_constructed)
+		to->seed_points = 0;
 	if (o->seconds > 0)
 		to->seconds = o->seconds;
 	return CLI_OK;

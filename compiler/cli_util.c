@@ -81,7 +81,7 @@ int cli_parse_args(const char *cmd, int argc, char **argv,
 enum {
 	OPT_DEFINE, OPT_SEED, OPT_SCHEDULE, OPT_TARGET, OPT_INTERP,
 	OPT_TRIALS, OPT_TIME, OPT_METHOD, OPT_JSON, OPT_QUIET, OPT_SAVE,
-	OPT_DB, OPT_NO_DB, OPT_PATIENCE, OPT_NO_MODEL, OPT_LIST, OPT_HELP_SHORT, OPT_HELP
+	OPT_DB, OPT_NO_DB, OPT_PATIENCE, OPT_NO_MODEL, OPT_NO_CONSTRUCTED, OPT_LIST, OPT_HELP_SHORT, OPT_HELP
 };
 
 static const cli_optspec common_specs[] = {
@@ -100,6 +100,7 @@ static const cli_optspec common_specs[] = {
 	{NULL, "--no-db", false},
 	{NULL, "--patience", true},
 	{NULL, "--no-model", false},
+	{NULL, "--no-constructed", false},
 	{NULL, "--list", true},
 	{"-h", NULL, false},
 	{NULL, "--help", false},
@@ -142,7 +143,7 @@ static int common_opt(int which, const char *value, void *ctx)
 		[OPT_TRIALS] = CLI_TUNE, [OPT_TIME] = CLI_TUNE, [OPT_METHOD] = CLI_TUNE,
 		[OPT_JSON] = CLI_TUNE, [OPT_QUIET] = CLI_TUNE, [OPT_SAVE] = CLI_TUNE,
 		[OPT_DB] = CLI_DB, [OPT_NO_DB] = CLI_DB, [OPT_PATIENCE] = CLI_TUNE,
-		[OPT_NO_MODEL] = CLI_TUNE, [OPT_LIST] = CLI_FILES,
+		[OPT_NO_MODEL] = CLI_TUNE, [OPT_NO_CONSTRUCTED] = CLI_TUNE, [OPT_LIST] = CLI_FILES,
 	};
 	char *end;
 
@@ -211,6 +212,9 @@ static int common_opt(int which, const char *value, void *ctx)
 		return 0;
 	case OPT_NO_MODEL:
 		o->no_model = true;
+		return 0;
+	case OPT_NO_CONSTRUCTED:
+		o->no_constructed = true;
 		return 0;
 	case OPT_LIST:
 		o->list = value;
@@ -668,6 +672,8 @@ int cli_tune_options(const cli_opts *o, srch_tune_opts *to)
 			to->trials = 0;
 	}
 	to->seed = o->seed;
+	if (o->no_constructed)
+		to->seed_points = 0;
 	to->patience = to->trials > 0 ? (to->trials / 2 > 30 ? to->trials / 2 : 30) : 100;
 	if (o->patience >= 0)
 		to->patience = o->patience;

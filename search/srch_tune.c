@@ -500,8 +500,8 @@ static int measure_naive(loop_state *S)
 	return account(S, &r);
 }
 /* Measure the constructed starting points the explorer has not seen
- * (srch_seed; the CPU's), within the budget; each is a trial.  Non-zero
- * stops. */
+ * (srch_seed; the CPU's; none when seed_points is 0) and the cost model's
+ * picks, within the budget; each is a trial.  Non-zero stops. */
 static int measure_seeds(loop_state *S)
 {
 	srch_point pts[SRCH_SEED_MAX + SRCH_MODEL_STARTS];
@@ -509,11 +509,10 @@ static int measure_seeds(loop_state *S)
 	double t0 = rt_now();
 	int n, nseed, k = 0, kseed = 0, left, rc;
 
-	if (S->o->seed_points <= 0)
-		return 0;
 	srch_machine_of(&S->m->t, S->o->cache_dir, &mach);
-	n = nseed = srch_seed_points(S->sp, &mach, pts,
-				     S->o->seed_points < SRCH_SEED_MAX ? S->o->seed_points : SRCH_SEED_MAX);
+	n = nseed = S->o->seed_points <= 0 ? 0
+		: srch_seed_points(S->sp, &mach, pts,
+				   S->o->seed_points < SRCH_SEED_MAX ? S->o->seed_points : SRCH_SEED_MAX);
 	if (S->o->model) /* the model's picks follow the constructed points */
 		n += srch_model_starts(S->o->model, S->sp, S->o->seed, pts + n, SRCH_MODEL_STARTS);
 	S->res->times.explore += rt_now() - t0;

@@ -23,6 +23,8 @@ expect "tune bad method" 1 "unknown method 'annealing'" -- "$FTC" tune --method 
 expect "tune json" 0 '"verified": true' -- "$FTC" tune --trials 3 --json -D M=16 -D N=16 -D K=16 "$ROOT/examples/gemm.te"
 expect "tune option elsewhere" 1 "does not apply" -- "$FTC" run --trials 3 "$ROOT/examples/gemm.te"
 expect "tune json model" 0 '"model_records": 0, "skipped_by_model": 0, "model_audits": 0' -- "$FTC" tune --trials 3 --json --no-model -D M=12 -D N=16 -D K=16 "$ROOT/examples/gemm.te"
+expect "tune constructed" 0 '"constructed": [1-9]' -- "$FTC" tune --trials 4 --json --no-db -D M=16 -D N=20 -D K=16 "$ROOT/examples/gemm.te"
+expect "tune no constructed" 0 '"measured": 4, "from_db": 0, "constructed": 0,' -- "$FTC" tune --trials 4 --json --no-db --no-constructed -D M=16 -D N=20 -D K=16 "$ROOT/examples/gemm.te"
 expect "no-model elsewhere" 1 "does not apply" -- "$FTC" run --no-model "$ROOT/examples/gemm.te"
 expect "db option elsewhere" 1 "does not apply" -- "$FTC" run --db x.db "$ROOT/examples/gemm.te"
 expect "lower target" 0 "^func gemm" -- "$FTC" lower --target "cpu -threads=1" -D M=4 -D N=4 -D K=4 "$ROOT/examples/gemm.te"
