@@ -41,12 +41,14 @@
  * 0 root, 1 compute_at (CPU only).  An inlined stage's other knobs are
  * ignored; a compute_at into an inlined consumer falls back to root.
  *
- * RF (CPU; issue 15 item 5, issue 16 item 2).  A sum, max or min whose
- * innermost reduce axis r (extent >= RF_MIN_EXTENT, a multiple of
- * RF_LANES) is either the last index of every load it indexes (a row
- * reduction: softmax's Mx and Sum, gemv) or the stage's only long work
- * (fewer than threads x RF_LANES outputs: a sum to a scalar) gets RF:
- *   1: split S r RF_LANES; rfactor S r.i; S.rf loops: spatial axes, the
+ * RF (CPU; issue 15 item 5, issue 16 item 2).  LANES is the number of
+ * the stage's elements in one of the target's widest vectors (16 f32 with
+ * AVX-512, 8 with AVX2; rf_lanes).  A sum, max or min whose innermost
+ * reduce axis r (extent >= RF_MIN_EXTENT, a multiple of LANES) is either
+ * the last index of every load it indexes (a row reduction: softmax's Mx
+ * and Sum, gemv) or the stage's only long work (fewer than threads x LANES
+ * outputs: a sum to a scalar) gets RF:
+ *   1: split S r LANES; rfactor S r.i; S.rf loops: spatial axes, the
  *      other reduce loops, r.i; parallel S.rf <first spatial loop> (when
  *      PAR is on); cache_write S.rf <last spatial loop> local (the lanes'
  *      partial results stay in a register); vectorize S.rf r.i;
@@ -133,7 +135,7 @@ static const int gpu_orders[2][7] = {
 #define GPU_MAX_THREAD_Z 64
 #define GPU_MAX_GRID_YZ 65535
 #define RANDOM_TRIES 1000
-#define RF_LANES 16       /* f32 lanes of an AVX-512 vector: RF's partial sums */
+#define RF_VECTOR_BITS 512 /* RF's vector when the target names none (AVX-512) */
 #define RF_MIN_EXTENT 64  /* the shortest innermost reduce axis RF is offered on */
 
 /* ---- integers ---- */
@@ -403,27 +405,35 @@ static bool contiguous_in(const te_expr *e, int axis, bool *any)
 	return true;
 }
 
+/* RF's partial sums of stage st: the lanes of one of the target's widest
+ * vectors of st's type (16 f32 with AVX-512, 8 with AVX2). */
+static int rf_lanes(const srch_space *s, const te_stage *st)
+{
+	return s->vector_bits / (8 * (int)te_dtype_size(st->type));
+}
+
 /* The choices of RF for stage pl->st (see the top): 0 (no knob), 2 or 3. */
 static int rf_choices(const srch_space *s, const plan *pl)
 {
 	const te_stage *st = pl->st;
 	int64_t outputs = 1, r, q;
 	bool any = false, few, row;
+	int lanes = rf_lanes(s, st);
 
 	if (s->target != CG_TARGET_CPU || !pl->reducing || st->reduce == TE_RED_NONE)
 		return 0;
 	r = st->axes[pl->rd[pl->nrd - 1]].extent;
 	q = st->axes[pl->rd[0]].extent;
-	if (r < RF_MIN_EXTENT || r % RF_LANES)
+	if (r < RF_MIN_EXTENT || r % lanes)
 		return 0;
 	for (int i = 0; i < pl->nsp; i++)
 		outputs *= st->axes[pl->sp[i]].extent;
-	few = outputs < (int64_t)s->threads * RF_LANES;
+	few = outputs < (int64_t)s->threads * lanes;
 	row = contiguous_in(st->body, pl->rd[pl->nrd - 1], &any) && any;
 	if (!few && !row)
 		return 0;
 	if (!few || s->threads < 2 || q % s->threads ||
-	    (pl->nrd == 1 && (q / s->threads) % RF_LANES))
+	    (pl->nrd == 1 && (q / s->threads) % lanes))
 		return 2;
 	return 3;
 }
@@ -626,11 +636,13 @@ static int assign_slots(srch_space *s, rt_error *err)
 }
 
 /* srch_space_init with `threads` threads of parallel loops. */
-static int space_init(srch_space *s, const te_graph *g, cg_target_kind target, int threads, rt_error *err)
+static int space_init(srch_space *s, const te_graph *g, cg_target_kind target, int threads, int vector_bits,
+		      rt_error *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->g = g;
 	s->target = target;
+	s->vector_bits = vector_bits >= 128 ? vector_bits : RF_VECTOR_BITS;
 	s->max_threads_per_block = 1024;
 	s->max_shared_bytes = 48 * 1024;
 	s->threads = threads > 0 ? threads : 1;
@@ -648,12 +660,13 @@ static int space_init(srch_space *s, const te_graph *g, cg_target_kind target, i
 
 int srch_space_init(srch_space *s, const te_graph *g, cg_target_kind target, rt_error *err)
 {
-	return space_init(s, g, target, (int)sysconf(_SC_NPROCESSORS_ONLN), err);
+	return space_init(s, g, target, (int)sysconf(_SC_NPROCESSORS_ONLN), 0, err);
 }
 
 int srch_space_init_for(srch_space *s, const te_graph *g, const cg_target *t, rt_error *err)
 {
-	if (space_init(s, g, t->kind, t->threads > 0 ? t->threads : (int)sysconf(_SC_NPROCESSORS_ONLN), err))
+	if (space_init(s, g, t->kind, t->threads > 0 ? t->threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
+		       t->kind == CG_TARGET_CPU ? t->vector_bits : 0, err))
 		return -1;
 	if (t->max_threads_per_block > 0)
 		s->max_threads_per_block = t->max_threads_per_block;
@@ -1661,14 +1674,14 @@ static void named(char out[SCH_MAX_NAME], const char *name, const char *suffix)
  * lanes innermost, parallel `par` (NULL: none), cache_write at `cw`
  * (NULL: none), vectorize.  `lead` (NULL: none) goes outermost; sp are
  * the spatial loops. */
-static void emit_rf_lanes(rt_buf *b, const char *st, char sp[][SCH_MAX_NAME], int nsp, const char *lead,
-			  char red[][SCH_MAX_NAME], int nred, const char *par, const char *cw)
+static void emit_rf_lanes(rt_buf *b, const char *st, int nlanes, char sp[][SCH_MAX_NAME], int nsp,
+			  const char *lead, char red[][SCH_MAX_NAME], int nred, const char *par, const char *cw)
 {
 	char rf[SCH_MAX_NAME], lanes[SCH_MAX_NAME];
 
 	named(rf, st, ".rf");
 	named(lanes, red[nred - 1], ".i");
-	rt_buf_printf(b, "split %s %s %d\nrfactor %s %s\nreorder %s", st, red[nred - 1], RF_LANES, st, lanes, rf);
+	rt_buf_printf(b, "split %s %s %d\nrfactor %s %s\nreorder %s", st, red[nred - 1], nlanes, st, lanes, rf);
 	if (lead)
 		rt_buf_printf(b, " %s", lead);
 	for (int i = 0; i < nsp; i++)
@@ -1701,7 +1714,7 @@ static void emit_rf(const srch_space *s, const srch_point *p, const plan *pl, rt
 			named(red[nred++], st->axes[a].name, threads && a == q ? ".i" : "");
 	named(red[nred++], st->axes[r].name, threads && q == r ? ".i" : "");
 	if (!threads) {
-		emit_rf_lanes(b, st->name, sp, st->rank, NULL, red, nred,
+		emit_rf_lanes(b, st->name, rf_lanes(s, st), sp, st->rank, NULL, red, nred,
 			      pl->nsp && choice(s, p, st->id, SRCH_ROLE_PAR, -1) ? st->axes[pl->sp[0]].name : NULL,
 			      last_sp);
 		return;
@@ -1709,7 +1722,7 @@ static void emit_rf(const srch_space *s, const srch_point *p, const plan *pl, rt
 	named(lead, st->axes[q].name, ".o");
 	named(stage, st->name, ".rf");
 	rt_buf_printf(b, "split %s %s parts=%d\nrfactor %s %s\n", st->name, st->axes[q].name, s->threads, st->name, lead);
-	emit_rf_lanes(b, stage, sp, st->rank, lead, red, nred, lead, last_sp ? last_sp : lead);
+	emit_rf_lanes(b, stage, rf_lanes(s, st), sp, st->rank, lead, red, nred, lead, last_sp ? last_sp : lead);
 }
 
 /* compute_at of stage id into its consumer, unless that is inlined. */

@@ -38,7 +38,7 @@
 /* The version of the space's knobs and of the point <-> schedule mapping:
  * raise it when a point's text would mean another schedule.  The tuning db
  * replays records of another version instead of trusting their points. */
-#define SRCH_SPACE_VERSION 2
+#define SRCH_SPACE_VERSION 3
 
 /* The knobs of a space grow with the graph; a point's slots (the values of
  * every knob, SRCH_MAX_PARTS at most a knob) are a fixed array, so a
@@ -105,6 +105,7 @@ typedef struct srch_space {
 	int max_threads_per_block; /* GPU limits */
 	int64_t max_shared_bytes;
 	int threads;               /* CPU: threads of parallel loops (RF's parts) */
+	int vector_bits;           /* CPU: the target's widest vector (RF's lanes) */
 } srch_space;
 
 /* A point: slot values (split factors, or one choice per choice knob). */
@@ -124,7 +125,8 @@ typedef struct srch_dir {
  * shared memory; a CPU space's RF parts: the online cores).  Release with srch_space_release, also after a failure. */
 int srch_space_init(srch_space *s, const te_graph *g, cg_target_kind target, rt_error *err);
 /* The same for target t, a cuda space pruned by t's limits, a CPU space's
- * RF parts t's threads (0: the online cores). */
+ * RF parts t's threads (0: the online cores) and its RF lanes one of t's
+ * vectors (srch_space_init: 512 bits). */
 int srch_space_init_for(srch_space *s, const te_graph *g, const cg_target *t, rt_error *err);
 void srch_space_release(srch_space *s);
 /* A new zeroed knob at the end of s's knobs (for spaces built by hand);

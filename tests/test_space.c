@@ -409,6 +409,58 @@ START_TEST(rf_only_where_it_helps)
 }
 END_TEST
 
+/* RF's lanes are one of the target's vectors of the stage's type: a row
+ * of 72 f32 has no whole 16-lane (AVX-512) vectors but 9 of 8 lanes
+ * (AVX2), and a row of f64 splits by 8 on AVX-512. */
+START_TEST(rf_lanes_from_target)
+{
+	static const struct {
+		const char *src;
+		int vector_bits, lanes; /* 0: no RF knob */
+	} cases[] = {
+		{"input A[4, 72] f32\ny[i < 4] = sum(k < 72) A[i, k]\n", 512, 0},
+		{"input A[4, 72] f32\ny[i < 4] = sum(k < 72) A[i, k]\n", 256, 8},
+		{"input A[4, 72] f64\ny[i < 4] = sum(k < 72) A[i, k]\n", 512, 8},
+		{"input A[4, 64] f32\ny[i < 4] = sum(k < 64) A[i, k]\n", 512, 16},
+	};
+	isl_ctx *ctx = new_ctx();
+	srch_space *s = calloc(1, sizeof(*s));
+
+	ck_assert_ptr_nonnull(s);
+	for (int i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+		te_graph *g = parse_verified(cases[i].src, ctx);
+		cg_target t;
+		rt_error err;
+		srch_point p;
+		char want[32], *text;
+		int k;
+
+		memset(&t, 0, sizeof(t));
+		t.kind = CG_TARGET_CPU;
+		t.threads = 2;
+		t.vector_bits = cases[i].vector_bits;
+		rt_error_clear(&err);
+		ck_assert_msg(srch_space_init_for(s, g, &t, &err) == 0, "%s", err.msg);
+		k = knob_index(s, "y.rf");
+		ck_assert_msg((k >= 0) == (cases[i].lanes > 0), "case %d: knob %d", i, k);
+		if (k >= 0) {
+			srch_point_default(s, &p);
+			p.v[s->knobs[k].slot] = 1;
+			text = srch_point_schedule(s, &p);
+			ck_assert_ptr_nonnull(text);
+			snprintf(want, sizeof(want), "split y k %d\n", cases[i].lanes);
+			ck_assert_msg(strstr(text, want), "case %d: no '%s' in\n%s", i, want, text);
+			free(text);
+			check_point(g, ctx, s, &p, "rf lanes");
+		}
+		srch_space_release(s);
+		te_graph_free(g);
+	}
+	free(s);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /* sum.te's constructed points include both RF variants, and they lower
  * at sum.te's own shape (2048^2). */
 START_TEST(rf_seeds_of_sum)
@@ -953,6 +1005,7 @@ int main(int argc, char **argv)
 		tcase_add_test(tc, gpu_limits);
 		tcase_add_loop_test(tc, rf_points_lower_and_match, 0, RF_GRAPHS);
 		tcase_add_test(tc, rf_only_where_it_helps);
+		tcase_add_test(tc, rf_lanes_from_target);
 		tcase_add_test(tc, rf_seeds_of_sum);
 		tcase_add_loop_test(tc, corner_graphs_lower, 0,
 				    sizeof(corner_graphs) / sizeof(corner_graphs[0]));
