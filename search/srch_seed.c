@@ -303,9 +303,13 @@ static void seed_variant(const srch_space *s, const srch_machine *m, int v, srch
 	int rf = v == 1 || v == 2 ? v : 0;
 
 	seed_one(s, m, rf ? 0 : v > 2 ? v - 2 : v, p);
-	for (int k = 0; rf && k < s->nknobs; k++)
+	for (int k = 0; rf && k < s->nknobs; k++) {
 		if (s->knobs[k].role == SRCH_ROLE_RF)
 			p->v[s->knobs[k].slot] = rf < s->knobs[k].nchoices ? rf : s->knobs[k].nchoices - 1;
+		/* RF 1 on rows: the most rows (each a register of lanes) */
+		if (s->knobs[k].role == SRCH_ROLE_RF_ROWS)
+			p->v[s->knobs[k].slot] = s->knobs[k].nchoices - 1;
+	}
 }
 
 int srch_seed_points(const srch_space *s, const srch_machine *m, srch_point *out, int max)

@@ -56,6 +56,11 @@
  *      divided by the threads): split S q parts=THREADS; rfactor S q.o;
  *      then as 1 on S.rf (S.rf.rf), q.o outermost and parallel, the
  *      cache_write at the last spatial loop or q.o (examples/sum.sched).
+ * RF_ROWS (with RF on a row reduction whose last spatial axis L has at
+ * least RF_ROWS_MIN rows): with RF 1, 1, 4 or 8 rows of L at a time:
+ * split S.rf L ROWS, L.o where the lanes are cached (and parallel when L
+ * is the only spatial axis), L.i unrolled just outside r.i, so a GEMV
+ * streams ROWS rows of A at once and reuses each vector of x ROWS times.
  * S and S.rf add up the partial results in naive nests.  With RF on, the
  * stage's other knobs (splits, order, unroll, cw, cache_reads) are
  * ignored, PAR only says whether S.rf runs its rows in parallel, and a
@@ -136,6 +141,8 @@ static const int gpu_orders[2][7] = {
 #define GPU_MAX_GRID_YZ 65535
 #define RANDOM_TRIES 1000
 #define RF_VECTOR_BITS 512 /* RF's vector when the target names none (AVX-512) */
+#define RF_ROWS_MIN 8      /* RF_ROWS: rows of the last spatial axis it needs */
+#define RF_ROWS_CHOICES 3  /* RF_ROWS: 1, 4 or 8 rows at a time (rf_rows_of) */
 #define RF_MIN_EXTENT 64  /* the shortest innermost reduce axis RF is offered on */
 
 /* ---- integers ---- */
@@ -438,6 +445,19 @@ static int rf_choices(const srch_space *s, const plan *pl)
 	return 3;
 }
 
+/* RF_ROWS's choices for stage pl->st: 0 (no knob) or RF_ROWS_CHOICES,
+ * where RF is offered for a row reduction whose last spatial axis has
+ * RF_ROWS_MIN rows or more. */
+static int rf_rows_choices(const srch_space *s, const plan *pl)
+{
+	const te_stage *st = pl->st;
+	bool any = false;
+
+	if (!rf_choices(s, pl) || st->rank == 0 || st->axes[st->rank - 1].extent < RF_ROWS_MIN)
+		return 0;
+	return contiguous_in(st->body, pl->rd[pl->nrd - 1], &any) && any ? RF_ROWS_CHOICES : 0;
+}
+
 /* ---- building the space ---- */
 
 static srch_knob *add_knob(srch_space *s, const te_stage *st, srch_knob_kind kind, srch_role role,
@@ -570,6 +590,9 @@ static int add_stage(srch_space *s, const te_stage *st, rt_error *err)
 		rc = add_cache_reads(s, st, err);
 	if (!rc && rf_choices(s, &pl))
 		rc = add_choice(s, st, SRCH_ROLE_RF, rf_choices(s, &pl), -1, "rfactor", "rf", err);
+	if (!rc && rf_rows_choices(s, &pl))
+		rc = add_choice(s, st, SRCH_ROLE_RF_ROWS, rf_rows_choices(s, &pl), -1, "rfactor rows", "rfrows",
+				err);
 	if (!rc)
 		rc = add_placement(s, st, err);
 	return rc;
@@ -1696,6 +1719,40 @@ static void emit_rf_lanes(rt_buf *b, const char *st, int nlanes, char sp[][SCH_M
 	rt_buf_printf(b, "vectorize %s %s\n", rf, lanes);
 }
 
+/* RF 1 with `rows` > 1 rows of the last spatial loop at a time (each row's
+ * lanes in their own register, the rows unrolled; RF_ROWS): as
+ * emit_rf_lanes without a lead, the last spatial loop split by rows, its
+ * outer part where the partial results are cached (and run in parallel
+ * when it is the only spatial loop), its inner part just outside the
+ * lanes. */
+static void emit_rf_rows(rt_buf *b, const char *st, int nlanes, int rows, char sp[][SCH_MAX_NAME], int nsp,
+			 char red[][SCH_MAX_NAME], int nred, const char *par)
+{
+	char rf[SCH_MAX_NAME], lanes[SCH_MAX_NAME], last[SCH_MAX_NAME];
+
+	named(rf, st, ".rf");
+	named(lanes, red[nred - 1], ".i");
+	named(last, sp[nsp - 1], ".o");
+	rt_buf_printf(b, "split %s %s %d\nrfactor %s %s\nsplit %s %s %d\nreorder %s", st, red[nred - 1], nlanes,
+		      st, lanes, rf, sp[nsp - 1], rows, rf);
+	for (int i = 0; i + 1 < nsp; i++)
+		rt_buf_printf(b, " %s", sp[i]);
+	rt_buf_printf(b, " %s", last);
+	for (int i = 0; i + 1 < nred; i++)
+		rt_buf_printf(b, " %s", red[i]);
+	rt_buf_printf(b, " %s.o %s.i %s\n", red[nred - 1], sp[nsp - 1], lanes);
+	if (par)
+		rt_buf_printf(b, "parallel %s %s\n", rf, nsp == 1 ? last : par);
+	rt_buf_printf(b, "cache_write %s %s local\nunroll %s %s.i\nvectorize %s %s\n", rf, last, rf,
+		      sp[nsp - 1], rf, lanes);
+}
+
+/* The rows of RF_ROWS's choice v. */
+static int rf_rows_of(int v)
+{
+	return v == 0 ? 1 : v == 1 ? 4 : 8;
+}
+
 /* The RF recipe of stage pl->st (see the top). */
 static void emit_rf(const srch_space *s, const srch_point *p, const plan *pl, rt_buf *b)
 {
@@ -1714,9 +1771,13 @@ static void emit_rf(const srch_space *s, const srch_point *p, const plan *pl, rt
 			named(red[nred++], st->axes[a].name, threads && a == q ? ".i" : "");
 	named(red[nred++], st->axes[r].name, threads && q == r ? ".i" : "");
 	if (!threads) {
-		emit_rf_lanes(b, st->name, rf_lanes(s, st), sp, st->rank, NULL, red, nred,
-			      pl->nsp && choice(s, p, st->id, SRCH_ROLE_PAR, -1) ? st->axes[pl->sp[0]].name : NULL,
-			      last_sp);
+		const char *par = pl->nsp && choice(s, p, st->id, SRCH_ROLE_PAR, -1) ? st->axes[pl->sp[0]].name : NULL;
+		int rows = rf_rows_of(choice(s, p, st->id, SRCH_ROLE_RF_ROWS, -1));
+
+		if (rows > 1)
+			emit_rf_rows(b, st->name, rf_lanes(s, st), rows, sp, st->rank, red, nred, par);
+		else
+			emit_rf_lanes(b, st->name, rf_lanes(s, st), sp, st->rank, NULL, red, nred, par, last_sp);
 		return;
 	}
 	named(lead, st->axes[q].name, ".o");

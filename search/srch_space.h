@@ -72,8 +72,10 @@ typedef enum srch_role {
 	SRCH_ROLE_PART,    /* HLS: partition the cache of input `arg` (-1: the output
 			    * tile): 0 none, 1 cyclic, as few banks as the unrolled
 			    * accesses need, 2 complete */
-	SRCH_ROLE_RF       /* CPU: rfactor the reduction: 0 none, 1 vector lanes of the
+	SRCH_ROLE_RF,      /* CPU: rfactor the reduction: 0 none, 1 vector lanes of the
 			    * innermost reduce axis, 2 also threads over the outermost */
+	SRCH_ROLE_RF_ROWS  /* CPU, with RF 1: 1, 4 or 8 rows of the last spatial axis
+			    * at a time, each its own register of lanes */
 } srch_role;
 
 #define SRCH_MAX_PRODS 4

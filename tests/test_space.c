@@ -461,6 +461,55 @@ START_TEST(rf_lanes_from_target)
 }
 END_TEST
 
+/* RF_ROWS: a GEMV with many rows gets 1, 4 or 8 rows at a time, each
+ * lowering to the reference; a sum to a scalar, a row reduction with
+ * fewer rows than RF_ROWS_MIN and the RF 2 variant get no rows. */
+START_TEST(rf_rows_knob)
+{
+	static const char *const gemv = "input A[40, 96] f32\ninput x[96] f32\ny[i < 40] = sum(k < 96) A[i, k] * x[k]\n";
+	static const char *const want[] = {NULL, "split y.rf i 4\n", "split y.rf i 8\n"};
+	isl_ctx *ctx = new_ctx();
+	srch_space *s = calloc(1, sizeof(*s));
+	te_graph *g = parse_verified(gemv, ctx);
+	srch_point p;
+	int rf, rows;
+
+	ck_assert_ptr_nonnull(s);
+	init_space_threads(s, g, 2);
+	rf = knob_index(s, "y.rf");
+	rows = knob_index(s, "y.rfrows");
+	ck_assert_int_ge(rf, 0);
+	ck_assert_int_ge(rows, 0);
+	ck_assert_int_eq(s->knobs[rows].nchoices, 3);
+	for (int v = 0; v < 3; v++) {
+		char *text;
+
+		srch_point_default(s, &p);
+		p.v[s->knobs[rf].slot] = 1;
+		p.v[s->knobs[rows].slot] = v;
+		text = srch_point_schedule(s, &p);
+		ck_assert_ptr_nonnull(text);
+		ck_assert_msg(want[v] ? strstr(text, want[v]) != NULL : strstr(text, "split y.rf") == NULL,
+			      "rows %d:\n%s", v, text);
+		ck_assert_msg(v == 0 || strstr(text, "unroll y.rf i.i\n"), "rows %d:\n%s", v, text);
+		free(text);
+		check_point(g, ctx, s, &p, "rf rows");
+	}
+	srch_space_release(s);
+	te_graph_free(g);
+	for (int i = 0; i < 2; i++) {
+		g = parse_verified(i ? "input A[6, 96] f32\ny[i < 6] = sum(k < 96) A[i, k]\n" : rf_graphs[0].src, ctx);
+		init_space_threads(s, g, 2);
+		for (int k = 0; k < s->nknobs; k++)
+			ck_assert_msg(s->knobs[k].role != SRCH_ROLE_RF_ROWS, "graph %d has %s", i, s->knobs[k].key);
+		srch_space_release(s);
+		te_graph_free(g);
+	}
+	free(s);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /* sum.te's constructed points include both RF variants, and they lower
  * at sum.te's own shape (2048^2). */
 START_TEST(rf_seeds_of_sum)
@@ -1006,6 +1055,7 @@ int main(int argc, char **argv)
 		tcase_add_loop_test(tc, rf_points_lower_and_match, 0, RF_GRAPHS);
 		tcase_add_test(tc, rf_only_where_it_helps);
 		tcase_add_test(tc, rf_lanes_from_target);
+		tcase_add_test(tc, rf_rows_knob);
 		tcase_add_test(tc, rf_seeds_of_sum);
 		tcase_add_loop_test(tc, corner_graphs_lower, 0,
 				    sizeof(corner_graphs) / sizeof(corner_graphs[0]));
