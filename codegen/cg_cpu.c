@@ -95,6 +95,7 @@ static int vector_loop(cg_emit *g, const lir_stmt *s, int64_t lo, int64_t n)
 	g->var[v] = (cg_val){LLVMConstVector(lanes, (unsigned)n), true};
 	g->var0[v] = cg_emit_c64(g, lo);
 	g->tz[v] = 0; /* lanes lo, lo + 1, ...: no alignment beyond the element's */
+	g->tz0[v] = lo == 0 ? 64 : __builtin_ctzll((unsigned long long)lo);
 	rc = cg_emit_stmt(g, s->u.loop.body);
 	g->var[v] = saved;
 	g->tz[v] = tz;

@@ -43,11 +43,12 @@ int cg_emit_init(cg_emit *g, const cg_emit_hooks *h, const lir_func *f, LLVMCont
 	g->rng = calloc(nv, sizeof(cg_range));
 	g->var0 = calloc(nv, sizeof(LLVMValueRef));
 	g->stride = calloc(nv, sizeof(int));
+	g->tz0 = calloc(nv, sizeof(int));
 	g->buf = calloc(nb, sizeof(LLVMValueRef));
 	g->buf_align = calloc(nb, sizeof(int));
 	g->lane_acc = calloc(nb, sizeof(int64_t));
 	g->lane_wrote = calloc(nb, sizeof(bool));
-	if (!g->var || !g->tz || !g->rng || !g->var0 || !g->stride || !g->buf || !g->buf_align || !g->lane_acc ||
+	if (!g->var || !g->tz || !g->rng || !g->var0 || !g->stride || !g->tz0 || !g->buf || !g->buf_align || !g->lane_acc ||
 	    !g->lane_wrote)
 		return rt_error_set(err, 0, 0, "out of memory");
 	return 0;
@@ -62,6 +63,7 @@ void cg_emit_release(cg_emit *g)
 	free(g->rng);
 	free(g->var0);
 	free(g->stride);
+	free(g->tz0);
 	free(g->buf);
 	free(g->buf_align);
 	free(g->lane_acc);
@@ -160,7 +162,8 @@ void cg_emit_attr(cg_emit *g, LLVMValueRef fn, unsigned idx, const char *name, u
 	LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->C, kind, v));
 }
 
-int cg_emit_tzeros(const cg_emit *g, const lir_expr *e)
+/* Trailing zero bits of every value of e, or (lane0) of lane 0 of e. */
+static int tzeros(const cg_emit *g, const lir_expr *e, bool lane0)
 {
 	int a, b;
 
@@ -168,28 +171,63 @@ int cg_emit_tzeros(const cg_emit *g, const lir_expr *e)
 	case LIR_CONST:
 		return e->c.i == 0 ? 64 : __builtin_ctzll((unsigned long long)e->c.i);
 	case LIR_VAR:
-		return g->tz[e->id];
+		return lane0 && (e->id == g->vec_var || g->var[e->id].vec) ? g->tz0[e->id] : g->tz[e->id];
 	case LIR_NEG: case LIR_CAST:
-		return lir_type_is_float(e->args[0]->type) ? 0 : cg_emit_tzeros(g, e->args[0]);
+		return lir_type_is_float(e->args[0]->type) ? 0 : tzeros(g, e->args[0], lane0);
 	case LIR_ADD: case LIR_SUB: case LIR_MIN: case LIR_MAX:
-		a = cg_emit_tzeros(g, e->args[0]);
-		b = cg_emit_tzeros(g, e->args[1]);
+		a = tzeros(g, e->args[0], lane0);
+		b = tzeros(g, e->args[1], lane0);
 		return a < b ? a : b;
 	case LIR_MUL:
-		a = cg_emit_tzeros(g, e->args[0]) + cg_emit_tzeros(g, e->args[1]);
+		a = tzeros(g, e->args[0], lane0) + tzeros(g, e->args[1], lane0);
 		return a > 64 ? 64 : a;
 	case LIR_SELECT:
-		a = cg_emit_tzeros(g, e->args[1]);
-		b = cg_emit_tzeros(g, e->args[2]);
+		a = tzeros(g, e->args[1], lane0);
+		b = tzeros(g, e->args[2], lane0);
 		return a < b ? a : b;
 	default:
 		return 0;
 	}
 }
 
+int cg_emit_tzeros(const cg_emit *g, const lir_expr *e)
+{
+	return tzeros(g, e, false);
+}
+
+int cg_emit_tzeros0(const cg_emit *g, const lir_expr *e)
+{
+	return tzeros(g, e, true);
+}
+
 /* ---- vector mode: how indices move across lanes ---- */
 
 static LLVMValueRef arith(cg_emit *g, lir_op op, lir_type t, LLVMValueRef a, LLVMValueRef b);
+
+/*
+ * The lane step of a / c or a % c for a constant power of two c (a blocked
+ * copy's index, lower_ast.c buf_index): the lanes a0 + s*l (l < vl) stay in
+ * one block of c when a0 is a multiple of 2^t (t: lane 0's known trailing
+ * zeros, at most log2 c) and s*(vl - 1) < 2^t; then a / c is the same in
+ * every lane and a % c moves by s.  Else -1 (a gather), unless uniform.
+ */
+static int64_t divmod_step(cg_emit *g, const lir_expr *e)
+{
+	const lir_expr *c = e->args[1];
+	int64_t s = cg_emit_lane_step(g, e->args[0]), span;
+	int t, log2c;
+
+	if (s == 0 && cg_emit_lane_step(g, c) == 0)
+		return 0;
+	if (s < 0 || c->op != LIR_CONST || c->type != LIR_I64 || c->c.i < 2 || (c->c.i & (c->c.i - 1)))
+		return -1;
+	log2c = __builtin_ctzll((unsigned long long)c->c.i);
+	t = cg_emit_tzeros0(g, e->args[0]);
+	t = t < log2c ? t : log2c;
+	if (__builtin_mul_overflow(s, (int64_t)(g->vl - 1), &span) || span >= ((int64_t)1 << t))
+		return -1;
+	return e->op == LIR_DIV ? 0 : s;
+}
 
 int64_t cg_emit_lane_step(cg_emit *g, const lir_expr *e)
 {
@@ -214,6 +252,8 @@ int64_t cg_emit_lane_step(cg_emit *g, const lir_expr *e)
 		if (b >= 0 && a == 0 && e->args[0]->op == LIR_CONST && e->args[0]->c.i >= 0)
 			return b * e->args[0]->c.i;
 		return -1;
+	case LIR_DIV: case LIR_MOD:
+		return divmod_step(g, e);
 	default:
 		for (int i = 0; i < e->nargs; i++)
 			if (cg_emit_lane_step(g, e->args[i]) != 0)

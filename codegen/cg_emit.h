@@ -76,6 +76,7 @@ struct cg_emit {
 	LLVMValueRef mask;     /* lanes that execute (NULL = all) */
 	LLVMValueRef *var0;    /* per variable: lane 0 of a vector variable */
 	int *stride;           /* per variable: the lanes' step (-1: not linear) */
+	int *tz0;              /* per vector variable: trailing zero bits of lane 0 */
 	int64_t *lane_acc;     /* per buffer: the lane step of its accesses */
 	bool *lane_wrote;      /* per buffer: stored to in the vector body */
 };
@@ -108,6 +109,8 @@ void cg_emit_attr(cg_emit *g, LLVMValueRef fn, unsigned idx, const char *name, u
 
 /* Trailing zero bits every value of integer expression e has. */
 int cg_emit_tzeros(const cg_emit *g, const lir_expr *e);
+/* Vector mode: trailing zero bits lane 0 of e has (g->tz0 of vector variables). */
+int cg_emit_tzeros0(const cg_emit *g, const lir_expr *e);
 
 /* ---- expressions ---- */
 

@@ -147,6 +147,7 @@ int cg_emit_let_then(cg_emit *g, const lir_stmt *s, cg_emit_body_fn cont, const 
 	g->tz[v] = lir_type_is_float(e->type) ? 0 : cg_emit_tzeros(g, e);
 	if (x.vec) {
 		g->stride[v] = (int)cg_emit_lane_step(g, e);
+		g->tz0[v] = cg_emit_tzeros0(g, e);
 		g->var0[v] = e->type == LIR_I64 ? cg_emit_lane0(g, e) : NULL;
 		if (g->stride[v] >= 0 && !g->var0[v])
 			g->stride[v] = -1;

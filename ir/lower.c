@@ -203,7 +203,7 @@ static int add_stage(lw *L, lw_stage_kind kind, const char *name, const te_stage
 	x->parent_pos = -1;
 	x->consumer = -1;
 	x->buf = -1;
-	for (int k = 0; k < TE_MAX_RANK; k++)
+	for (int k = 0; k < LW_MAX_BUF_DIMS; k++)
 		x->perm[k] = k;
 	return L->nstages++;
 }
@@ -242,6 +242,46 @@ static int lw_find(const lw *L, const char *name)
 		if (strcmp(L->st[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+/* The blocks and the permutation of cache_read step st's copy, stage x. */
+static int set_layout(lw *L, int x, const sch_step *st)
+{
+	lw_stage *s = &L->st[x];
+
+	for (int j = 0; j < st->nblock && j < SCH_MAX_BLOCKS; j++) {
+		if (st->block_dim[j] >= s->rank)
+			return lw_fail(L, st->line, st->block_col[j],
+				       "cache_read %s: block=%d:%" PRId64 ": no dimension %d ('%s' has rank %d)",
+				       st->stage, st->block_dim[j], st->block_factor[j], st->block_dim[j],
+				       st->stage, s->rank);
+		s->block_dim[j] = st->block_dim[j];
+		s->block_f[j] = st->block_factor[j];
+	}
+	s->nblock = st->nblock;
+	if (st->nperm && st->nperm != s->rank + s->nblock)
+		return lw_fail(L, st->line, st->col,
+			       "cache_read %s: perm has %d entries, the copy of '%s' has %d dimensions "
+			       "(rank %d and %d blocks)",
+			       st->stage, st->nperm, st->stage, s->rank + s->nblock, s->rank, s->nblock);
+	for (int k = 0; k < st->nperm; k++)
+		s->perm[k] = st->perm[k];
+	return 0;
+}
+
+int lw_buf_dims(const lw_stage *x, int64_t ext[LW_MAX_BUF_DIMS])
+{
+	const int64_t *size = x->local ? x->size : x->te->shape;
+
+	for (int k = 0; k < x->rank; k++)
+		ext[k] = size[k];
+	for (int j = 0; j < x->nblock; j++) {
+		int d = x->block_dim[j];
+
+		ext[d] = (size[d] + x->block_f[j] - 1) / x->block_f[j];
+		ext[x->rank + j] = x->block_f[j];
+	}
+	return x->rank + x->nblock;
 }
 
 static int add_cache_stages(lw *L)
@@ -299,11 +339,8 @@ static int add_cache_stages(lw *L)
 		L->st[x].scope = st->scope == SCH_SCOPE_SHARED ? LIR_SHARED
 			       : st->scope == SCH_SCOPE_LOCAL ? LIR_LOCAL : LIR_STACK;
 		L->st[x].rank = t->rank;
-		for (int k = 0; k < st->nperm; k++)
-			L->st[x].perm[k] = st->perm[k];
-		if (st->nperm && st->nperm != t->rank)
-			return lw_fail(L, st->line, st->col, "cache_read %s: perm has %d entries, '%s' has rank %d",
-				       st->stage, st->nperm, st->stage, t->rank);
+		if (set_layout(L, x, st))
+			return -1;
 	}
 	return 0;
 }
@@ -991,14 +1028,16 @@ static int make_buffers(lw *L)
 	}
 	for (int x = 0; x < L->nstages; x++) {
 		lw_stage *s = &L->st[x];
-		int64_t n = 1;
+		int64_t n = 1, ext[LW_MAX_BUF_DIMS];
+		int nd;
 
 		if (!s->local) {
 			s->buf = L->te_buf[s->te->id];
 			continue;
 		}
-		for (int k = 0; k < s->rank; k++)
-			n *= s->size[k];
+		nd = lw_buf_dims(s, ext);
+		for (int k = 0; k < nd; k++)
+			n *= ext[k];
 		if (s->kind == LW_COMPUTE || s->scope == LIR_STACK)
 			s->scope = n * (int64_t)te_dtype_size(s->te->type) > (256 << 10) ? LIR_HEAP : LIR_STACK;
 		s->buf = lir_add_buffer(L->f, s->name, lir_of(s->te->type), n, s->scope);

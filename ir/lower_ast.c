@@ -249,8 +249,9 @@ static void child_ctx(tr *T, int x, int p, lir_expr **ctx, lir_expr **base, lir_
  */
 static lir_expr *buf_index(tr *T, const lw_stage *r, lir_expr **x, lir_expr **ctx)
 {
-	lir_expr *idx = c64(T, 0), *rel[TE_MAX_RANK];
-	const int64_t *ext = r->local ? r->size : r->te->shape;
+	lir_expr *idx = c64(T, 0), *rel[LW_MAX_BUF_DIMS];
+	int64_t ext[LW_MAX_BUF_DIMS];
+	int nd = lw_buf_dims(r, ext);
 
 	T->params = ctx;
 	T->nparams = r->nctx;
@@ -258,7 +259,14 @@ static lir_expr *buf_index(tr *T, const lw_stage *r, lir_expr **x, lir_expr **ct
 		rel[k] = r->off[k] ? ix(T, LIR_SUB, x[k], tr_expr(T, r->off[k])) : x[k];
 	T->params = NULL;
 	T->nparams = 0;
-	for (int k = 0; k < r->rank; k++) {
+	/* block=D:F: (x - off) % F appended, (x - off) / F in D's place */
+	for (int j = 0; j < r->nblock; j++) {
+		int d = r->block_dim[j];
+
+		rel[r->rank + j] = ix(T, LIR_MOD, rel[d], c64(T, r->block_f[j]));
+		rel[d] = ix(T, LIR_DIV, rel[d], c64(T, r->block_f[j]));
+	}
+	for (int k = 0; k < nd; k++) {
 		int d = r->perm[k];
 
 		idx = k ? ix(T, LIR_ADD, ix(T, LIR_MUL, idx, c64(T, ext[d])), rel[d])

@@ -28,6 +28,7 @@
 #define LW_MAX_STMTS (3 * LW_MAX_STAGES)
 #define LW_MAX_MARKS 1024 /* two trees: base and leaf coordinates */
 #define LW_MAX_CTX 64
+#define LW_MAX_BUF_DIMS (TE_MAX_RANK + SCH_MAX_BLOCKS) /* dims of a blocked copy */
 
 typedef enum lw_stage_kind { LW_COMPUTE, LW_CACHE_READ, LW_CACHE_WRITE } lw_stage_kind;
 typedef enum lw_stmt_kind { LW_S_COMPUTE, LW_S_INIT, LW_S_UPDATE, LW_S_COPY_IN, LW_S_COPY_OUT } lw_stmt_kind;
@@ -50,9 +51,15 @@ typedef struct lw_stage {
 	/* Where its values live. */
 	int buf;                 /* lir buffer */
 	bool local;              /* one tile, relative to off(ctx) */
-	int rank;                /* dims of the buffer (tensor rank) */
+	int rank;                /* tensor rank; the buffer has rank + nblock dims */
 	int64_t size[TE_MAX_RANK];
-	int perm[TE_MAX_RANK];   /* buffer dim k holds tensor dim perm[k] */
+	/* cache_read block=D:F: blocked dim k < rank is tensor dim k, or
+	 * (x - off) / F when k = block_dim[j]; blocked dim rank + j is
+	 * (x - off) % F for tensor dim block_dim[j]. */
+	int nblock;
+	int block_dim[SCH_MAX_BLOCKS];
+	int64_t block_f[SCH_MAX_BLOCKS];
+	int perm[LW_MAX_BUF_DIMS]; /* buffer dim k holds blocked dim perm[k] */
 	isl_ast_expr *off[TE_MAX_RANK]; /* offset of dim k over params t0..; NULL = 0 */
 	isl_multi_aff *off_ma;   /* the same, [ctx] -> [x]; NULL when zero */
 	lir_scope scope;
@@ -152,6 +159,9 @@ __isl_give isl_map *lw_ctx_map(lw *L, int st, int p);
 __isl_give isl_map *lw_reads(lw *L, int st, int t);
 /* Is reader stage x's read of tensor t served by a local stage?  Its index or -1. */
 int lw_redirect(const lw *L, int x, int t);
+/* The extents of the blocked dims of stage x's buffer (see lw_stage.perm)
+ * into ext; returns their number, rank + nblock. */
+int lw_buf_dims(const lw_stage *x, int64_t ext[LW_MAX_BUF_DIMS]);
 /* The lw stage whose buffer stage x's statements store into. */
 int lw_store_target(const lw *L, int x);
 

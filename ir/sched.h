@@ -20,6 +20,9 @@
  *                                       one iteration of k.o into stage
  *                                       A.shared (scope local|shared|stack)
  *   cache_read A C k.o local perm=1,0   ... stored with dimensions permuted
+ *   cache_read B C k stack block=1:16 perm=1,0,2
+ *                             ... with dimension 1 stored as two (1 / 16
+ *                             in its place, 1 % 16 appended), then permuted
  *   cache_write C j.o local   accumulate C's tile of one iteration of j.o
  *                             in stage C.local, then write it back
  *   pipeline C k.i 2          HLS: pipeline loop k.i with target initiation
@@ -55,6 +58,9 @@
 #define SCH_MAX_ARGS 32    /* loops named by one reorder */
 #define SCH_MAX_AX 96      /* axes (base and derived) of one stage */
 #define SCH_MAX_LOOPS 32   /* leaf loops of one stage */
+#define SCH_MAX_BLOCKS 2   /* block= of one cache_read (OIhw16i16o blocks two) */
+#define SCH_MAX_BLOCK_FACTOR 1024 /* the factor F of a block=D:F */
+#define SCH_MAX_PERM 10    /* dimensions a perm= names: a tensor's 8 and 2 blocks */
 
 typedef enum sch_kind {
 #define SCH_STEP(name, tag) SCH_##name,
@@ -91,15 +97,21 @@ typedef struct sch_step {
 	 * reorder: args[0..nargs).  fuse: args[0], args[1].
 	 * parallel, vectorize, unroll: args[0].  bind: args[0], tag.
 	 * compute_at: args[0] (a loop of target).  cache_read: args[0] (a loop
-	 * of target), scope, perm.  cache_write: args[0], scope.
+	 * of target), scope, blocks, perm.  cache_write: args[0], scope.
 	 * pipeline: args[0], ii.  partition: part, factor (cyclic, block). */
 	int64_t factor, nparts;
 	int64_t ii;                /* pipeline: target initiation interval, 0 = not given (1) */
 	sch_partition part;        /* partition */
 	sch_loop_kind tag;         /* bind */
 	sch_scope scope;           /* cache_read, cache_write */
-	int nperm;                 /* cache_read: 0 or the rank of the tensor */
-	int perm[8];
+	/* cache_read block=D:F: the copy stores tensor dimension block_dim[j]
+	 * as two, D / F in D's place and D % F appended (docs/schedules.md). */
+	int nblock;
+	int block_dim[SCH_MAX_BLOCKS];
+	int64_t block_factor[SCH_MAX_BLOCKS];
+	int block_col[SCH_MAX_BLOCKS];
+	int nperm;                 /* cache_read: 0 or the rank of the blocked copy */
+	int perm[SCH_MAX_PERM];
 	int line, col;             /* where it was parsed; 0 if built */
 	/* Columns of the fields, for errors found after parsing; 0 if built. */
 	int stage_col, target_col;
@@ -127,7 +139,7 @@ const char *sch_partition_name(sch_partition p); /* "cyclic", "block", "complete
 /*
  * Parse schedule text.  Returns a new schedule, or NULL with `err` at the
  * line:column of the bad token (unknown tag, missing or extra arguments,
- * bad number, unknown bind tag or scope, bad perm).  Names are not
+ * bad number, unknown bind tag or scope, bad block or perm).  Names are not
  * resolved here: sch_resolve does that against a graph.
  */
 sch_schedule *sch_parse(const char *text, rt_error *err);

@@ -27,7 +27,8 @@
  * The fields of each step, one letter each:
  *   S the stage (cache_read: the tensor read)   T the consumer stage
  *   L a loop          R 2..SCH_MAX_ARGS loops   F FACTOR or parts=N
- *   B a bind target   C a scope                 P an optional perm=P0,P1,...
+ *   B a bind target   C a scope
+ *   P optional block=D:F (up to SCH_MAX_BLOCKS), then an optional perm=P0,P1,...
  *   I an optional II  Y cyclic|block FACTOR, or complete
  */
 static const struct {
@@ -43,7 +44,7 @@ static const struct {
 	[SCH_BIND] = {"SLB", "STAGE LOOP TARGET"},
 	[SCH_COMPUTE_AT] = {"STL", "STAGE CONSUMER LOOP"},
 	[SCH_COMPUTE_INLINE] = {"S", "STAGE"},
-	[SCH_CACHE_READ] = {"STLCP", "TENSOR CONSUMER LOOP SCOPE [perm=P0,P1,...]"},
+	[SCH_CACHE_READ] = {"STLCP", "TENSOR CONSUMER LOOP SCOPE [block=D:F]... [perm=P0,P1,...]"},
 	[SCH_CACHE_WRITE] = {"SLC", "STAGE LOOP SCOPE"},
 	[SCH_PIPELINE] = {"SLI", "STAGE LOOP [II]"},
 	[SCH_PARTITION] = {"SY", "STAGE cyclic|block FACTOR or STAGE complete"},
@@ -238,7 +239,7 @@ static int get_scope(cursor *c, const tok *t, sch_step *st)
 			    "unknown scope '%s' (expected local, shared or stack)", show(buf, t));
 }
 
-/* P := 'perm=' DIGIT { ',' DIGIT }, a permutation of 0..n-1, n <= 8 */
+/* 'perm=' DIGIT { ',' DIGIT }, a permutation of 0..n-1, n <= SCH_MAX_PERM */
 static int get_perm(cursor *c, const tok *t, sch_step *st)
 {
 	const int max = (int)(sizeof(st->perm) / sizeof(st->perm[0]));
@@ -248,7 +249,7 @@ static int get_perm(cursor *c, const tok *t, sch_step *st)
 	int n = 0;
 
 	if (!tok_starts(t, "perm="))
-		return rt_error_set(c->err, c->line, t->col, "expected perm=P0,P1,... not '%s'",
+		return rt_error_set(c->err, c->line, t->col, "expected block=D:F or perm=P0,P1,... not '%s'",
 				    show(buf, t));
 	for (;;) {
 		if (n == max || i == t->n || t->s[i] < '0' || t->s[i] > '9')
@@ -274,6 +275,69 @@ static int get_perm(cursor *c, const tok *t, sch_step *st)
 	}
 	st->nperm = n;
 	return 0;
+}
+
+/* D (a dimension, 0..99) and F (2..SCH_MAX_BLOCK_FACTOR) of 'block=' D ':' F */
+static int block_numbers(const tok *t, int *d, int64_t *f)
+{
+	size_t i = strlen("block=");
+	int64_t v = 0;
+
+	*d = 0;
+	if (i == t->n || t->s[i] < '0' || t->s[i] > '9')
+		return -1;
+	for (; i < t->n && t->s[i] >= '0' && t->s[i] <= '9' && *d < 100; i++)
+		*d = *d * 10 + (t->s[i] - '0');
+	if (*d >= 100 || i + 1 >= t->n || t->s[i++] != ':')
+		return -1;
+	for (; i < t->n && t->s[i] >= '0' && t->s[i] <= '9'; i++)
+		v = v > SCH_MAX_BLOCK_FACTOR ? v : v * 10 + (t->s[i] - '0');
+	*f = v;
+	return i == t->n ? 0 : -1;
+}
+
+/* 'block=' D ':' F: dimension D of the copy stored as D / F and D % F */
+static int get_block(cursor *c, const tok *t, sch_step *st)
+{
+	char buf[200];
+	int64_t f;
+	int d, n = st->nblock;
+
+	if (n == SCH_MAX_BLOCKS)
+		return rt_error_set(c->err, c->line, t->col, "'%s': at most %d block= on one cache_read",
+				    show(buf, t), SCH_MAX_BLOCKS);
+	if (block_numbers(t, &d, &f) < 0)
+		return rt_error_set(c->err, c->line, t->col,
+				    "bad block '%s': expected block=D:F, D a dimension and F a factor",
+				    show(buf, t));
+	if (f < 2 || f > SCH_MAX_BLOCK_FACTOR)
+		return rt_error_set(c->err, c->line, t->col,
+				    "bad block '%s': the factor must be from 2 to %d", show(buf, t),
+				    SCH_MAX_BLOCK_FACTOR);
+	for (int j = 0; j < n; j++)
+		if (st->block_dim[j] == d)
+			return rt_error_set(c->err, c->line, t->col,
+					    "bad block '%s': dimension %d is blocked twice", show(buf, t), d);
+	st->block_dim[n] = d;
+	st->block_factor[n] = f;
+	st->block_col[n] = t->col;
+	st->nblock = n + 1;
+	return 0;
+}
+
+/* P := { 'block=' D ':' F } [ 'perm=' P0,P1,... ] */
+static int get_layout(cursor *c, const tok *first, sch_step *st)
+{
+	tok t = *first;
+
+	for (;;) {
+		if (!tok_starts(&t, "block="))
+			return get_perm(c, &t, st);
+		if (get_block(c, &t, st) < 0)
+			return -1;
+		if (!next_tok(c, &t))
+			return 0;
+	}
 }
 
 /* Y := ( 'cyclic' | 'block' ) NUMBER | 'complete' */
@@ -347,7 +411,7 @@ static int get_field(cursor *c, char f, const tok *t, sch_step *st)
 		st->opt_col = t->col;
 		return get_partition(c, t, st);
 	default:
-		return get_perm(c, t, st);
+		return get_layout(c, t, st);
 	}
 }
 
@@ -469,7 +533,9 @@ static void put_field(rt_buf *b, char f, const sch_step *st, int *arg)
 			rt_buf_printf(b, " %" PRId64, st->factor);
 		break;
 	default:
-		for (int k = 0; k < st->nperm && k < 8; k++)
+		for (int j = 0; j < st->nblock && j < SCH_MAX_BLOCKS; j++)
+			rt_buf_printf(b, " block=%d:%" PRId64, st->block_dim[j], st->block_factor[j]);
+		for (int k = 0; k < st->nperm && k < SCH_MAX_PERM; k++)
 			rt_buf_printf(b, "%s%d", k ? "," : " perm=", st->perm[k]);
 	}
 }

@@ -300,6 +300,27 @@ static void gen_annotations(gen *G, const te_stage *x, bool attached)
 	}
 }
 
+/* A cache_read's layout: one or two block=D:F (F from 2 to 5: partial
+ * blocks at the small shapes) and a reversing perm= of its dimensions. */
+static void gen_layout(gen *G, int rank)
+{
+	int nd = rank;
+
+	if (rank >= 1 && rnd(&G->r, 2)) {
+		int d = rnd(&G->r, rank), two = rank >= 2 && rnd(&G->r, 3) == 0;
+
+		add(&G->t, " block=%d:%d", d, 2 + rnd(&G->r, 4));
+		if (two)
+			add(&G->t, " block=%d:%d", (d + 1) % rank, 2 + rnd(&G->r, 4));
+		nd += 1 + two;
+	}
+	if (nd >= 2 && rnd(&G->r, 2)) {
+		add(&G->t, " perm=");
+		for (int k = nd - 1; k >= 0; k--)
+			add(&G->t, k == nd - 1 ? "%d" : ",%d", k);
+	}
+}
+
 static void gen_caches(gen *G, const te_stage *x, bool attached)
 {
 	sch_loops *l = &G->final[x->id];
@@ -339,11 +360,7 @@ static void gen_caches(gen *G, const te_stage *x, bool attached)
 			continue;
 		G->cached[t] |= 1 << sc;
 		add(&G->t, "cache_read %s %s %s %s", a->name, x->name, l->ax[l->loop[q]].name, scope);
-		if (a->rank >= 2 && rnd(&G->r, 2)) {
-			add(&G->t, " perm=");
-			for (int k = a->rank - 1; k >= 0; k--)
-				add(&G->t, k == a->rank - 1 ? "%d" : ",%d", k);
-		}
+		gen_layout(G, a->rank);
 		add(&G->t, "\n");
 		if (a->rank >= 1 && rnd(&G->r, 2))
 			add(&G->t, "split %s.%s d%d 2\n", a->name, scope, a->rank - 1);

@@ -233,6 +233,90 @@ START_TEST(tail_tiles)
 }
 END_TEST
 
+/* Blocked staging copies (cache_read block=D:F) compiled for the host:
+ * the consumer's vectorized reads of the copy are contiguous loads where
+ * lane 0 starts a block (F = 16, a power of two, and an aligned offset:
+ * cg_emit.c divmod_step) and gathers elsewhere (F = 4 or 3 under 16 lanes,
+ * a shifted index q + s); the extents are not multiples of F. */
+#define BLK_J16 "split C j 16\nreorder C i j.o k j.i\nvectorize C j.i\n"
+static const struct {
+	const char *example, *defs, *sched;
+	int threads;
+} blocks[] = {
+	{"gemm", "M=3 N=37 K=5", BLK_J16 "cache_read B C i stack block=1:16 perm=1,0,2\n", 1},
+	{"gemm", "M=3 N=37 K=5", BLK_J16 "cache_read B C i stack block=1:4 perm=1,0,2\n", 1},
+	{"gemm", "M=3 N=37 K=5", BLK_J16 "cache_read B C i stack block=1:3\n", 1},
+	{"gemm", "M=5 N=37 K=7", BLK_J16 "cache_read B C j.o stack block=1:16 block=0:2 perm=1,0,3,2\n"
+				 "vectorize B.stack d1\n", 1},
+	{"gemm", "M=9 N=40 K=6", "split C j 16\nsplit C i 3\nreorder C j.o i.o k i.i j.i\nparallel C j.o\n"
+				 "unroll C i.i\nvectorize C j.i\ncache_read B C j.o stack block=1:16 perm=1,0,2\n"
+				 "cache_write C i.o local\n", 2},
+	{"conv2d", "N=1 C=2 H=4 W=19 K=3 R=3 S=3 stride=1 pad=1",
+	 "split O q 16\nreorder O n k p q.o c r s q.i\nunroll O s\nvectorize O q.i\n"
+	 "cache_read Ip O k stack block=3:16 perm=0,1,3,2,4\n", 1},
+	{"conv2d", "N=1 C=3 H=4 W=7 K=19 R=3 S=3 stride=1 pad=1",
+	 "split O k 16\nreorder O n k.o p q c r s k.i\nvectorize O k.i\n"
+	 "cache_read F O k.o stack block=0:16 perm=1,2,3,0,4\n", 1},
+};
+
+START_TEST(blocked_copies)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = example_at(blocks[_i].example, blocks[_i].defs, ctx);
+	const char *bad = compile_and_check(g, ctx, blocks[_i].sched, blocks[_i].threads);
+
+	ck_assert_msg(!bad[0], "%s %s\n%s: %s", blocks[_i].example, blocks[_i].defs, blocks[_i].sched, bad);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
+/* The loads and stores of a blocked copy with F = 16 are whole vectors
+ * where lane 0 starts a block (the consumer's j.i, the copy's split d1.i),
+ * and gathers where it need not (F = 4 under 16 lanes). */
+static const struct {
+	const char *sched;
+	bool gathers;
+} block_ir[] = {
+	{BLK_J16 "cache_read B C i stack block=1:16 perm=1,0,2\nsplit B.stack d1 16\nvectorize B.stack d1.i\n", false},
+	{BLK_J16 "cache_read B C i stack block=1:4 perm=1,0,2\n", true},
+};
+
+START_TEST(blocked_copy_vectors)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = example_at("gemm", "M=3 N=37 K=5", ctx);
+	sch_schedule *s;
+	lir_func *f;
+	cg_module *m;
+	cg_target t;
+	rt_error err;
+	char *ir;
+	bool gathers;
+
+	rt_error_clear(&err);
+	ck_assert_int_eq(cg_target_host(&t, &err), 0);
+	s = sch_parse(block_ir[_i].sched, &err);
+	ck_assert_ptr_nonnull(s);
+	f = lir_lower(g, s, ctx, "kernel", &err);
+	ck_assert_msg(f != NULL, "%s", err.msg);
+	ck_assert_str_eq(check_jit(g, f, 1), "");
+	m = cg_cpu_compile(f, &t, &err);
+	ck_assert_msg(m != NULL, "%s", err.msg);
+	ir = cg_module_print(m);
+	ck_assert_ptr_nonnull(ir);
+	gathers = strstr(ir, "masked.gather") || strstr(ir, "masked.scatter");
+	free(ir);
+	ck_assert_msg(gathers == block_ir[_i].gathers, "%s: gathers %sexpected", block_ir[_i].sched,
+		      block_ir[_i].gathers ? "" : "not ");
+	cg_module_free(m);
+	lir_func_free(f);
+	sch_free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /* Odd shapes other than tests/small_shapes.txt's, for the sweep. */
 static const char *const odd_shapes[NEXAMPLES] = {
 	"batch=1 M=3 N=11 K=3",
@@ -657,6 +741,8 @@ int main(int argc, char **argv)
 		suite_add_tcase(s, rc);
 		tcase_set_timeout(tl, 900);
 		tcase_add_loop_test(tl, tail_tiles, 0, sizeof(tails) / sizeof(tails[0]));
+		tcase_add_loop_test(tl, blocked_copies, 0, sizeof(blocks) / sizeof(blocks[0]));
+		tcase_add_loop_test(tl, blocked_copy_vectors, 0, sizeof(block_ir) / sizeof(block_ir[0]));
 		suite_add_tcase(s, tl);
 	}
 	for (int i = part; i < NEXAMPLES; i += nparts) {

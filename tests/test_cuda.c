@@ -333,6 +333,14 @@ static const struct {
 	{"input A[16, 32] f32\nB[i < 16, j < 32] = A[i, j] * 3.0\n",
 	 "split B j 4\nbind B i blockIdx.x\nbind B j.o threadIdx.x\nvectorize B j.i\n", 1, {16, 1, 1}, {8, 1, 1},
 	 0, 0},
+	/* blocked shared copies (block=D:F): the 4x4 tiles stored as 4x2x3
+	 * (4 = 3 + 1: padded blocks), one transposed; 2 x 24 floats */
+	{"param M = 8, N = 8, K = 12\ninput A[M, K] f32\ninput B[K, N] f32\n"
+	 "C[i < M, j < N] = sum(k < K) A[i, k] * B[k, j]\n",
+	 "split C i 4\nsplit C j 4\nsplit C k 4\nreorder C i.o j.o k.o i.i j.i k.i\nbind C i.o blockIdx.y\n"
+	 "bind C j.o blockIdx.x\nbind C i.i threadIdx.y\nbind C j.i threadIdx.x\n"
+	 "cache_read A C k.o shared block=1:3 perm=1,0,2\ncache_read B C k.o shared block=1:3\n",
+	 1, {2, 2, 1}, {4, 4, 1}, 192, 0},
 };
 
 START_TEST(hand_made_cases)

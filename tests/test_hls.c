@@ -803,6 +803,24 @@ END_TEST
  * interpreter (runtime/rt_math.h): the seeded i32 divisors in [-8, 8]
  * take 0, -1 and negative values, and INT32_MIN is divided by each of
  * them (INT32_MIN / -1 wraps; C's own `/` would be undefined there). */
+/* A blocked local copy (cache_read block=D:F) in C simulation: the copy's
+ * index divides and reduces by constants, at extents not a multiple of F. */
+START_TEST(csim_blocked_copy)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = small_example("gemm", ctx);
+	lir_func *ref = lower_ok(g, ctx, NULL, "k_ref");
+	const char *bad = csim(g, ctx, ref,
+			       "split C j 4\nreorder C i j.o k j.i\ncache_read B C i local block=1:4 perm=1,0,2\n"
+			       "pipeline C j.i\npartition B.local cyclic 4\n");
+
+	ck_assert_msg(!bad[0], "%s", bad);
+	lir_func_free(ref);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(csim_integer_divmod)
 {
 	static const char te[] = "input A[64] i32\ninput B[64] i32\n"
@@ -930,6 +948,7 @@ int main(int argc, char **argv)
 		tcase_add_test(tc, lowering_carries_directives);
 		tcase_add_test(tc, cpu_runs_directives);
 		tcase_add_test(tc, csim_integer_divmod);
+		tcase_add_test(tc, csim_blocked_copy);
 		tcase_add_loop_test(tc, lowering_refuses, 0, sizeof(bad_lowering) / sizeof(bad_lowering[0]));
 		tcase_add_test(tc, lint_rejects_lir);
 		tcase_add_loop_test(tc, lint_rejects_c, 0, sizeof(bad_c) / sizeof(bad_c[0]));

@@ -82,6 +82,11 @@ static const struct {
 	{"softmax", "compute_at E Sum i\n", "also read by 'Y'", 0},
 	{"softmax", "parallel Sum j\n", "carries a dependence through 'Sum'", 1},
 	{"softmax", "compute_at Mx E i\ncompute_at E Y i\nparallel E j\n", "", 0},
+	{"gemm", "split C i 2\ncache_read B C i.o stack block=2:4\n", "block=2:4: no dimension 2 ('B' has rank 2)", 2},
+	{"gemm", "cache_read B C i stack block=1:4 perm=1,0\n",
+	 "perm has 2 entries, the copy of 'B' has 3 dimensions (rank 2 and 1 blocks)", 1},
+	{"conv2d", "cache_read F O k stack block=0:2 block=1:2 perm=0,1,2,3,4\n",
+	 "the copy of 'F' has 6 dimensions (rank 4 and 2 blocks)", 1},
 };
 
 START_TEST(illegal_schedules_are_refused)
@@ -118,6 +123,8 @@ static const struct {
 	{"conv2d", "split O q 4\nreorder O n k p q.o c r s q.i\ncompute_at Ip O p\nvectorize O q.i\n",
 	 "conv2d_at.lir"},
 	{"conv2d", "compute_inline Ip\nfuse O n k\nparallel O n+k\n", "conv2d_inline.lir"},
+	{"gemm", "split C j 4\nreorder C i j.o k j.i\ncache_read B C i stack block=1:4 perm=1,0,2\nvectorize C j.i\n",
+	 "gemm_blocked.lir"},
 };
 
 START_TEST(golden_lir)
@@ -155,6 +162,51 @@ START_TEST(golden_lir)
 }
 END_TEST
 
+/* ---- blocked copies (cache_read block=D:F) ---- */
+
+/* At the small (odd) shapes no blocked extent is a multiple of its factor. */
+static const struct {
+	const char *example, *sched;
+} blocked[] = {
+	{"gemm", "cache_read B C i stack block=1:4\n"},
+	{"gemm", "cache_read B C i stack block=1:2 perm=1,0,2\n"},
+	{"gemm", "cache_read B C i stack block=0:2 block=1:4 perm=1,0,2,3\n"},
+	{"gemm", "split C j 4\nreorder C i j.o k j.i\ncache_read B C i stack block=1:4 perm=1,0,2\nvectorize C j.i\n"},
+	{"gemm", "split C j 4\nreorder C j.o i k j.i\ncache_read B C j.o stack block=1:4 perm=1,0,2\n"
+		 "vectorize C j.i\nvectorize B.stack d1\n"},
+	{"gemm", "split C i 3\ncache_read A C i.o local block=0:2 block=1:3 perm=3,2,1,0\n"},
+	{"gemm", "cache_read B C i stack block=1:1024\n"},
+	{"conv2d", "cache_read F O k stack block=0:2 block=1:2 perm=0,1,4,5,2,3\n"},
+	{"conv2d", "split O k 2\nreorder O n k.o p q c r s k.i\ncache_read F O k.o stack block=1:2 perm=1,0,2,3,4\n"
+		   "unroll O k.i\n"},
+	{"conv2d", "cache_read Ip O k stack block=1:2 perm=0,1,2,4,3\n"},
+	{"group_conv2d", "cache_read F O n stack block=0:4 perm=1,2,3,0,4\n"},
+	{"depthwise_conv2d", "compute_inline Ip\nsplit O q 4\nreorder O n k p q.o r s q.i\ncache_read I O k stack block=3:4\n"
+			     "vectorize O q.i\n"},
+};
+
+START_TEST(blocked_copies_match_reference)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = small_example(blocked[_i].example, ctx);
+	rt_error err;
+	sch_schedule *s;
+	lir_func *f;
+
+	rt_error_clear(&err);
+	s = sch_parse(blocked[_i].sched, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	f = lir_lower(g, s, ctx, "k", &err);
+	ck_assert_msg(f != NULL, "%s: %s", blocked[_i].sched, err.msg);
+	ck_assert_msg(lir_verify(f, &err) == 0, "invalid lir: %s", err.msg);
+	ck_assert_str_eq(check_kernel(g, f), "");
+	lir_func_free(f);
+	sch_free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /*
  * test_lower [PART NPARTS]: the random-schedule tests of the examples with
  * index % NPARTS == PART (all by default), so that the suite can run them
@@ -176,6 +228,7 @@ int main(int argc, char **argv)
 	if (part == 0) {
 		tcase_add_loop_test(tc, golden_lir, 0, sizeof(goldens) / sizeof(goldens[0]));
 		tcase_add_loop_test(tc, illegal_schedules_are_refused, 0, sizeof(illegal) / sizeof(illegal[0]));
+		tcase_add_loop_test(tc, blocked_copies_match_reference, 0, sizeof(blocked) / sizeof(blocked[0]));
 	}
 	for (int i = part; i < nex; i += nparts)
 		tcase_add_loop_test(tc, random_schedules_match_reference, i, i + 1);

@@ -20,8 +20,11 @@ static bool step_eq(const sch_step *a, const sch_step *b)
 {
 	if (a->kind != b->kind || strcmp(a->stage, b->stage) || strcmp(a->target, b->target) ||
 	    a->nargs != b->nargs || a->factor != b->factor || a->nparts != b->nparts ||
-	    a->tag != b->tag || a->scope != b->scope || a->nperm != b->nperm)
+	    a->tag != b->tag || a->scope != b->scope || a->nperm != b->nperm || a->nblock != b->nblock)
 		return false;
+	for (int j = 0; j < a->nblock; j++)
+		if (a->block_dim[j] != b->block_dim[j] || a->block_factor[j] != b->block_factor[j])
+			return false;
 	for (int i = 0; i < a->nargs; i++)
 		if (strcmp(a->args[i], b->args[i]))
 			return false;
@@ -151,6 +154,13 @@ static const struct {
 	{"cache_read A C k.o local perm=0\n", "cache_read A C k.o local perm=0\n"},
 	{"cache_read B C k stack perm=7,6,5,4,3,2,1,0\n",
 	 "cache_read B C k stack perm=7,6,5,4,3,2,1,0\n"},
+	{"cache_read B C k stack perm=9,8,7,6,5,4,3,2,1,0\n",
+	 "cache_read B C k stack perm=9,8,7,6,5,4,3,2,1,0\n"},
+	{"cache_read B C k stack  block=1:16\n", "cache_read B C k stack block=1:16\n"},
+	{"cache_read B C k stack block=1:16 perm=1,0,2\n", "cache_read B C k stack block=1:16 perm=1,0,2\n"},
+	{"cache_read F O c local block=0:16 block=1:16 perm=0,1,4,5,2,3\n",
+	 "cache_read F O c local block=0:16 block=1:16 perm=0,1,4,5,2,3\n"},
+	{"cache_read F O c shared block=7:2 block=0:1024\n", "cache_read F O c shared block=7:2 block=0:1024\n"},
 	{"cache_write C j.o local\n", "cache_write C j.o local\n"},
 	{"cache_write C j.o stack\n", "cache_write C j.o stack\n"},
 	{"", ""},
@@ -214,11 +224,31 @@ START_TEST(parse_fields)
 	ck_assert_int_eq(cr->target_col, 14);
 	ck_assert_int_eq(cr->arg_col[0], 16);
 	ck_assert_int_eq(cr->opt_col, 20);
+	ck_assert_int_eq(cr->nblock, 0);
 	ck_assert_int_eq(b->tag, SCH_LOOP_THREAD_Y);
 	ck_assert_int_eq(b->line, 4);
 	ck_assert_int_eq(r->nargs, 3);
 	ck_assert_str_eq(r->args[2], "c");
 	ck_assert_int_eq(r->arg_col[2], 15);
+	sch_free(s);
+}
+END_TEST
+
+/* block=D:F fields, in the order written, with their columns. */
+START_TEST(parse_blocks)
+{
+	sch_schedule *s = parse_ok("cache_read F O c local block=1:16 block=0:8 perm=1,0,3,2\n");
+	const sch_step *cr = &s->steps[0];
+
+	ck_assert_int_eq(cr->nblock, 2);
+	ck_assert_int_eq(cr->block_dim[0], 1);
+	ck_assert_int_eq(cr->block_factor[0], 16);
+	ck_assert_int_eq(cr->block_col[0], 24);
+	ck_assert_int_eq(cr->block_dim[1], 0);
+	ck_assert_int_eq(cr->block_factor[1], 8);
+	ck_assert_int_eq(cr->block_col[1], 35);
+	ck_assert_int_eq(cr->nperm, 4);
+	ck_assert_int_eq(cr->perm[2], 3);
 	sch_free(s);
 }
 END_TEST
@@ -365,9 +395,23 @@ static const struct {
 	{"cache_read A C k shared perm=,1", "bad perm", 1, 25},
 	{"cache_read A C k shared perm=1;0", "bad perm", 1, 25},
 	{"cache_read A C k shared perm=10", "bad perm 'perm=10'", 1, 25},
-	{"cache_read A C k shared perm=0,1,2,3,4,5,6,7,8", "expected up to 8 comma-separated", 1, 25},
-	{"cache_read A C k shared 1,0", "expected perm=P0,P1,... not '1,0'", 1, 25},
+	{"cache_read A C k shared perm=0,1,2,3,4,5,6,7,8,9,0", "expected up to 10 comma-separated", 1, 25},
+	{"cache_read A C k shared 1,0", "expected block=D:F or perm=P0,P1,... not '1,0'", 1, 25},
 	{"cache_read A C k shared perm=1,0 x", "extra argument 'x'", 1, 34},
+	{"cache_read A C k shared block=1:1", "bad block 'block=1:1': the factor must be from 2 to 1024", 1, 25},
+	{"cache_read A C k shared block=1:0", "the factor must be from 2 to 1024", 1, 25},
+	{"cache_read A C k shared block=1:1025", "the factor must be from 2 to 1024", 1, 25},
+	{"cache_read A C k shared block=1:99999999999999999999999", "the factor must be from 2", 1, 25},
+	{"cache_read A C k shared block=1:x", "bad block 'block=1:x': expected block=D:F", 1, 25},
+	{"cache_read A C k shared block=1:", "bad block 'block=1:'", 1, 25},
+	{"cache_read A C k shared block=:4", "bad block", 1, 25},
+	{"cache_read A C k shared block=1", "bad block", 1, 25},
+	{"cache_read A C k shared block=100:4", "bad block", 1, 25},
+	{"cache_read A C k shared block=1:4:2", "bad block", 1, 25},
+	{"cache_read A C k shared block=1:4 block=1:8", "dimension 1 is blocked twice", 1, 35},
+	{"cache_read A C k shared block=0:4 block=1:4 block=2:4", "at most 2 block= on one cache_read", 1, 45},
+	{"cache_read A C k shared block=0:4 x", "expected block=D:F or perm=P0,P1,... not 'x'", 1, 35},
+	{"cache_read A C k shared perm=1,0 block=0:4", "extra argument 'block=0:4'", 1, 34},
 	{"cache_write C j.o", "cache_write needs STAGE LOOP SCOPE", 1, 19},
 	{"cache_write C j.o Shared", "unknown scope 'Shared'", 1, 19},
 	{"split C i 4\nsplit C j 4\nsplit C k four\n", "bad factor 'four'", 3, 11},
@@ -1010,6 +1054,7 @@ int main(void)
 	tcase_add_loop_test(text, round_trip, 0, (int)COUNT(round_trips));
 	tcase_add_test(text, parse_fields);
 	tcase_add_test(text, every_kind_round_trips);
+	tcase_add_test(text, parse_blocks);
 	tcase_add_test(text, limits);
 	tcase_add_loop_test(text, bad_text, 0, (int)COUNT(bad_texts));
 	tcase_add_test(text, names_and_data);
