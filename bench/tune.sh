@@ -22,9 +22,13 @@
 # GFLOP/s so far against trials and against tuning seconds, median of the
 # seeds, one panel per workload).
 #
-#   bench/tune.sh [OUTDIR]   (TRIALS=60 SEEDS="1 2 3" THREADS=1
+#   bench/tune.sh [OUTDIR]   (TRIALS=60 BLIND_TRIALS=$TRIALS SEEDS="1 2 3" THREADS=1
 #                             WORKLOADS="gemm conv2d depthwise_conv2d gemm_tn517"
 #                             METHODS="random sa-q sa-q-blind sa-q-model")
+#
+# BLIND_TRIALS is the budget of the blind starts (random, sa-q-blind): on
+# GEMM 1024^3 a blind random candidate costs about 10 s (it runs at a few
+# GFLOP/s), a constructed one well under 1 s.
 #
 # A workload is examples/NAME.te or bench/NAME.te (gemm_tn517: C = A^T B at
 # 517^3, a transposed operand and no useful divisors).  Resumable: a run
@@ -35,6 +39,7 @@ ROOT=${FTC_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILD=${BUILD:-$ROOT/build-bench}
 OUT=${1:-$ROOT/bench/results/tune-$(date -u +%Y%m%d-%H%M)}
 TRIALS=${TRIALS:-60}
+BLIND_TRIALS=${BLIND_TRIALS:-$TRIALS}
 SEEDS=${SEEDS:-1 2 3}
 THREADS=${THREADS:-1}
 WORKLOADS=${WORKLOADS:-gemm conv2d depthwise_conv2d gemm_tn517}
@@ -83,7 +88,9 @@ tune() { # WL METHOD SEED
 	rm -f "$OUT/$run.db" "$OUT/$run.db-wal" "$OUT/$run.db-shm"
 	[ "$2" = sa-q-model ] && warm_db "$1" "$3" "$OUT/$run.db"
 	# shellcheck disable=SC2046
-	"$FTC" tune "$(te_of "$1")" --trials "$TRIALS" --patience 0 --seed "$3" -q --json \
+	local n=$TRIALS
+	case $2 in random | sa-q-blind) n=$BLIND_TRIALS ;; esac
+	"$FTC" tune "$(te_of "$1")" --trials "$n" --patience 0 --seed "$3" -q --json \
 		--target "cpu -threads=$THREADS" --save-schedule "$OUT/$run.sched" \
 		--db "$OUT/$run.db" $(flags_of "$2") >"$OUT/$run.json.part" || true
 	mv "$OUT/$run.json.part" "$OUT/$run.json"
@@ -91,18 +98,14 @@ tune() { # WL METHOD SEED
 }
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores," \
-	"load average $(cut -d' ' -f1-3 /proc/loadavg), $TRIALS trials, seeds $SEEDS, $THREADS thread(s)" |
+	"load average $(cut -d' ' -f1-3 /proc/loadavg), $TRIALS trials ($BLIND_TRIALS from a blind start), seeds $SEEDS, $THREADS thread(s)" |
 	tee "$OUT/README.txt"
-for seed in $SEEDS; do
-	for wl in $WORKLOADS; do
-		for m in $METHODS; do
-			[ "$m" = sa-q-model ] || tune "$wl" "$m" "$seed"
-		done
-	done
+# sa-q first (sa-q-model's dbs are warmed with its records), the blind
+# starts, slow on big workloads, last.
+for m in sa-q sa-q-model random sa-q-blind; do
+	case " $METHODS " in *" $m "*) ;; *) continue ;; esac
+	for seed in $SEEDS; do for wl in $WORKLOADS; do tune "$wl" "$m" "$seed"; done; done
 done
-case " $METHODS " in *" sa-q-model "*)
-	for seed in $SEEDS; do for wl in $WORKLOADS; do tune "$wl" sa-q-model "$seed"; done; done ;;
-esac
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/README.txt"
 
 python3 bench/tune_report.py "$OUT" "$TRIALS" "$SEEDS" "$WORKLOADS" "$METHODS" | tee "$OUT/curves.md"
