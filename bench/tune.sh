@@ -9,9 +9,12 @@
 #               simulated annealing + Q-learning
 #   sa-q-blind  sa-q from a blind start (--no-constructed), the explorer
 #               alone against random
-#   sa-q-model  sa-q with the cross-tune cost model, trained on a db that
-#               holds the other workloads' sa-q records of the same seed
-#               (ftc db export / import)
+#   sa-q-model  sa-q with the cross-tune cost model: per seed, the
+#               workloads are tuned one after another into one db (the
+#               order rotated by seed), so each tune's model learns from
+#               the tunes before it, as a user's db grows (imported
+#               records would not do: the model trusts only records
+#               measured here); the first of a chain has no model yet
 #
 # and "constructed alone", the naive and constructed points of the sa-q
 # run (its first trials).  None but sa-q-model has a model (--no-model).
@@ -68,43 +71,44 @@ flags_of() {
 	esac
 }
 
-# The model's db: every other workload's sa-q records of this seed.
-warm_db() { # WL SEED DB
-	local other
-	rm -f "$3" "$3-wal" "$3-shm"
-	for other in $WORKLOADS; do
-		[ "$other" = "$1" ] && continue
-		[ -f "$OUT/$other-sa-q-$2.db" ] || continue
-		"$FTC" db export --db "$OUT/$other-sa-q-$2.db" -o "$OUT/warm.jsonl" 2>/dev/null
-		"$FTC" db import "$OUT/warm.jsonl" --db "$3" >/dev/null
-	done
-	rm -f "$OUT/warm.jsonl"
-}
-
 tune() { # WL METHOD SEED
-	local run=$1-$2-$3
+	local run=$1-$2-$3 db=$OUT/$1-$2-$3.db
 	[ -s "$OUT/$run.json" ] && return 0
 	echo "tuning $run (load $(cut -d' ' -f1-3 /proc/loadavg)) ..." >&2
-	rm -f "$OUT/$run.db" "$OUT/$run.db-wal" "$OUT/$run.db-shm"
-	[ "$2" = sa-q-model ] && warm_db "$1" "$3" "$OUT/$run.db"
+	if [ "$2" = sa-q-model ]; then
+		db=$OUT/chain-$3.db # grows along the seed's chain
+	else
+		rm -f "$db" "$db-wal" "$db-shm"
+	fi
 	# shellcheck disable=SC2046
 	local n=$TRIALS
 	case $2 in random | sa-q-blind) n=$BLIND_TRIALS ;; esac
 	"$FTC" tune "$(te_of "$1")" --trials "$n" --patience 0 --seed "$3" -q --json \
 		--target "cpu -threads=$THREADS" --save-schedule "$OUT/$run.sched" \
-		--db "$OUT/$run.db" $(flags_of "$2") >"$OUT/$run.json.part" || true
+		--db "$db" $(flags_of "$2") >"$OUT/$run.json.part" || true
 	mv "$OUT/$run.json.part" "$OUT/$run.json"
-	"$FTC" db export --db "$OUT/$run.db" -o "$OUT/$run.jsonl" 2>/dev/null
+	"$FTC" db export --db "$db" -o "$OUT/$run.jsonl" 2>/dev/null
 }
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores," \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg), $TRIALS trials ($BLIND_TRIALS from a blind start), seeds $SEEDS, $THREADS thread(s)" |
 	tee "$OUT/README.txt"
-# sa-q first (sa-q-model's dbs are warmed with its records), the blind
+# sa-q first, then the chains of sa-q-model, the blind
 # starts, slow on big workloads, last.
+rotated() { # K WORD...: the words from the K-th on, then the first K
+	local k=$1 i
+	shift
+	local w=("$@")
+	for ((i = 0; i < ${#w[@]}; i++)); do echo "${w[(i + k) % ${#w[@]}]}"; done
+}
 for m in sa-q sa-q-model random sa-q-blind; do
 	case " $METHODS " in *" $m "*) ;; *) continue ;; esac
-	for seed in $SEEDS; do for wl in $WORKLOADS; do tune "$wl" "$m" "$seed"; done; done
+	k=0
+	for seed in $SEEDS; do
+		# shellcheck disable=SC2086
+		for wl in $(rotated $k $WORKLOADS); do tune "$wl" "$m" "$seed"; done
+		k=$((k + 1))
+	done
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/README.txt"
 

@@ -151,6 +151,12 @@ for wl in wls:
         print(f"| {wl} | {m} | " + " | ".join(cells) + f" | {mtxt} ({per}) | "
               + (f"{secs:.0f}" if secs else "-") + " |")
 
+if "sa-q-model" in methods:
+    print("\nsa-q-model: records its cost model was trained on, per seed (0: the first tune of its chain, no model):")
+    for wl in wls:
+        recs = [str((load(wl, "sa-q-model", s) or {}).get("model_records", "-")) for s in seeds]
+        print(f"  {wl}: " + ", ".join(recs))
+
 print("\nsa-q vs random (issue 15: sa-q reaches 95% of its final best in at most a third of the"
       " trials random search needs to reach the same level; '>N': not within the budget):")
 for wl in wls:
