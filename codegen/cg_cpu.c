@@ -87,9 +87,11 @@ static int vector_loop(cg_emit *g, const lir_stmt *s, int64_t lo, int64_t n)
 	LLVMValueRef lanes[CG_MAX_VL];
 	int v = s->u.loop.var, rc, old_var = g->vec_var, old_vl = g->vl, tz = g->tz[v];
 	cg_val saved = g->var[v];
+	cg_range saved_rng = g->rng[v];
 
 	for (int i = 0; i < n; i++)
 		lanes[i] = cg_emit_c64(g, lo + i);
+	g->rng[v] = (cg_range){lo, lo + n - 1, true}; /* every lane's value */
 	g->vec_var = v;
 	g->vl = (int)n;
 	g->var[v] = (cg_val){LLVMConstVector(lanes, (unsigned)n), true};
@@ -98,6 +100,7 @@ static int vector_loop(cg_emit *g, const lir_stmt *s, int64_t lo, int64_t n)
 	g->tz0[v] = lo == 0 ? 64 : __builtin_ctzll((unsigned long long)lo);
 	rc = cg_emit_stmt(g, s->u.loop.body);
 	g->var[v] = saved;
+	g->rng[v] = saved_rng;
 	g->tz[v] = tz;
 	g->vec_var = old_var;
 	g->vl = old_vl;

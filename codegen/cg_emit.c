@@ -203,6 +203,7 @@ int cg_emit_tzeros0(const cg_emit *g, const lir_expr *e)
 /* ---- vector mode: how indices move across lanes ---- */
 
 static LLVMValueRef arith(cg_emit *g, lir_op op, lir_type t, LLVMValueRef a, LLVMValueRef b);
+static LLVMValueRef shift_divmod(cg_emit *g, const lir_expr *e, LLVMValueRef a);
 
 /*
  * The lane step of a / c or a % c for a constant power of two c (a blocked
@@ -275,6 +276,8 @@ LLVMValueRef cg_emit_lane0(cg_emit *g, const lir_expr *e)
 		return (a = cg_emit_lane0(g, e->args[0])) ? LLVMBuildNeg(g->B, a, "") : NULL;
 	case LIR_ADD: case LIR_SUB: case LIR_MUL: case LIR_DIV: case LIR_MOD: case LIR_MIN: case LIR_MAX:
 		a = cg_emit_lane0(g, e->args[0]);
+		if (a && (b = shift_divmod(g, e, a)))
+			return b;
 		b = cg_emit_lane0(g, e->args[1]);
 		return a && b ? arith(g, e->op, e->args[0]->type, a, b) : NULL;
 	default:
@@ -642,6 +645,32 @@ static cg_val pick(cg_emit *g, cg_val c, const lir_expr *a, LLVMValueRef ka, con
 	return (cg_val){phi, x.vec};
 }
 
+/*
+ * a / c or a % c (e) for a constant power of two c when a is never negative
+ * here (its range): a shift or a mask, not floor_divmod's signed division
+ * and fix-ups, so that LLVM's known bits see through it: (8 k_o + k_i) / 32
+ * with an unrolled k_i < 8 becomes the same k_o / 4 in every copy (one
+ * load where there were eight), and a blocked copy's (x - off) / 16 and
+ * % 16 stay cheap.  NULL when that does not hold.
+ */
+static LLVMValueRef shift_divmod(cg_emit *g, const lir_expr *e, LLVMValueRef a)
+{
+	const lir_expr *c = e->args[1];
+	LLVMTypeRef t = LLVMTypeOf(a);
+	cg_range r;
+	int64_t k;
+
+	if ((e->op != LIR_DIV && e->op != LIR_MOD) || lir_type_is_float(e->type) || c->op != LIR_CONST ||
+	    c->c.i < 1 || (c->c.i & (c->c.i - 1)))
+		return NULL;
+	r = cg_expr_range(e->args[0], g->rng);
+	if (!r.known || r.lo < 0)
+		return NULL;
+	k = e->op == LIR_DIV ? __builtin_ctzll((unsigned long long)c->c.i) : c->c.i - 1;
+	return e->op == LIR_DIV ? LLVMBuildLShr(g->B, a, shaped(g, t, LLVMConstInt(scalar_of(t), (unsigned long long)k, 0)), "")
+				: LLVMBuildAnd(g->B, a, shaped(g, t, LLVMConstInt(scalar_of(t), (unsigned long long)k, 0)), "");
+}
+
 /* a op b, a scalar operand splat when the other is a vector. */
 static cg_val binary(cg_emit *g, lir_op op, lir_type t, cg_val a, cg_val b)
 {
@@ -719,6 +748,8 @@ cg_val cg_emit_expr(cg_emit *g, const lir_expr *e)
 		return a;
 	if (e->nargs == 1)
 		return (r = math1(g, e->op, e->type, a.v)) ? (cg_val){r, a.vec} : (cg_val){NULL, false};
+	if ((r = shift_divmod(g, e, a.v)))
+		return (cg_val){r, a.vec};
 	b = cg_emit_expr(g, e->args[1]);
 	return b.v ? binary(g, e->op, e->args[0]->type, a, b) : b;
 }
