@@ -210,7 +210,9 @@ static LLVMValueRef shift_divmod(cg_emit *g, const lir_expr *e, LLVMValueRef a);
  * copy's index, lower_ast.c buf_index): the lanes a0 + s*l (l < vl) stay in
  * one block of c when a0 is a multiple of 2^t (t: lane 0's known trailing
  * zeros, at most log2 c) and s*(vl - 1) < 2^t; then a / c is the same in
- * every lane and a % c moves by s.  Else -1 (a gather), unless uniform.
+ * every lane and a % c moves by s.  When c divides s (a stride-2 read of a
+ * copy blocked by 2), a / c moves by s / c and a % c is uniform.  Else -1
+ * (a gather), unless uniform.
  */
 static int64_t divmod_step(cg_emit *g, const lir_expr *e)
 {
@@ -220,7 +222,11 @@ static int64_t divmod_step(cg_emit *g, const lir_expr *e)
 
 	if (s == 0 && cg_emit_lane_step(g, c) == 0)
 		return 0;
-	if (s < 0 || c->op != LIR_CONST || c->type != LIR_I64 || c->c.i < 2 || (c->c.i & (c->c.i - 1)))
+	if (s < 0 || c->op != LIR_CONST || c->type != LIR_I64 || c->c.i < 1)
+		return -1;
+	if (s % c->c.i == 0) /* (a0 + s l) / c = a0 / c + (s / c) l: a de-interleave */
+		return e->op == LIR_DIV ? s / c->c.i : 0;
+	if (c->c.i & (c->c.i - 1))
 		return -1;
 	log2c = __builtin_ctzll((unsigned long long)c->c.i);
 	t = cg_emit_tzeros0(g, e->args[0]);
