@@ -341,6 +341,11 @@ static const struct {
 	 "bind C j.o blockIdx.x\nbind C i.i threadIdx.y\nbind C j.i threadIdx.x\n"
 	 "cache_read A C k.o shared block=1:3 perm=1,0,2\ncache_read B C k.o shared block=1:3\n",
 	 1, {2, 2, 1}, {4, 4, 1}, 192, 0},
+	/* rfactor (issue 16 item 2): a sum to a scalar split over 16 threads,
+	 * each a partial sum in the temp s.rf, then s adds them up (s's
+	 * initialization and its sum are the other two kernels) */
+	{"input A[64, 48] f32\ns = sum(i < 64, j < 48) A[i, j]\n",
+	 "split s i parts=16\nrfactor s i.o\nbind s.rf i.o threadIdx.x\n", 3, {1, 1, 1}, {16, 1, 1}, 0, 1},
 };
 
 START_TEST(hand_made_cases)
