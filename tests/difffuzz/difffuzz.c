@@ -5,7 +5,8 @@
  * a random small shape (the example's line of tests/small_shapes.txt, each
  * param moved a little, odd sizes favoured, shapes the verifier refuses
  * drawn again) and a random legal schedule (tests/sched_gen.c; odd cases
- * with its wider choices), all from (S, i) alone.  A forked child
+ * with its wider choices; every fourth case first factors a reduction
+ * with rfactor), all from (S, i) alone.  A forked child
  * (rt_isolate) lowers, verifies, compiles with LLVM, JIT-runs the kernel
  * and compares it with the reference interpreter on inputs of ftc run's
  * default seed, so a crash or a hang is a finding and the campaign goes
@@ -39,6 +40,7 @@
 #include "rt_rand.h"
 #include "rt_time.h"
 #include "sched_gen.h"
+#include "sched_rfactor.h"
 #include "te_verify.h"
 
 #define DF_MAX_PARAMS 16  /* params of one small_shapes.txt line */
@@ -103,6 +105,7 @@ typedef struct df_opts {
 typedef struct df_stats {
 	long count[DF_NKINDS];
 	long run, unexpected, known_hit;
+	long rfactored, rfactored_ok; /* cases with an rfactor step, and of them ok */
 	df_class classes[DF_MAX_CLASSES];
 	int nclasses;
 	df_known known[DF_MAX_KNOWN];
@@ -383,6 +386,10 @@ static void df_record(df_stats *st, const df_case *c, long index, df_kind k, con
 
 	st->count[k]++;
 	st->run++;
+	if (strstr(c->sched, "rfactor ")) {
+		st->rfactored++;
+		st->rfactored_ok += k == DF_OK;
+	}
 	if (k != DF_OK)
 		df_classify(st, k, msg);
 	if (st->run % 100 == 0)
@@ -405,7 +412,8 @@ static void df_record(df_stats *st, const df_case *c, long index, df_kind k, con
 
 static void df_summary(const df_stats *st, double seconds)
 {
-	printf("difffuzz: seed %llu, %ld cases in %.1f s\n", (unsigned long long)df_args.seed, st->run, seconds);
+	printf("difffuzz: seed %llu, %ld cases in %.1f s (%ld with rfactor, %ld of them ok)\n",
+	       (unsigned long long)df_args.seed, st->run, seconds, st->rfactored, st->rfactored_ok);
 	for (int k = 0; k < DF_NKINDS; k++)
 		printf("  %-12s %ld\n", df_kind_name[k], st->count[k]);
 	if (st->nclasses)
@@ -422,6 +430,64 @@ static void df_summary(const df_stats *st, double seconds)
 
 /* ---- the campaign ---- */
 
+/* The last reducing stage of g whose innermost reduce axis has an extent
+ * of 2 or more, or NULL. */
+static const te_stage *df_reducing_stage(const te_graph *g)
+{
+	const te_stage *found = NULL;
+
+	for (int i = 0; i < te_graph_nstages(g); i++) {
+		const te_stage *x = te_graph_stage(g, i);
+
+		if (x->kind == TE_STAGE_COMPUTE && x->reduce != TE_RED_NONE &&
+		    x->axes[x->rank + x->nreduce - 1].extent >= 2)
+			found = x;
+	}
+	return found;
+}
+
+/*
+ * Every DF_RFACTOR_EVERY-th case also factors a reduction (issue 16 item
+ * 2): its innermost reduce axis split by 2..5 (a partial tile where the
+ * factor does not divide it) and rfactor of the inner or the outer part,
+ * then a random schedule of the rewritten graph (S.rf and the new S).
+ * The case keeps its plain schedule when the graph has no reduction or
+ * the rewrite is refused.
+ */
+#define DF_RFACTOR_EVERY 4
+
+static void df_rfactor(df_case *c, uint64_t seed, const sched_gen_opts *o)
+{
+	const te_stage *st = df_reducing_stage(c->g);
+	char prefix[256], body[sizeof(c->sched)];
+	sch_schedule *s, *s2 = NULL;
+	te_graph *g2 = NULL;
+	const char *axis;
+	rt_error err;
+	uint64_t r = seed;
+
+	if (!st)
+		return;
+	axis = st->axes[st->rank + st->nreduce - 1].name;
+	snprintf(prefix, sizeof(prefix), "split %s %s %d\nrfactor %s %s.%s\n", st->name, axis,
+		 (int)df_rnd(&r, 2, 5), st->name, axis, df_rnd(&r, 0, 1) ? "i" : "o");
+	rt_error_clear(&err);
+	if (!(s = sch_parse(prefix, &err)))
+		return;
+	if (sch_rfactor_apply(c->g, s, &g2, &s2, &err) == 0 && g2) {
+		random_schedule_opts(g2, rt_rand_next(&r), o, body, sizeof(body));
+		size_t np = strlen(prefix), nb = strlen(body);
+
+		if (np + nb < sizeof(c->sched)) {
+			memcpy(c->sched, prefix, np);
+			memcpy(c->sched + np, body, nb + 1);
+		}
+	}
+	te_graph_free(g2);
+	sch_free(s2);
+	sch_free(s);
+}
+
 static void df_case_make(df_case *c, long index)
 {
 	uint64_t r = df_args.seed * UINT64_C(1000003) + (uint64_t)index;
@@ -434,6 +500,8 @@ static void df_case_make(df_case *c, long index)
 
 	c->threads = (int)df_rnd(&r, 1, 3);
 	random_schedule_opts(c->g, rt_rand_next(&r), &o, c->sched, sizeof(c->sched));
+	if (index % DF_RFACTOR_EVERY == DF_RFACTOR_EVERY - 1)
+		df_rfactor(c, rt_rand_next(&r), &o);
 }
 
 START_TEST(campaign)
