@@ -112,7 +112,7 @@ for m in sa-q sa-q-model random sa-q-blind; do
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/README.txt"
 
-python3 bench/tune_report.py "$OUT" "$TRIALS" "$SEEDS" "$WORKLOADS" "$METHODS" | tee "$OUT/curves.md"
+python3 bench/tune_report.py "$OUT" "$TRIALS" "$SEEDS" "$WORKLOADS" "$METHODS" "$BLIND_TRIALS" | tee "$OUT/curves.md"
 
 command -v gnuplot >/dev/null || { echo "bench/tune.sh: no gnuplot, no charts" >&2; exit 0; }
 for x in trials seconds; do

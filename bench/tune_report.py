@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/tune.sh's report: tables on stdout, curve data for bench/tune.gp.
 
-usage: tune_report.py OUT TRIALS SEEDS WORKLOADS METHODS
+usage: tune_report.py OUT TRIALS SEEDS WORKLOADS METHODS [BLIND_TRIALS]
 
 Reads OUT/WL-METHOD-SEED.json (ftc tune --json: best_by_trial, what the
 search measured) and OUT/WL-METHOD-SEED.jsonl (ftc db export: each record's
@@ -16,8 +16,12 @@ import os
 import statistics
 import sys
 
-out, trials, seeds, wls, methods = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), \
+out, sa_trials, seeds, wls, methods = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), \
     sys.argv[4].split(), sys.argv[5].split()
+# the blind starts (random, sa-q-blind) may have a longer budget than sa-q's
+blind_trials = int(sys.argv[6]) if len(sys.argv) > 6 else sa_trials
+trials = max(sa_trials, blind_trials)
+columns = sorted({n for n in (10, 20, 40, sa_trials, blind_trials) if n <= trials})
 
 
 def load(wl, m, s):
@@ -120,9 +124,9 @@ for wl in wls:
                     t = tmax * k / 100
                     f.write(f"{t:.4g} {statistics.median(at(p, t) for p in ss):.4g}\n")
 
-print(f"\n| workload | method | @10 | @20 | @40 | @{trials} | trial reaching 95% of sa-q's final best "
-      "(median; per seed) | tuning s (median) |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+print("\n| workload | method | " + " | ".join(f"@{n}" for n in columns)
+      + " | trial reaching 95% of sa-q's final best (median; per seed) | tuning s (median) |")
+print("| --- | --- | " + "--- | " * len(columns) + "--- | --- |")
 for wl in wls:
     if (wl, "sa-q") not in curves:
         continue
@@ -132,7 +136,7 @@ for wl in wls:
             continue
         cs = curves[wl, m]
         cells = [f"{v:.1f}" if (v := median_at(cs, min(n, trials) - 1)) is not None else "-"
-                 for n in (10, 20, 40, trials)]
+                 for n in columns]
         src = "sa-q" if m == "constructed" else m
         hits = []
         for s in seeds:
