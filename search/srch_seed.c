@@ -244,6 +244,10 @@ static void seed_reducing(const srch_space *s, const srch_machine *m, const te_s
 	set_choice(s, p, st->id, SRCH_ROLE_VEC, sh->nv > 0);
 	set_choice(s, p, st->id, SRCH_ROLE_UNROLL, sh->nv == 0 ? 1 : sk.nsp > 1 ? 3 : 0);
 	set_choice(s, p, st->id, SRCH_ROLE_PAR, m->threads > 1 ? (sk.nsp > 1 ? 2 : 1) : 0);
+	/* a tensor read at a stride along the vector: a de-interleaved copy
+	 * once per call (gathers otherwise: 0.21x -> 0.58x oneDNN by hand on
+	 * a stride-2 conv2d, docs/decisions.md) */
+	set_choice(s, p, st->id, SRCH_ROLE_DEINT, sh->nv > 0);
 	for (int k = 0; k < s->nknobs; k++)
 		if (s->knobs[k].stage == st->id && s->knobs[k].role == SRCH_ROLE_CR)
 			p->v[s->knobs[k].slot] =

@@ -66,6 +66,18 @@
  * ignored, PAR only says whether S.rf runs its rows in parallel, and a
  * compute_at of S or into S falls back to root.
  *
+ * DEINT (CPU; issue 16 item 3).  A tensor T that a reducing stage S reads
+ * at a stride k (2 <= k <= DEINT_MAX_STRIDE) along S's last spatial axis
+ * (the one VEC vectorizes), in one dimension D of T and the same in every
+ * load (a stride-2 convolution's `Ip[n, c, 2 p + r, 2 q + s]`), an input
+ * whose first reducing reader is S or an injective stage whose only
+ * consumer is S, gets DEINT: 1 cache_read T S <outermost loop> stack
+ * block=D:k perm=<D % k just before D / k>, the copy stored
+ * de-interleaved so that the vectorized reads move by one element per
+ * lane (whole vectors, not gathers); 2 the same at the first reduce
+ * loop's part 0.  With DEINT on, an injective T stays at root (its
+ * PLACE is ignored) and S's CR of T is not made.
+ *
  * GPU.  Spatial parts: blockIdx, vthread, threadIdx, inner.  Block loops
  * bind to blockIdx.x/y/z in axis order, or (BFUSE, and always with more
  * than 3 spatial axes) are fused into one blockIdx.x loop; part 1 loops
@@ -144,6 +156,9 @@ static const int gpu_orders[2][7] = {
 #define RF_ROWS_MIN 8      /* RF_ROWS: rows of the last spatial axis it needs */
 #define RF_ROWS_CHOICES 3  /* RF_ROWS: 1, 4 or 8 rows at a time (rf_rows_of) */
 #define RF_MIN_EXTENT 64  /* the shortest innermost reduce axis RF is offered on */
+#define DEINT_MAX_STRIDE 8 /* DEINT: the largest stride de-interleaved (block=D:k) */
+#define DEINT_MAX_LOADS 16 /* DEINT: loads of one tensor in a stage it looks at */
+#define DEINT_CHOICES 3    /* DEINT: none, at the outermost loop, at the first reduce loop */
 
 /* ---- integers ---- */
 
@@ -412,6 +427,90 @@ static bool contiguous_in(const te_expr *e, int axis, bool *any)
 	return true;
 }
 
+/* Does e use axis `axis`? */
+static bool uses_axis(const te_expr *e, int axis)
+{
+	if (e->op == TE_AXIS)
+		return e->index == axis;
+	for (int i = 0; i < e->nargs; i++)
+		if (uses_axis(e->args[i], axis))
+			return true;
+	return false;
+}
+
+/* The coefficient *k of axis `axis` in the index expression e, when e is
+ * affine in it (sums, differences and products by an integer constant of
+ * the axis and terms without it); false otherwise. */
+static bool axis_coef(const te_expr *e, int axis, int64_t *k)
+{
+	int64_t a, b;
+
+	switch (e->op) {
+	case TE_AXIS:
+		*k = e->index == axis;
+		return true;
+	case TE_ADD:
+	case TE_SUB:
+		if (!axis_coef(e->args[0], axis, &a) || !axis_coef(e->args[1], axis, &b))
+			return false;
+		if (e->op == TE_SUB && b == INT64_MIN)
+			return false;
+		return te_add_checked(a, e->op == TE_ADD ? b : -b, k);
+	case TE_NEG:
+		if (!axis_coef(e->args[0], axis, &a) || a == INT64_MIN)
+			return false;
+		*k = -a;
+		return true;
+	case TE_MUL:
+		for (int i = 0; i < 2; i++)
+			if (e->args[i]->op == TE_CONST && e->args[i]->type == TE_I32 &&
+			    axis_coef(e->args[1 - i], axis, &a))
+				return te_mul_checked(a, e->args[i]->c.i, k);
+		break;
+	default:
+		break;
+	}
+	*k = 0;
+	return !uses_axis(e, axis);
+}
+
+static int loads_of(const te_expr *e, int t, const te_expr **out, int n, int max);
+
+/* DEINT's dimension *dim and stride *stride of tensor t in stage st's
+ * loads along axis `axis`: every load of t indexes the axis in one
+ * dimension, the same in all, with the same coefficient, 2 to
+ * DEINT_MAX_STRIDE. */
+static bool deint_dim(const te_stage *st, int t, int axis, int *dim, int64_t *stride)
+{
+	const te_expr *ld[DEINT_MAX_LOADS + 1];
+	int n = loads_of(st->body, t, ld, 0, DEINT_MAX_LOADS + 1);
+
+	*dim = -1;
+	*stride = 0;
+	if (n == 0 || n > DEINT_MAX_LOADS)
+		return false;
+	for (int i = 0; i < n; i++) {
+		int d1 = -1;
+		int64_t k1 = 0, k;
+
+		for (int d = 0; d < ld[i]->nargs; d++) {
+			if (!axis_coef(ld[i]->args[d], axis, &k))
+				return false;
+			if (k && d1 >= 0)
+				return false;
+			if (k) {
+				d1 = d;
+				k1 = k;
+			}
+		}
+		if (d1 < 0 || (i && (d1 != *dim || k1 != *stride)))
+			return false;
+		*dim = d1;
+		*stride = k1;
+	}
+	return *stride >= 2 && *stride <= DEINT_MAX_STRIDE;
+}
+
 /* RF's partial sums of stage st: the lanes of one of the target's widest
  * vectors of st's type (16 f32 with AVX-512, 8 with AVX2). */
 static int rf_lanes(const srch_space *s, const te_stage *st)
@@ -537,6 +636,40 @@ static int add_cache_reads(srch_space *s, const te_stage *st, rt_error *err)
 	return 0;
 }
 
+/* Can stage st read tensor t through a DEINT copy (see the top): an input
+ * it is the first reducing reader of, or an injective stage it alone
+ * reads, read at a stride along st's last spatial axis? */
+static bool deint_ok(const srch_space *s, const plan *pl, int t, int *dim, int64_t *stride)
+{
+	const te_stage *st = pl->st, *in = te_graph_stage(s->g, t);
+	bool input = in->kind == TE_STAGE_INPUT, inj = in->kind == TE_STAGE_COMPUTE && in->nreduce == 0;
+
+	if (s->target != CG_TARGET_CPU || !pl->reducing || pl->nsp == 0 || t == st->id || in->rank + 1 > SCH_MAX_PERM)
+		return false;
+	if (!(input && first_reducing_reader(s->g, s->target, t) == st->id) &&
+	    !(inj && !in->is_output && only_consumer(s->g, t) == st->id))
+		return false;
+	return deint_dim(st, t, pl->sp[pl->nsp - 1], dim, stride);
+}
+
+static int add_deints(srch_space *s, const plan *pl, rt_error *err)
+{
+	for (int t = 0; t < te_graph_nstages(s->g); t++) {
+		const char *name = te_graph_stage(s->g, t)->name;
+		char what[96], key[96];
+		int dim;
+		int64_t stride;
+
+		if (!deint_ok(s, pl, t, &dim, &stride))
+			continue;
+		snprintf(what, sizeof(what), "de-interleave %s", name);
+		snprintf(key, sizeof(key), "deint.%s", name);
+		if (add_choice(s, pl->st, SRCH_ROLE_DEINT, DEINT_CHOICES, t, what, key, err))
+			return -1;
+	}
+	return 0;
+}
+
 static int add_placement(srch_space *s, const te_stage *st, rt_error *err)
 {
 	int c = only_consumer(s->g, st->id), n = 0;
@@ -588,6 +721,8 @@ static int add_stage(srch_space *s, const te_stage *st, rt_error *err)
 		rc = add_choice(s, st, SRCH_ROLE_PART, 3, -1, "partition of the output tile", "part", err);
 	if (!rc && pl.reducing)
 		rc = add_cache_reads(s, st, err);
+	if (!rc)
+		rc = add_deints(s, &pl, err);
 	if (!rc && rf_choices(s, &pl))
 		rc = add_choice(s, st, SRCH_ROLE_RF, rf_choices(s, &pl), -1, "rfactor", "rf", err);
 	if (!rc && rf_rows_choices(s, &pl))
@@ -723,16 +858,28 @@ static const int64_t *factors(const srch_space *s, const srch_point *p, int stag
 	return &p->v[s->knobs[find_knob(s, stage, SRCH_ROLE_SPLIT, axis)].slot];
 }
 
-static bool inlined(const srch_space *s, const srch_point *p, int stage)
-{
-	return te_graph_stage(s->g, stage)->nreduce == 0 &&
-	       choice(s, p, stage, SRCH_ROLE_PLACE, only_consumer(s->g, stage)) == 1;
-}
-
 /* Is RF on for stage id? */
 static bool rf_on(const srch_space *s, const srch_point *p, int id)
 {
 	return s->target == CG_TARGET_CPU && choice(s, p, id, SRCH_ROLE_RF, -1) > 0;
+}
+
+/* Does stage c read tensor t through a DEINT copy? */
+static int deint_of(const srch_space *s, const srch_point *p, int c, int t)
+{
+	return c >= 0 && !rf_on(s, p, c) ? choice(s, p, c, SRCH_ROLE_DEINT, t) : 0;
+}
+
+/* Is injective stage `stage` kept at root by its consumer's DEINT copy? */
+static bool deint_root(const srch_space *s, const srch_point *p, int stage)
+{
+	return deint_of(s, p, only_consumer(s->g, stage), stage) > 0;
+}
+
+static bool inlined(const srch_space *s, const srch_point *p, int stage)
+{
+	return te_graph_stage(s->g, stage)->nreduce == 0 &&
+	       choice(s, p, stage, SRCH_ROLE_PLACE, only_consumer(s->g, stage)) == 1 && !deint_root(s, p, stage);
 }
 
 /* ---- validity ---- */
@@ -1258,6 +1405,35 @@ static bool cpu_valid(const srch_space *s, const srch_point *p)
 	return true;
 }
 
+/* The DEINT copies of stage pl->st (see the top). */
+static void emit_deints(const srch_space *s, const srch_point *p, const plan *pl, const nest *ns, rt_buf *b)
+{
+	for (int k = 0; k < s->nknobs; k++) {
+		const srch_knob *kn = &s->knobs[k];
+		const te_stage *t = kn->stage == pl->st->id && kn->role == SRCH_ROLE_DEINT && p->v[kn->slot]
+				    ? te_graph_stage(s->g, kn->arg) : NULL;
+		char loop[SCH_MAX_NAME];
+		int dim;
+		int64_t stride;
+
+		if (!t || !deint_ok(s, pl, kn->arg, &dim, &stride) || ns->n == 0)
+			continue;
+		if (p->v[kn->slot] == 1)
+			snprintf(loop, sizeof(loop), "%s", ns->name[0]);
+		else
+			axis_part(pl, pl->rd[0], 0, loop);
+		rt_buf_printf(b, "cache_read %s %s %s stack block=%d:%lld perm=", t->name, pl->st->name, loop, dim,
+			      (long long)stride);
+		/* the blocked copy's dimensions: T's, D / k in D's place, D % k
+		 * last; stored with D % k just before D / k */
+		for (int d = 0; d < t->rank; d++) {
+			if (d == dim)
+				rt_buf_printf(b, "%d,", t->rank);
+			rt_buf_printf(b, "%d%s", d, d + 1 < t->rank ? "," : "\n");
+		}
+	}
+}
+
 static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, nest *ns, rt_buf *b)
 {
 	const char *nm = pl->st->name;
@@ -1284,13 +1460,15 @@ static void emit_cpu(const srch_space *s, const srch_point *p, const plan *pl, n
 	if (choice(s, p, id, SRCH_ROLE_CW, -1) && (at = before_reduce(ns)))
 		rt_buf_printf(b, "cache_write %s %s local\n", nm, at);
 	for (int k = 0; k < s->nknobs; k++)
-		if (s->knobs[k].stage == id && s->knobs[k].role == SRCH_ROLE_CR && p->v[s->knobs[k].slot]) {
+		if (s->knobs[k].stage == id && s->knobs[k].role == SRCH_ROLE_CR && p->v[s->knobs[k].slot] &&
+		    !deint_of(s, p, id, s->knobs[k].arg)) {
 			axis_part(pl, pl->rd[0], 0, loop);
 			if (p->v[s->knobs[k].slot] == 2 && last_s0(ns) >= 0)
 				snprintf(loop, sizeof(loop), "%s", ns->name[last_s0(ns)]);
 			rt_buf_printf(b, "cache_read %s %s %s stack\n", te_graph_stage(s->g, s->knobs[k].arg)->name, nm,
 			    loop);
 		}
+	emit_deints(s, p, pl, ns, b);
 }
 
 /* Fuse `count` consecutive loops of group g starting at its first. */
@@ -1794,7 +1972,8 @@ static void emit_attach(const srch_space *s, const srch_point *p, int id, rt_buf
 	char loop[SCH_MAX_NAME];
 	plan pc;
 
-	if (v != (st->nreduce == 0 ? 2 : 1) || inlined(s, p, c) || rf_on(s, p, id) || rf_on(s, p, c))
+	if (v != (st->nreduce == 0 ? 2 : 1) || inlined(s, p, c) || rf_on(s, p, id) || rf_on(s, p, c) ||
+	    (st->nreduce == 0 && deint_root(s, p, id)))
 		return;
 	plan_axes(te_graph_stage(s->g, c), s->target, &pc);
 	axis_part(&pc, pc.sp[0], 1, loop);

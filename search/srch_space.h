@@ -38,7 +38,7 @@
 /* The version of the space's knobs and of the point <-> schedule mapping:
  * raise it when a point's text would mean another schedule.  The tuning db
  * replays records of another version instead of trusting their points. */
-#define SRCH_SPACE_VERSION 3
+#define SRCH_SPACE_VERSION 4
 
 /* The knobs of a space grow with the graph; a point's slots (the values of
  * every knob, SRCH_MAX_PARTS at most a knob) are a fixed array, so a
@@ -74,8 +74,11 @@ typedef enum srch_role {
 			    * accesses need, 2 complete */
 	SRCH_ROLE_RF,      /* CPU: rfactor the reduction: 0 none, 1 vector lanes of the
 			    * innermost reduce axis, 2 also threads over the outermost */
-	SRCH_ROLE_RF_ROWS  /* CPU, with RF 1: 1, 4 or 8 rows of the last spatial axis
+	SRCH_ROLE_RF_ROWS, /* CPU, with RF 1: 1, 4 or 8 rows of the last spatial axis
 			    * at a time, each its own register of lanes */
+	SRCH_ROLE_DEINT    /* CPU: de-interleave tensor `arg`, read at a stride along
+			    * the vectorized axis: 0 no, 1 a copy at the outermost
+			    * loop, 2 at the first reduce loop */
 } srch_role;
 
 #define SRCH_MAX_PRODS 4

@@ -510,6 +510,90 @@ START_TEST(rf_rows_knob)
 }
 END_TEST
 
+/* A stride-2 convolution gets DEINT for the tensor it reads at stride 2
+ * along q (the padded input, or the input itself without padding); its
+ * copies lower and match the reference with the padding stage kept at
+ * root, and the constructed points take it.  Stride DEINT_MAX_STRIDE (8)
+ * still gets the knob, 9 and 1 do not. */
+static const char *const deint_conv =
+	"param S = %d, P = 3, Q = 5\n"
+	"input I[1, 3, 2 * S + 3, S * (Q - 1) + 3] f32\ninput F[4, 3, 3, 3] f32\n"
+	"%s"
+	"O[n < 1, k < 4, p < P, q < Q] = sum(c < 3, r < 3, s < 3) %s[n, c, p * 2 + r, q * S + s] * F[k, c, r, s]\n";
+static const char *const deint_pad =
+	"Ip[n < 1, c < 3, h < 2 * S + 5, w < S * (Q - 1) + 5] = select(h >= 1 && h < 2 * S + 4 && w >= 1 && "
+	"w < S * (Q - 1) + 4, I[n, c, h - 1, w - 1], 0.0)\n";
+
+static te_graph *deint_graph(int stride, bool pad, isl_ctx *ctx)
+{
+	char src[1024];
+
+	snprintf(src, sizeof(src), deint_conv, stride, pad ? deint_pad : "", pad ? "Ip" : "I");
+	return parse_verified(src, ctx);
+}
+
+START_TEST(deint_knob)
+{
+	static const struct {
+		int stride;
+		bool pad, knob;
+		const char *key;
+	} cases[] = {
+		{2, true, true, "O.deint.Ip"}, {2, false, true, "O.deint.I"}, {8, false, true, "O.deint.I"},
+		{9, false, false, "O.deint.I"}, {1, true, false, "O.deint.Ip"},
+	};
+	isl_ctx *ctx = new_ctx();
+	srch_space *s = calloc(1, sizeof(*s));
+	srch_point *pts = calloc(SRCH_SEED_MAX, sizeof(*pts));
+	srch_machine m = {512, 32, 48 << 10, 1 << 20, 32 << 20, 2};
+	uint64_t rng = 7;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(pts);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		te_graph *g = deint_graph(cases[c].stride, cases[c].pad, ctx);
+		int k, place, n, seen = 0;
+		char want[96];
+
+		init_space_threads(s, g, 2);
+		k = knob_index(s, cases[c].key);
+		ck_assert_msg((k >= 0) == cases[c].knob, "stride %d: knob %s", cases[c].stride, cases[c].key);
+		if (k < 0) {
+			te_graph_free(g);
+			continue;
+		}
+		ck_assert_int_eq(s->knobs[k].nchoices, 3);
+		place = knob_index(s, "Ip.place");
+		snprintf(want, sizeof(want), "stack block=3:%d perm=0,1,2,4,3\n", cases[c].stride);
+		for (int i = 0; i < 8; i++) {
+			srch_point p;
+			char *text;
+
+			srch_point_random(s, &rng, &p);
+			p.v[s->knobs[k].slot] = 1 + i % 2;
+			if (place >= 0)
+				p.v[s->knobs[place].slot] = i % 3; /* inlined, root or at: Ip stays at root */
+			text = srch_point_schedule(s, &p);
+			ck_assert_ptr_nonnull(text);
+			ck_assert_msg(strstr(text, want) && !strstr(text, "compute_inline Ip") &&
+					      !strstr(text, "compute_at Ip"),
+				      "stride %d:\n%s", cases[c].stride, text);
+			free(text);
+			check_point(g, ctx, s, &p, "deint");
+		}
+		n = srch_seed_points(s, &m, pts, SRCH_SEED_MAX);
+		for (int i = 0; i < n; i++)
+			seen |= 1 << pts[i].v[s->knobs[k].slot];
+		ck_assert_msg(seen & 2, "stride %d: no constructed point de-interleaves", cases[c].stride);
+		te_graph_free(g);
+	}
+	free(pts);
+	srch_space_release(s);
+	free(s);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /* sum.te's constructed points include both RF variants, and they lower
  * at sum.te's own shape (2048^2). */
 START_TEST(rf_seeds_of_sum)
@@ -1057,6 +1141,7 @@ int main(int argc, char **argv)
 		tcase_add_test(tc, rf_lanes_from_target);
 		tcase_add_test(tc, rf_rows_knob);
 		tcase_add_test(tc, rf_seeds_of_sum);
+		tcase_add_test(tc, deint_knob);
 		tcase_add_loop_test(tc, corner_graphs_lower, 0,
 				    sizeof(corner_graphs) / sizeof(corner_graphs[0]));
 		suite_add_tcase(s, tc);
