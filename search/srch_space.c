@@ -68,7 +68,7 @@
  *
  * DEINT (CPU; issue 16 item 3).  A tensor T that a reducing stage S reads
  * at a stride k (2 <= k <= DEINT_MAX_STRIDE) along S's last spatial axis
- * (the one VEC vectorizes), in one dimension D of T and the same in every
+ * (the one VEC vectorizes), in T's last dimension D and the same in every
  * load (a stride-2 convolution's `Ip[n, c, 2 p + r, 2 q + s]`), an input
  * whose first reducing reader is S or an injective stage whose only
  * consumer is S, gets DEINT: 1 cache_read T S <outermost loop> stack
@@ -649,7 +649,9 @@ static bool deint_ok(const srch_space *s, const plan *pl, int t, int *dim, int64
 	if (!(input && first_reducing_reader(s->g, s->target, t) == st->id) &&
 	    !(inj && !in->is_output && only_consumer(s->g, t) == st->id))
 		return false;
-	return deint_dim(st, t, pl->sp[pl->nsp - 1], dim, stride);
+	/* D last: the de-interleaved copy's lanes are adjacent (another D would
+	 * need a transposition too) */
+	return deint_dim(st, t, pl->sp[pl->nsp - 1], dim, stride) && *dim == in->rank - 1;
 }
 
 static int add_deints(srch_space *s, const plan *pl, rt_error *err)

@@ -514,7 +514,8 @@ END_TEST
  * along q (the padded input, or the input itself without padding); its
  * copies lower and match the reference with the padding stage kept at
  * root, and the constructed points take it.  Stride DEINT_MAX_STRIDE (8)
- * still gets the knob, 9 and 1 do not. */
+ * still gets the knob, 9 and 1 do not, nor a stride in a dimension other
+ * than the last. */
 static const char *const deint_conv =
 	"param S = %d, P = 3, Q = 5\n"
 	"input I[1, 3, 2 * S + 3, S * (Q - 1) + 3] f32\ninput F[4, 3, 3, 3] f32\n"
@@ -585,6 +586,16 @@ START_TEST(deint_knob)
 		for (int i = 0; i < n; i++)
 			seen |= 1 << pts[i].v[s->knobs[k].slot];
 		ck_assert_msg(seen & 2, "stride %d: no constructed point de-interleaves", cases[c].stride);
+		te_graph_free(g);
+	}
+	/* q at stride 2 in a dimension that is not the last: no knob */
+	{
+		te_graph *g = parse_verified("input I[1, 3, 11, 9] f32\ninput F[4, 3, 3, 3] f32\n"
+					     "O[n < 1, k < 4, p < 3, q < 5] = sum(c < 3, r < 3, s < 3) "
+					     "I[n, c, q * 2 + s, p * 2 + r] * F[k, c, r, s]\n", ctx);
+
+		init_space_threads(s, g, 2);
+		ck_assert_int_lt(knob_index(s, "O.deint.I"), 0);
 		te_graph_free(g);
 	}
 	free(pts);
