@@ -605,6 +605,39 @@ START_TEST(deint_knob)
 }
 END_TEST
 
+/* The constructed panel takes any divisor of the vector axis's tiles that
+ * fits its share of L2, not only powers of two: depthwise_conv2d's Q = 112
+ * is 7 tiles of 16, all in one panel (the S0 part of q is 1). */
+START_TEST(seed_panel_takes_any_divisor)
+{
+	isl_ctx *ctx = new_ctx();
+	te_graph *g = default_example("depthwise_conv2d", ctx);
+	srch_space *s = calloc(1, sizeof(*s));
+	srch_point *pts = calloc(SRCH_SEED_MAX, sizeof(*pts));
+	srch_machine m = {512, 32, 48 << 10, 1 << 20, 32 << 20, 1};
+	int n, q, whole = 0;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(pts);
+	init_space_threads(s, g, 1);
+	q = knob_index(s, "O.q");
+	ck_assert_int_ge(q, 0);
+	n = srch_seed_points(s, &m, pts, SRCH_SEED_MAX);
+	for (int i = 0; i < n; i++) {
+		const int64_t *f = &pts[i].v[s->knobs[q].slot];
+
+		if (f[3] == 16)
+			whole += f[0] == 1 && f[1] * f[2] == 7;
+	}
+	ck_assert_int_gt(whole, 0);
+	free(pts);
+	srch_space_release(s);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /* sum.te's constructed points include both RF variants, and they lower
  * at sum.te's own shape (2048^2). */
 START_TEST(rf_seeds_of_sum)
@@ -1153,6 +1186,7 @@ int main(int argc, char **argv)
 		tcase_add_test(tc, rf_rows_knob);
 		tcase_add_test(tc, rf_seeds_of_sum);
 		tcase_add_test(tc, deint_knob);
+		tcase_add_test(tc, seed_panel_takes_any_divisor);
 		tcase_add_loop_test(tc, corner_graphs_lower, 0,
 				    sizeof(corner_graphs) / sizeof(corner_graphs[0]));
 		suite_add_tcase(s, tc);
