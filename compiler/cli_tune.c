@@ -19,6 +19,7 @@
 #include "srch_measurer.h"
 #include "srch_model.h"
 #include "srch_tune.h"
+#include "te_parse.h"
 #ifdef FTC_MPI
 #include "srch_mpi.h"
 #endif
@@ -401,8 +402,8 @@ static int space_fits(const cli_opts *o, const srch_measurer *m)
 	rc = srch_space_init_for(sp, m->g, &m->t, &err);
 	srch_space_release(sp);
 	free(sp);
-	if (rc)
-		fprintf(stderr, "%s: error: %s\n", o->file, err.msg);
+	if (rc) /* located at the stage when it is one stage's space */
+		te_diag_print(stderr, o->file, NULL, &err);
 	return rc ? CLI_USER_ERROR : CLI_OK;
 }
 

@@ -690,13 +690,16 @@ static int add_placement(srch_space *s, const te_stage *st, rt_error *err)
 static int add_stage(srch_space *s, const te_stage *st, rt_error *err)
 {
 	bool cpu = s->target == CG_TARGET_CPU;
-	int rc = 0;
+	int rc = 0, nloops;
 	plan pl;
 
 	plan_axes(st, s->target, &pl);
-	if (pl.ndsp + pl.ndrd + pl.nsp * pl.sparts + pl.nrd * pl.rparts > SCH_MAX_LOOPS)
-		return rt_error_set(err, 0, 0, "%s: too many loops to tile (at most %d)", st->name,
-				    SCH_MAX_LOOPS);
+	nloops = pl.ndsp + pl.ndrd + pl.nsp * pl.sparts + pl.nrd * pl.rparts;
+	if (nloops > SCH_MAX_LOOPS)
+		return rt_error_set(err, st->line, st->col,
+				    "%s: too many loops to tile: %d spatial axes in %d parts and %d reduce axes in "
+				    "%d make %d loops (at most %d)",
+				    st->name, pl.nsp, pl.sparts, pl.nrd, pl.rparts, nloops, SCH_MAX_LOOPS);
 	for (int i = 0; i < pl.nsp && !rc; i++)
 		rc = add_split(s, st, pl.sp[i], pl.sparts, err);
 	for (int i = 0; i < pl.nrd && !rc; i++)

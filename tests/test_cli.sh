@@ -25,6 +25,7 @@ expect "tune option elsewhere" 1 "does not apply" -- "$FTC" run --trials 3 "$ROO
 expect "tune json model" 0 '"model_records": 0, "skipped_by_model": 0, "model_audits": 0' -- "$FTC" tune --trials 3 --json --no-model -D M=12 -D N=16 -D K=16 "$ROOT/examples/gemm.te"
 expect "tune constructed" 0 '"constructed": [1-9]' -- "$FTC" tune --trials 4 --json --no-db -D M=16 -D N=20 -D K=16 "$ROOT/examples/gemm.te"
 expect "tune no constructed" 0 '"measured": 4, "from_db": 0, "constructed": 0,' -- "$FTC" tune --trials 4 --json --no-db --no-constructed -D M=16 -D N=20 -D K=16 "$ROOT/examples/gemm.te"
+expect "tune space too big, located" 1 'conv2d_transposed.te:24:1: error: Ph: too many loops to tile: .* make 33 loops \(at most 32\)' -- "$FTC" tune --trials 1 --no-db -D N=2 "$ROOT/examples/conv2d_transposed.te"
 expect "no-model elsewhere" 1 "does not apply" -- "$FTC" run --no-model "$ROOT/examples/gemm.te"
 expect "db option elsewhere" 1 "does not apply" -- "$FTC" run --db x.db "$ROOT/examples/gemm.te"
 expect "lower target" 0 "^func gemm" -- "$FTC" lower --target "cpu -threads=1" -D M=4 -D N=4 -D K=4 "$ROOT/examples/gemm.te"

@@ -638,6 +638,44 @@ START_TEST(seed_panel_takes_any_divisor)
 }
 END_TEST
 
+/* A stage the space tiles into SCH_MAX_LOOPS loops (5 spatial axes in 4
+ * parts, 4 reduce axes in 3) has a space; one more loop (6 in 4, 3 in 3:
+ * 33) is refused with the stage's line and column and the count. */
+START_TEST(loops_to_tile_at_the_limit)
+{
+	static const char *const at =
+		"input A[2, 2, 2, 2, 2, 2] f32\ninput B[2, 2, 2, 2] f32\n"
+		"O[a < 2, b < 2, c < 2, d < 2, e < 2] = sum(f < 2, g < 2, h < 2, i < 2) A[a, b, c, d, e, f] * B[f, g, h, i]\n";
+	static const char *const past =
+		"input A[2, 2, 2, 2, 2, 2] f32\ninput B[2, 2, 2] f32\n"
+		"O[a < 2, b < 2, c < 2, d < 2, e < 2, f < 2] = sum(g < 2, h < 2, i < 2) A[a, b, c, d, e, f] * B[g, h, i]\n";
+	isl_ctx *ctx = new_ctx();
+	srch_space *s = calloc(1, sizeof(*s));
+	te_graph *g = parse_verified(at, ctx);
+	cg_target t;
+	rt_error err;
+
+	ck_assert_ptr_nonnull(s);
+	init_space_threads(s, g, 1);
+	srch_space_release(s);
+	te_graph_free(g);
+	g = parse_verified(past, ctx);
+	memset(&t, 0, sizeof(t));
+	t.kind = CG_TARGET_CPU;
+	t.threads = 1;
+	rt_error_clear(&err);
+	ck_assert_int_eq(srch_space_init_for(s, g, &t, &err), -1);
+	ck_assert_int_eq(err.line, 3);
+	ck_assert_int_eq(err.col, 1);
+	ck_assert_msg(strstr(err.msg, "O: too many loops to tile") && strstr(err.msg, "make 33 loops (at most 32)"),
+		      "%s", err.msg);
+	srch_space_release(s);
+	free(s);
+	te_graph_free(g);
+	isl_ctx_free(ctx);
+}
+END_TEST
+
 /* sum.te's constructed points include both RF variants, and they lower
  * at sum.te's own shape (2048^2). */
 START_TEST(rf_seeds_of_sum)
@@ -1187,6 +1225,7 @@ int main(int argc, char **argv)
 		tcase_add_test(tc, rf_seeds_of_sum);
 		tcase_add_test(tc, deint_knob);
 		tcase_add_test(tc, seed_panel_takes_any_divisor);
+		tcase_add_test(tc, loops_to_tile_at_the_limit);
 		tcase_add_loop_test(tc, corner_graphs_lower, 0,
 				    sizeof(corner_graphs) / sizeof(corner_graphs[0]));
 		suite_add_tcase(s, tc);
