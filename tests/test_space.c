@@ -560,6 +560,7 @@ START_TEST(deint_knob)
 		k = knob_index(s, cases[c].key);
 		ck_assert_msg((k >= 0) == cases[c].knob, "stride %d: knob %s", cases[c].stride, cases[c].key);
 		if (k < 0) {
+			srch_space_release(s);
 			te_graph_free(g);
 			continue;
 		}
@@ -586,6 +587,7 @@ START_TEST(deint_knob)
 		for (int i = 0; i < n; i++)
 			seen |= 1 << pts[i].v[s->knobs[k].slot];
 		ck_assert_msg(seen & 2, "stride %d: no constructed point de-interleaves", cases[c].stride);
+		srch_space_release(s);
 		te_graph_free(g);
 	}
 	/* q at stride 2 in a dimension that is not the last: no knob */
