@@ -237,7 +237,7 @@ static void seed_reducing(const srch_space *s, const srch_machine *m, const te_s
 		 * slower than 256 KiB on a quiet Zen 4 and 2x slower at load 6.
 		 * Any divisor of the tiles, not only powers of two: a depthwise
 		 * conv's 7 tiles of Q = 112 make one panel (the tiles of a row
-		 * in turn, its input rows still in cache: 54 -> 66 GFLOP/s) */
+		 * in turn, its input rows still in cache: 54 -> 70 GFLOP/s) */
 		nc *= div_le(P / nc, m->l2 / SEED_PANEL_L2_SHARE / esize / nc / red);
 		set_split(s, p, vk, P / nc, nc / (v * nv), nv, v);
 	}
